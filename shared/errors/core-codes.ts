@@ -1,0 +1,173 @@
+import { defineErrors, GrpcCode as G } from './define.js';
+
+/** Errors of the frame every capability plugs into: config, TLS, transport, auth, storage, audit, datasets. */
+export const coreErrors = defineErrors({
+  ACCORD_INTERNAL: {
+    message: 'internal error',
+    hint: 'The details are in the local log of the process that failed; report the time of the request.',
+    http: 500,
+    grpc: G.INTERNAL,
+  },
+  ACCORD_CONFIG_INVALID: {
+    message: 'configuration is invalid: {problems}',
+    hint: 'Fix every listed field in the config file and start again.',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_CONFIG_UNREADABLE: {
+    message: 'cannot read config file {file}: {reason}',
+    hint: 'Check the path given to --config and that the file is valid JSON.',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TLS_FILE_UNREADABLE: {
+    message: 'cannot read TLS {what} file {file}: {reason}',
+    hint: 'Point the config at an existing, readable PEM file (run `accord init` for a development consortium).',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TLS_FILE_INVALID: {
+    message: 'TLS {what} file {file} is not valid PEM: {reason}',
+    hint: 'The file must hold one PEM block of the right kind (CERTIFICATE or PRIVATE KEY).',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TLS_IDENTITY_MISMATCH: {
+    message: 'certificate {file} names member {actual}, but the config says {expected}',
+    hint: 'Use the certificate issued for this member, or fix `member` in the config.',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TLS_PEER_UNIDENTIFIED: {
+    message: 'the peer certificate carries no Accord member name',
+    hint: 'Issue member certificates with `accord init` or with the member name as subject CN.',
+    http: 401,
+    grpc: G.UNAUTHENTICATED,
+  },
+  ACCORD_INIT_TARGET_EXISTS: {
+    message: 'directory {dir} already holds a consortium',
+    hint: 'Choose an empty directory, or pass --force to overwrite it.',
+    http: 409,
+    grpc: G.ALREADY_EXISTS,
+  },
+  ACCORD_USAGE: {
+    message: '{problem}',
+    hint: 'Run `accord help` for the commands and their flags.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_MEMBER_UNKNOWN: {
+    message: 'member {member} is not part of this consortium',
+    hint: 'Add the member to the coordinator config `members` list.',
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+  },
+  ACCORD_MEMBER_NOT_REGISTERED: {
+    message: 'member {member} has not registered with the coordinator',
+    hint: 'Start the node; it registers on connect.',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_MEMBER_OFFLINE: {
+    message: 'member {member} is offline',
+    hint: 'Retry when the member node is back online.',
+    http: 503,
+    grpc: G.UNAVAILABLE,
+  },
+  ACCORD_COORDINATOR_UNAVAILABLE: {
+    message: 'the coordinator cannot be reached: {reason}',
+    hint: 'Check the coordinator address in the node config and that the coordinator is running.',
+    http: 503,
+    grpc: G.UNAVAILABLE,
+  },
+  ACCORD_WIRE_INVALID: {
+    message: 'malformed {message} message: {problems}',
+    hint: 'The peer runs an incompatible Accord version or is misbehaving.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_AUTH_MISSING: {
+    message: 'missing or unknown bearer token',
+    hint: 'Send `Authorization: Bearer <token>` with a token issued for this node.',
+    http: 401,
+    grpc: G.UNAUTHENTICATED,
+  },
+  ACCORD_AUTH_FORBIDDEN: {
+    message: 'role {role} may not call {route}; allowed: {allowed}',
+    hint: 'Use a token of an allowed role.',
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+  },
+  ACCORD_REQUEST_INVALID: {
+    message: 'invalid request: {problems}',
+    hint: 'Fix the listed fields; see /v1/openapi.json for the schema.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_NOT_FOUND: {
+    message: 'no route {method} {url}',
+    hint: 'See /v1/openapi.json for the routes.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_RATE_LIMITED: {
+    message: 'rate limit exceeded for {what}: {limit} per second',
+    hint: 'Slow down or batch the requests.',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
+  ACCORD_DATASET_NOT_FOUND: {
+    message: 'dataset {dataset} does not exist',
+    hint: 'Import it first with POST /v1/datasets/{dataset}, or list datasets with GET /v1/datasets.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_DATASET_EXISTS: {
+    message: 'dataset {dataset} already exists',
+    hint: 'Add ?replace=true to replace it atomically.',
+    http: 409,
+    grpc: G.ALREADY_EXISTS,
+  },
+  ACCORD_DATASET_SCHEMA_INVALID: {
+    message: 'dataset schema is invalid: {problems}',
+    hint: 'Declare the id column with ?idColumn= and column types with ?columns=name:type,... (types: string, integer, number, boolean, date).',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_DATASET_HEADER_INVALID: {
+    message: 'CSV header is invalid: {problems}',
+    hint: 'The first line must name every column once, including the declared id column.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_DATASET_ROW_INVALID: {
+    message: 'line {line}, column {column}: {problem}',
+    hint: 'Fix that line and upload the whole file again; nothing was imported.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_DATASET_EMPTY: {
+    message: 'the CSV has a header but no rows',
+    hint: 'Upload a file with at least one data row.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_DATASET_COLUMN_NOT_FOUND: {
+    message: 'dataset {dataset} has no column {column}',
+    hint: 'See GET /v1/datasets/{dataset} for its columns.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_AUDIT_CHAIN_BROKEN: {
+    message: 'audit log chain is broken at entry {seq}: {reason}',
+    hint: 'The log was altered after it was written; preserve the database file and investigate.',
+    http: 500,
+    grpc: G.DATA_LOSS,
+  },
+  ACCORD_STORE_UNAVAILABLE: {
+    message: 'the store cannot be opened at {path}: {reason}',
+    hint: 'Check that the data directory exists and is writable.',
+    http: 500,
+    grpc: G.UNAVAILABLE,
+  },
+});

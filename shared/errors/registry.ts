@@ -1,0 +1,23 @@
+/**
+ * The one registry of coded errors. Each component keeps its codes in its own `*-codes.ts` file (so that work on
+ * different components does not collide); this file joins them and is the only place that does.
+ *
+ * Only `AccordError`s cross the wire (REST body, gRPC status + `accord-code` trailer); anything else is logged
+ * locally and replaced by `ACCORD_INTERNAL`.
+ */
+import { coreErrors } from './core-codes.js';
+import { psiErrors } from './psi-codes.js';
+import { signalErrors } from './signal-codes.js';
+import type { ErrorSpec } from './define.js';
+
+export const registry = { ...coreErrors, ...psiErrors, ...signalErrors } as const;
+
+export type ErrorCode = keyof typeof registry;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(registry, code);
+}
+
+export function specOf(code: ErrorCode): ErrorSpec {
+  return registry[code];
+}

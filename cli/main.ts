@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * The `accord` command line. Each command lives in `commands/`; this file parses flags and dispatches.
+ */
+import { parseArgs } from 'node:util';
+import { AccordError } from '../shared/errors/index.js';
+import { auditVerify } from './commands/audit.js';
+import { initConsortium } from './commands/init.js';
+import { runCoordinator, runNode } from './commands/serve.js';
+import { reportError } from './output.js';
+
+const HELP = `accord: partner banks compute together without showing each other their data
+
+  accord init <dir> --members bank-a,bank-b [--consortium name] [--coordinator-port 7443] [--rest-port 8081] [--force]
+      create a development consortium: CA, certificates, configs and API tokens
+  accord coordinator --config <file>
+      run the coordinator (gRPC over mutual TLS)
+  accord node --config <file> [--coordinator host:port] [--rest-port N]
+      run a bank's node (REST API + link to the coordinator)
+  accord audit verify --config <file>
+      check the hash chain of that process's audit log
+`;
+
+function need(value: string | undefined, flag: string): string {
+  if (!value) throw new AccordError('ACCORD_USAGE', { problem: `missing ${flag}` });
+  return value;
+}
+
+function intFlag(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new AccordError('ACCORD_USAGE', { problem: `${flag} must be a port number` });
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      members: { type: 'string' },
+      consortium: { type: 'string' },
+      'coordinator-port': { type: 'string' },
+      'rest-port': { type: 'string' },
+      coordinator: { type: 'string' },
+      force: { type: 'boolean' },
+    },
+  });
+  switch (command) {
+    case 'init': {
+      const result = initConsortium({
+        dir: need(positionals[0], '<dir>'),
+        members: need(values.members, '--members')
+          .split(',')
+          .map((m) => m.trim())
+          .filter(Boolean),
+        consortium: values.consortium ?? 'accord-dev',
+        coordinatorPort: intFlag(values['coordinator-port'], '--coordinator-port', 7443),
+        firstRestPort: intFlag(values['rest-port'], '--rest-port', 8081),
+        force: values.force ?? false,
+      });
+      process.stdout.write(
+        `consortium created in ${result.dir}\n  coordinator: accord coordinator --config ${result.coordinatorConfig}\n`,
+      );
+      for (const n of result.nodes)
+        process.stdout.write(`  ${n.member}: accord node --config ${n.config}   (API tokens: ${n.tokens})\n`);
+      return 0;
+    }
+    case 'coordinator':
+      await runCoordinator(need(values.config, '--config'));
+      return 0;
+    case 'node':
+      await runNode(need(values.config, '--config'), {
+        ...(values.coordinator ? { coordinator: values.coordinator } : {}),
+        ...(values['rest-port'] !== undefined
+          ? { restPort: intFlag(values['rest-port'], '--rest-port', 0) }
+          : {}),
+      });
+      return 0;
+    case 'audit':
+      if (positionals[0] !== 'verify')
+        throw new AccordError('ACCORD_USAGE', { problem: 'usage: accord audit verify --config <file>' });
+      await auditVerify(need(values.config, '--config'));
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      throw new AccordError('ACCORD_USAGE', { problem: `unknown command ${command}` });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err)),
+);

@@ -1,0 +1,88 @@
+/**
+ * The coordinator process, built apart from listening: `buildCoordinator(config)` wires store, audit log, membership
+ * and services; `start()` binds the mutual-TLS gRPC port; `stop()` drains and closes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { CoordinatorConfig } from '../platform/config/index.js';
+import {
+  auditRefusedHandshakes,
+  bindServer,
+  serverCredentials,
+  shutdownServer,
+} from '../platform/grpc/server.js';
+import { serviceOf } from '../platform/grpc/proto.js';
+import { createLogger, type Logger } from '../platform/log/logger.js';
+import { openSqliteCoordinatorStore } from '../platform/store/sqlite/index.js';
+import type { CoordinatorStore } from '../platform/store/types.js';
+import { loadTlsMaterial } from '../platform/tls/credentials.js';
+import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
+import type { AuditDraft } from '../shared/audit/chain.js';
+import { COORDINATOR_NAME } from '../shared/consortium/roles.js';
+import { AccordError } from '../shared/errors/index.js';
+import { consortiumService } from './consortium-service.js';
+import { Membership } from './membership.js';
+import { join } from 'node:path';
+
+export interface Coordinator {
+  readonly store: CoordinatorStore;
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+}
+
+export function buildCoordinator(
+  config: Readonly<CoordinatorConfig>,
+  log: Logger = createLogger('coordinator'),
+): Coordinator {
+  const tls = loadTlsMaterial(config.tls);
+  if (tls.name !== COORDINATOR_NAME) {
+    throw new AccordError('ACCORD_TLS_IDENTITY_MISMATCH', {
+      file: config.tls.cert,
+      actual: tls.name,
+      expected: COORDINATOR_NAME,
+    });
+  }
+  const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'));
+  // Audit writes are synchronous on SQLite; the promise only matters for other stores. A failed audit write is a
+  // local fault we log loudly rather than fail the caller's RPC for.
+  const audit = (draft: AuditDraft) => {
+    store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
+  };
+  const membership = new Membership(config.members, config.heartbeat.offlineAfterMs);
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  server.addService(
+    serviceOf(CONSORTIUM_PROTO, CONSORTIUM_SERVICE).service,
+    consortiumService({
+      membership,
+      consortium: config.consortium,
+      heartbeatIntervalMs: config.heartbeat.intervalMs,
+      audit,
+      log,
+      now: Date.now,
+    }),
+  );
+
+  return {
+    store,
+    async start() {
+      const port = await bindServer(server, config.listen.host, config.listen.port, serverCredentials(tls));
+      auditRefusedHandshakes(server, audit, log);
+      audit({
+        actor: COORDINATOR_NAME,
+        action: 'process:start',
+        target: `${config.listen.host}:${port}`,
+        outcome: 'ok',
+        details: {},
+      });
+      log.info('coordinator listening', { host: config.listen.host, port });
+      return { port };
+    },
+    async stop() {
+      await shutdownServer(server);
+      audit({ actor: COORDINATOR_NAME, action: 'process:stop', target: '', outcome: 'ok', details: {} });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Member liveness, as pure state: the caller passes the clock. A member is online while its last registration or
+ * heartbeat is younger than `offlineAfterMs`.
+ */
+import { MEMBER_STATUS } from '../shared/consortium/roles.js';
+import type { MemberView } from '../platform/wire/consortium.js';
+
+interface Seen {
+  lastSeenMs: number;
+  capabilities: readonly string[];
+  auditHead: { seq: number; hash: string } | null;
+}
+
+export class Membership {
+  private readonly seen = new Map<string, Seen>();
+
+  constructor(
+    private readonly members: readonly string[],
+    private readonly offlineAfterMs: number,
+  ) {}
+
+  isMember(name: string): boolean {
+    return this.members.includes(name);
+  }
+
+  register(name: string, capabilities: readonly string[], nowMs: number): void {
+    this.seen.set(name, {
+      lastSeenMs: nowMs,
+      capabilities,
+      auditHead: this.seen.get(name)?.auditHead ?? null,
+    });
+  }
+
+  /** Returns false when the member never registered (it must register first). */
+  heartbeat(name: string, nowMs: number, auditHead: { seq: number; hash: string }): boolean {
+    const entry = this.seen.get(name);
+    if (!entry) return false;
+    entry.lastSeenMs = nowMs;
+    entry.auditHead = auditHead;
+    return true;
+  }
+
+  isOnline(name: string, nowMs: number): boolean {
+    const entry = this.seen.get(name);
+    return entry !== undefined && nowMs - entry.lastSeenMs <= this.offlineAfterMs;
+  }
+
+  list(nowMs: number): MemberView[] {
+    return [...this.members].sort().map((name) => {
+      const entry = this.seen.get(name);
+      if (!entry) return { name, status: MEMBER_STATUS.NEVER_SEEN, lastSeenMs: 0, capabilities: [] };
+      return {
+        name,
+        status: this.isOnline(name, nowMs) ? MEMBER_STATUS.ONLINE : MEMBER_STATUS.OFFLINE,
+        lastSeenMs: entry.lastSeenMs,
+        capabilities: entry.capabilities,
+      };
+    });
+  }
+}

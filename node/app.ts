@@ -1,0 +1,97 @@
+/**
+ * The bank's node, built apart from listening: `buildNode(config)` wires store, audit log, coordinator link and
+ * REST API; `start()` connects to the coordinator and listens; `stop()` closes everything in order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { NodeConfig } from '../platform/config/index.js';
+import { createLogger, type Logger } from '../platform/log/logger.js';
+import { openSqliteNodeStore } from '../platform/store/sqlite/index.js';
+import type { NodeStore } from '../platform/store/types.js';
+import { loadTlsMaterial } from '../platform/tls/credentials.js';
+import type { AuditDraft } from '../shared/audit/chain.js';
+import { AccordError } from '../shared/errors/index.js';
+import { CoordinatorLink } from './coordinator-link.js';
+import { TokenAuthenticator } from './rest/auth.js';
+import { buildRestApp } from './rest/app.js';
+import { auditRoutes } from './rest/routes/audit.js';
+import { datasetRoutes } from './rest/routes/datasets.js';
+import { systemRoutes } from './rest/routes/system.js';
+import { ACCORD_VERSION } from '../platform/version.js';
+
+export interface AccordNode {
+  readonly rest: FastifyInstance;
+  readonly store: NodeStore;
+  readonly link: CoordinatorLink;
+  start(): Promise<{ restPort: number }>;
+  stop(): Promise<void>;
+}
+
+export interface BuildNodeOptions {
+  /** host:port overriding `coordinator.address` (the demo learns the coordinator's port at run time). */
+  readonly coordinatorAddress?: string;
+  /** Overrides `rest.port` (0 = ephemeral). */
+  readonly restPort?: number;
+  readonly log?: Logger;
+}
+
+export const NODE_CAPABILITIES = ['consortium/v1'] as const;
+
+export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOptions = {}): AccordNode {
+  const log = options.log ?? createLogger(`node.${config.member}`);
+  const tls = loadTlsMaterial(config.tls);
+  if (tls.name !== config.member) {
+    throw new AccordError('ACCORD_TLS_IDENTITY_MISMATCH', {
+      file: config.tls.cert,
+      actual: tls.name,
+      expected: config.member,
+    });
+  }
+  const store = openSqliteNodeStore(config.store.path!);
+  const audit = (draft: AuditDraft) => {
+    store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
+  };
+  const link = new CoordinatorLink(
+    {
+      config,
+      tls,
+      audit,
+      auditHead: () => store.audit.head(),
+      log,
+      capabilities: NODE_CAPABILITIES,
+      version: ACCORD_VERSION,
+    },
+    options.coordinatorAddress,
+  );
+  const rest = buildRestApp({
+    routes: [
+      ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
+      ...datasetRoutes({ datasets: store.datasets }),
+      ...auditRoutes({ audit: store.audit }),
+    ],
+    auth: new TokenAuthenticator(config.tokens),
+    audit,
+    log,
+    version: ACCORD_VERSION,
+  });
+
+  return {
+    rest,
+    store,
+    link,
+    async start() {
+      audit({ actor: config.member, action: 'process:start', target: '', outcome: 'ok', details: {} });
+      link.start();
+      await rest.listen({ host: config.rest.host, port: options.restPort ?? config.rest.port });
+      const address = rest.server.address();
+      const restPort = typeof address === 'object' && address ? address.port : 0;
+      log.info('node REST API listening', { host: config.rest.host, port: restPort });
+      return { restPort };
+    },
+    async stop() {
+      link.stop();
+      await rest.close();
+      audit({ actor: config.member, action: 'process:stop', target: '', outcome: 'ok', details: {} });
+      await store.close();
+    },
+  };
+}

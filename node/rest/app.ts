@@ -1,0 +1,136 @@
+/**
+ * The node's REST API, built apart from listening (`buildRestApp` returns the fastify instance; tests use
+ * `inject()`). Every route is declared in `routes/`; this file applies the same pipeline to each:
+ * authenticate -> authorize -> validate params/query/body with zod -> handle -> validate response -> audit.
+ */
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { AuditDraft, AuditOutcome } from '../../shared/audit/chain.js';
+import { AccordError, toAccordError } from '../../shared/errors/index.js';
+import { formatZodIssues } from '../../platform/config/load.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { TokenAuthenticator } from './auth.js';
+import { buildOpenApi } from './openapi.js';
+import type { Caller, RouteSpec } from './route.js';
+
+export interface RestDeps {
+  readonly routes: readonly RouteSpec[];
+  readonly auth: TokenAuthenticator;
+  readonly audit: (draft: AuditDraft) => void;
+  readonly log: Logger;
+  readonly version: string;
+  /** Largest JSON body (bytes); CSV uploads stream and are not limited by it. */
+  readonly bodyLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    accordCaller: Caller | null;
+    accordTarget: string;
+    accordCode: string | null;
+  }
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    throw new AccordError('ACCORD_REQUEST_INVALID', {
+      problems: `${where}: ${formatZodIssues(result.error)}`,
+    });
+  }
+  return result.data;
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status < 400) return 'ok';
+  return status === 401 || status === 403 ? 'denied' : 'failed';
+}
+
+/** Fastify's own errors (bad JSON, wrong content type, body too large) carry no data values we want to echo. */
+function fromFastifyError(err: { code?: string; statusCode?: number }): AccordError | null {
+  if (!err.code?.startsWith('FST_') || (err.statusCode ?? 500) >= 500) return null;
+  const problems: Record<string, string> = {
+    FST_ERR_CTP_INVALID_MEDIA_TYPE:
+      'unsupported Content-Type (use application/json, or text/csv for uploads)',
+    FST_ERR_CTP_BODY_TOO_LARGE: 'request body too large',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'empty JSON body',
+    FST_ERR_CTP_INVALID_JSON_BODY: 'body is not valid JSON',
+  };
+  return new AccordError('ACCORD_REQUEST_INVALID', { problems: problems[err.code] ?? 'malformed request' });
+}
+
+export function buildRestApp(deps: RestDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit ?? 32 * 1024 * 1024,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const openApi = buildOpenApi(deps.routes, { title: 'Accord node API', version: deps.version });
+
+  // CSV uploads reach the handler as the raw stream: parsed and stored row by row, never buffered whole.
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+  app.decorateRequest('accordCaller', null);
+  app.decorateRequest('accordTarget', '');
+  app.decorateRequest('accordCode', null);
+
+  app.setErrorHandler((err, request, reply) => {
+    const accord =
+      err instanceof AccordError
+        ? err
+        : (fromFastifyError(err as { code?: string; statusCode?: number }) ?? toAccordError(err));
+    if (accord.code === 'ACCORD_INTERNAL')
+      deps.log.error('unhandled error in REST handler', { url: request.url, err });
+    request.accordCode = accord.code;
+    void reply.status(accord.httpStatus).send({ error: accord.toJSON() });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const accord = new AccordError('ACCORD_NOT_FOUND', {
+      method: request.method,
+      url: request.url.split('?')[0] ?? '',
+    });
+    request.accordCode = accord.code;
+    void reply.status(404).send({ error: accord.toJSON() });
+  });
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = request.accordCaller;
+    deps.audit({
+      actor: caller ? `role:${caller.role}/${caller.label}` : 'anonymous',
+      action: `rest:${request.method} ${request.routeOptions.url ?? '(unmatched)'}`,
+      target: request.accordTarget,
+      outcome: outcomeOf(reply.statusCode),
+      details: { status: reply.statusCode, ...(request.accordCode ? { code: request.accordCode } : {}) },
+    });
+  });
+
+  app.get('/v1/openapi.json', async () => openApi);
+
+  for (const spec of deps.routes) {
+    app.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (request, reply) => {
+        request.accordCaller = deps.auth.identify(request.headers.authorization);
+        deps.auth.authorize(request.accordCaller, spec.roles, `${spec.method} ${spec.url}`);
+        const params = parse(spec.params, request.params, 'path');
+        const query = parse(spec.query, request.query, 'query');
+        request.accordTarget = spec.auditTarget?.({ params, query }) ?? '';
+        const isCsv = spec.bodyKind === 'csv';
+        if (isCsv && !/^(text|application)\/csv\b/.test(request.headers['content-type'] ?? '')) {
+          throw new AccordError('ACCORD_REQUEST_INVALID', { problems: 'Content-Type must be text/csv' });
+        }
+        const body = isCsv ? undefined : parse(spec.body, request.body, 'body');
+        const result = await spec.handler({
+          params,
+          query,
+          body,
+          caller: request.accordCaller,
+          stream: isCsv ? (request.body as Readable) : null,
+        });
+        return reply.status(spec.status ?? 200).send(spec.response.parse(result));
+      },
+    });
+  }
+  return app;
+}

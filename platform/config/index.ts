@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { parseConfig, readJsonFile, resolveFrom } from './load.js';
+import {
+  type CoordinatorConfig,
+  coordinatorConfigSchema,
+  type NodeConfig,
+  nodeConfigSchema,
+} from './schemas.js';
+
+export type { CoordinatorConfig, NodeConfig } from './schemas.js';
+
+function resolveTls<T extends { tls: { ca: string; cert: string; key: string } }>(c: T, base: string): T {
+  return {
+    ...c,
+    tls: {
+      ca: resolveFrom(base, c.tls.ca),
+      cert: resolveFrom(base, c.tls.cert),
+      key: resolveFrom(base, c.tls.key),
+    },
+  };
+}
+
+export function parseCoordinatorConfig(
+  raw: unknown,
+  file: string | null = null,
+): Readonly<CoordinatorConfig> {
+  return parseConfig(coordinatorConfigSchema, raw, file, (c, base) => ({
+    ...resolveTls(c, base),
+    dataDir: resolveFrom(base, c.dataDir),
+  }));
+}
+
+export function parseNodeConfig(raw: unknown, file: string | null = null): Readonly<NodeConfig> {
+  return parseConfig(nodeConfigSchema, raw, file, (c, base) => {
+    const dataDir = resolveFrom(base, c.dataDir);
+    return {
+      ...resolveTls(c, base),
+      dataDir,
+      store: { ...c.store, path: c.store.path ? resolveFrom(base, c.store.path) : join(dataDir, 'node.db') },
+    };
+  });
+}
+
+export function loadCoordinatorConfig(file: string): Readonly<CoordinatorConfig> {
+  return parseCoordinatorConfig(readJsonFile(file), file);
+}
+
+export function loadNodeConfig(file: string): Readonly<NodeConfig> {
+  return parseNodeConfig(readJsonFile(file), file);
+}

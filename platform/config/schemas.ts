@@ -1,0 +1,75 @@
+/**
+ * Config schemas for both processes, with defaults and units. One place; `accord init` writes files that match.
+ */
+import { z } from 'zod';
+import { MEMBER_NAME_PATTERN, ROLES } from '../../shared/consortium/roles.js';
+
+const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
+const port = z.number().int().min(0).max(65535);
+
+export const tlsFilesSchema = z.strictObject({
+  /** PEM file of the consortium CA every peer certificate must chain to. */
+  ca: z.string().min(1),
+  /** PEM certificate of this process (member name in subject CN). */
+  cert: z.string().min(1),
+  /** PEM private key matching `cert`. */
+  key: z.string().min(1),
+});
+
+export const coordinatorConfigSchema = z.strictObject({
+  kind: z.literal('coordinator'),
+  /** Consortium name, shown to members on registration. */
+  consortium: z.string().min(1).default('accord'),
+  listen: z
+    .strictObject({ host: z.string().default('127.0.0.1'), port: port.default(7443) })
+    .default({ host: '127.0.0.1', port: 7443 }),
+  tls: tlsFilesSchema,
+  /** Every member allowed in; a certificate naming anyone else is refused. */
+  members: z.array(memberName).min(1),
+  /** Folder for the coordinator's SQLite database and audit log. */
+  dataDir: z.string().min(1),
+  heartbeat: z
+    .strictObject({
+      /** Milliseconds between node heartbeats (told to nodes at registration). */
+      intervalMs: z.number().int().min(100).max(600_000).default(2_000),
+      /** A member whose last heartbeat is older than this (ms) is offline. */
+      offlineAfterMs: z.number().int().min(300).max(3_600_000).default(6_000),
+    })
+    .default({ intervalMs: 2_000, offlineAfterMs: 6_000 }),
+});
+export type CoordinatorConfig = z.infer<typeof coordinatorConfigSchema>;
+
+export const tokenSchema = z.strictObject({
+  role: z.enum(ROLES),
+  /** Hex SHA-256 of the bearer token; the token itself is never stored in config. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+  /** Who holds it, for the audit log. */
+  label: z.string().min(1).max(64),
+});
+
+export const nodeConfigSchema = z.strictObject({
+  kind: z.literal('node'),
+  /** This bank's member name; must equal the name in `tls.cert`. */
+  member: memberName,
+  /** Folder for the node's SQLite database and audit log. */
+  dataDir: z.string().min(1),
+  coordinator: z.strictObject({
+    /** host:port of the coordinator's gRPC endpoint. */
+    address: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port'),
+    /** Name the coordinator's certificate must carry (checked by TLS instead of the address host). */
+    serverName: z.string().min(1).default('coordinator'),
+  }),
+  tls: tlsFilesSchema,
+  rest: z
+    .strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  tokens: z.array(tokenSchema).min(1),
+  store: z
+    .strictObject({
+      kind: z.literal('sqlite').default('sqlite'),
+      /** Database file; defaults to `<dataDir>/node.db`. */
+      path: z.string().optional(),
+    })
+    .default({ kind: 'sqlite' }),
+});
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;

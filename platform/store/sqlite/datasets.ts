@@ -1,0 +1,151 @@
+import { AccordError } from '../../../shared/errors/index.js';
+import type { DatasetDefinition, DatasetImport, DatasetInfo, DatasetStore, StagedRow } from '../types.js';
+import type { Db } from './open.js';
+
+export const DATASET_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS datasets (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('importing', 'ready')),
+     id_column TEXT NOT NULL,
+     id_kind TEXT NOT NULL,
+     columns TEXT NOT NULL,
+     row_count INTEGER NOT NULL DEFAULT 0,
+     imported_at TEXT NOT NULL
+   )`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS datasets_ready_name ON datasets (name) WHERE state = 'ready'`,
+  `CREATE TABLE IF NOT EXISTS dataset_rows (
+     dataset_id INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+     row_key INTEGER NOT NULL,
+     record_id TEXT NOT NULL,
+     cells TEXT NOT NULL,
+     PRIMARY KEY (dataset_id, row_key)
+   ) WITHOUT ROWID`,
+  'CREATE UNIQUE INDEX IF NOT EXISTS dataset_rows_record ON dataset_rows (dataset_id, record_id)',
+] as const;
+
+interface DatasetRow {
+  id: number;
+  name: string;
+  id_column: string;
+  id_kind: string;
+  columns: string;
+  row_count: number;
+  imported_at: string;
+}
+
+function toInfo(row: DatasetRow): DatasetInfo {
+  return {
+    name: row.name,
+    idColumn: row.id_column,
+    idKind: row.id_kind,
+    columns: JSON.parse(row.columns),
+    rowCount: row.row_count,
+    importedAt: row.imported_at,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+export function sqliteDatasetStore(db: Db): DatasetStore {
+  // A crash mid-import leaves an 'importing' dataset behind: it was never visible, so dropping it is safe.
+  db.prepare(`DELETE FROM datasets WHERE state = 'importing'`).run();
+
+  const readyByName = db.prepare<[string], DatasetRow>(
+    `SELECT * FROM datasets WHERE name = ? AND state = 'ready'`,
+  );
+  const listReady = db.prepare<[], DatasetRow>(`SELECT * FROM datasets WHERE state = 'ready' ORDER BY name`);
+  const insertDataset = db.prepare(
+    `INSERT INTO datasets (name, state, id_column, id_kind, columns, imported_at) VALUES (?, 'importing', ?, ?, ?, ?)`,
+  );
+  const insertRow = db.prepare(
+    'INSERT INTO dataset_rows (dataset_id, row_key, record_id, cells) VALUES (?, ?, ?, ?)',
+  );
+  const findDuplicate = db.prepare<[number, string], { row_key: number }>(
+    'SELECT row_key FROM dataset_rows WHERE dataset_id = ? AND record_id = ?',
+  );
+  const deleteDataset = db.prepare('DELETE FROM datasets WHERE id = ?');
+  const publish = db.prepare(
+    `UPDATE datasets SET state = 'ready', row_count = ?, imported_at = ? WHERE id = ?`,
+  );
+  const idsPage = db.prepare<[number, number, number], { row_key: number; record_id: string }>(
+    'SELECT row_key, record_id FROM dataset_rows WHERE dataset_id = ? AND row_key > ? ORDER BY row_key LIMIT ?',
+  );
+
+  const appendTx = db.transaction(
+    (datasetId: number, definition: DatasetDefinition, rows: readonly StagedRow[]) => {
+      for (const row of rows) {
+        try {
+          insertRow.run(datasetId, row.rowKey, row.id, JSON.stringify(row.cells));
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          const first = findDuplicate.get(datasetId, row.id)?.row_key;
+          throw new AccordError('ACCORD_DATASET_ROW_INVALID', {
+            line: row.rowKey,
+            column: definition.idColumn,
+            problem: `duplicate id (first seen on line ${first ?? '?'})`,
+          });
+        }
+      }
+    },
+  );
+
+  return {
+    async beginImport(definition): Promise<DatasetImport> {
+      const datasetId = Number(
+        insertDataset.run(
+          definition.name,
+          definition.idColumn,
+          definition.idKind,
+          JSON.stringify(definition.columns),
+          new Date().toISOString(),
+        ).lastInsertRowid,
+      );
+      let rowCount = 0;
+      let finished = false;
+      return {
+        async append(rows) {
+          appendTx(datasetId, definition, rows);
+          rowCount += rows.length;
+        },
+        async commit({ replace }) {
+          const info = db.transaction(() => {
+            const existing = readyByName.get(definition.name);
+            if (existing && !replace)
+              throw new AccordError('ACCORD_DATASET_EXISTS', { dataset: definition.name });
+            if (existing) deleteDataset.run(existing.id);
+            publish.run(rowCount, new Date().toISOString(), datasetId);
+            return toInfo(readyByName.get(definition.name)!);
+          })();
+          finished = true;
+          return info;
+        },
+        async abort() {
+          if (!finished) deleteDataset.run(datasetId);
+          finished = true;
+        },
+      };
+    },
+    list: async () => listReady.all().map(toInfo),
+    get: async (name) => {
+      const row = readyByName.get(name);
+      return row ? toInfo(row) : null;
+    },
+    async *iterateIds(name, batchSize) {
+      const dataset = readyByName.get(name);
+      if (!dataset) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: name });
+      let after = 0;
+      for (;;) {
+        const rows = idsPage.all(dataset.id, after, batchSize);
+        if (rows.length === 0) return;
+        yield { rowKeys: rows.map((r) => r.row_key), ids: rows.map((r) => r.record_id) };
+        after = rows[rows.length - 1]!.row_key;
+      }
+    },
+  };
+}

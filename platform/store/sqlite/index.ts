@@ -1,0 +1,24 @@
+import type { CoordinatorStore, NodeStore } from '../types.js';
+import { AUDIT_SCHEMA, sqliteAuditStore } from './audit.js';
+import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
+import { openDatabase } from './open.js';
+import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
+
+export function openSqliteNodeStore(path: string): NodeStore {
+  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...DATASET_SCHEMA]);
+  return {
+    audit: sqliteAuditStore(db),
+    datasets: sqliteDatasetStore(db),
+    settings: sqliteSettingsStore(db),
+    close: async () => void db.close(),
+  };
+}
+
+export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
+  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA]);
+  return {
+    audit: sqliteAuditStore(db),
+    settings: sqliteSettingsStore(db),
+    close: async () => void db.close(),
+  };
+}

@@ -1,0 +1,24 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { AccordError } from '../../../shared/errors/index.js';
+
+export type Db = Database.Database;
+
+/** Opens (creating if needed) a database in WAL mode, and applies the given schema statements idempotently. */
+export function openDatabase(path: string, schema: readonly string[]): Db {
+  let db: Db;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+  } catch (err) {
+    throw new AccordError('ACCORD_STORE_UNAVAILABLE', { path, reason: (err as Error).message });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.transaction(() => {
+    for (const statement of schema) db.exec(statement);
+  })();
+  return db;
+}

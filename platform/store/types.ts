@@ -1,0 +1,86 @@
+/**
+ * The storage interface. Callers see only these types; `sqlite/` implements them over an embedded database. The
+ * interface is async and row-streaming so that a PostgreSQL implementation can be added without touching callers.
+ */
+import type { AuditDraft, AuditEntry } from '../../shared/audit/chain.js';
+
+export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Empty cells allowed (stored as null). */
+  readonly nullable: boolean;
+}
+
+export interface DatasetDefinition {
+  readonly name: string;
+  readonly idColumn: string;
+  /** Kind of identifier in the id column (customer_id, phone, ...): decides normalisation in PSI and signals. */
+  readonly idKind: string;
+  readonly columns: readonly ColumnDef[];
+}
+
+export interface DatasetInfo extends DatasetDefinition {
+  readonly rowCount: number;
+  readonly importedAt: string;
+}
+
+export type Cell = string | number | boolean | null;
+
+export interface StagedRow {
+  /** 1-based line number in the uploaded file: the row's stable local key. */
+  readonly rowKey: number;
+  readonly id: string;
+  readonly cells: readonly Cell[];
+}
+
+/** An import in progress: rows are staged invisibly; `commit` swaps them in atomically, `abort` drops them. */
+export interface DatasetImport {
+  append(rows: readonly StagedRow[]): Promise<void>;
+  commit(options: { replace: boolean }): Promise<DatasetInfo>;
+  abort(): Promise<void>;
+}
+
+export interface IdBatch {
+  readonly rowKeys: number[];
+  readonly ids: string[];
+}
+
+export interface DatasetStore {
+  beginImport(definition: DatasetDefinition): Promise<DatasetImport>;
+  list(): Promise<DatasetInfo[]>;
+  get(name: string): Promise<DatasetInfo | null>;
+  /** Streams the id column in row-key order, `batchSize` rows at a time: memory grows with the batch, not the set. */
+  iterateIds(name: string, batchSize: number): AsyncIterable<IdBatch>;
+}
+
+export interface AuditStore {
+  /** Seals and appends atomically (reads the head and writes the next entry as one step). */
+  append(draft: AuditDraft): Promise<AuditEntry>;
+  list(options: { afterSeq?: number; limit: number }): Promise<AuditEntry[]>;
+  iterate(batchSize?: number): AsyncIterable<AuditEntry>;
+  /** The newest entry's sequence number and hash, or null for an empty log. */
+  head(): Promise<{ seq: number; hash: string } | null>;
+}
+
+/** Small named values the process keeps across restarts (keys for masking, job counters...). */
+export interface SettingsStore {
+  get(key: string): Promise<string | null>;
+  /** Sets `key` only if unset; returns the value now stored (so concurrent first starts agree). */
+  putIfAbsent(key: string, value: string): Promise<string>;
+}
+
+export interface NodeStore {
+  readonly audit: AuditStore;
+  readonly datasets: DatasetStore;
+  readonly settings: SettingsStore;
+  close(): Promise<void>;
+}
+
+export interface CoordinatorStore {
+  readonly audit: AuditStore;
+  readonly settings: SettingsStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,188 @@
+/**
+ * Issues the development consortium's PKI: a CA, and leaf certificates for the coordinator (server + client auth)
+ * and each member (client auth, member name in subject CN and as URI SAN `urn:accord:member:<name>`). ECDSA P-256,
+ * SHA-256. Production consortia bring their own PKI; configs only point at PEM files.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import { isIP } from 'node:net';
+import {
+  bitString,
+  booleanTrue,
+  explicit,
+  implicitPrimitive,
+  objectIdentifier,
+  octetString,
+  sequence,
+  set,
+  smallInteger,
+  time,
+  unsignedInteger,
+  utf8String,
+} from './der.js';
+
+const OID = {
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  commonName: '2.5.4.3',
+  organization: '2.5.4.10',
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  subjectKeyId: '2.5.29.14',
+  authorityKeyId: '2.5.29.35',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
+
+export interface IssuedPem {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface Authority extends IssuedPem {
+  readonly key: KeyObject;
+  readonly name: string;
+  readonly spkiDer: Buffer;
+}
+
+function name(commonName: string, organization: string): Buffer {
+  const rdn = (oid: string, value: string) => set(sequence(objectIdentifier(oid), utf8String(value)));
+  return sequence(rdn(OID.organization, organization), rdn(OID.commonName, commonName));
+}
+
+function extension(oid: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(objectIdentifier(oid), ...(critical ? [booleanTrue()] : []), octetString(value));
+}
+
+function keyId(spkiDer: Buffer): Buffer {
+  return createHash('sha1').update(spkiDer).digest();
+}
+
+function toPem(label: string, der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+interface CertSpec {
+  subject: string;
+  organization: string;
+  subjectSpki: Buffer;
+  issuer: { name: string; key: KeyObject; spkiDer: Buffer };
+  isCa: boolean;
+  extKeyUsages: string[];
+  altNames: { dns?: string[]; ip?: string[]; uri?: string[] };
+  days: number;
+}
+
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  throw new Error(`only IPv4 SANs are supported, got ${ip}`);
+}
+
+function certificate(spec: CertSpec): Buffer {
+  const now = new Date(Date.now() - 60_000);
+  const notAfter = new Date(now.getTime() + spec.days * 86_400_000);
+  const serial = randomBytes(16);
+  serial[0]! &= 0x7f;
+  const algorithm = sequence(objectIdentifier(OID.ecdsaWithSha256));
+  const sans = [
+    ...(spec.altNames.dns ?? []).map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))),
+    ...(spec.altNames.uri ?? []).map((u) => implicitPrimitive(6, Buffer.from(u, 'ascii'))),
+    ...(spec.altNames.ip ?? []).map((ip) => implicitPrimitive(7, ipBytes(ip))),
+  ];
+  const keyUsageBits = spec.isCa ? Buffer.from([0x01, 0x06]) : Buffer.from([0x05, 0xa0]);
+  const extensions = [
+    extension(OID.basicConstraints, true, sequence(...(spec.isCa ? [booleanTrue()] : []))),
+    // keyUsage as a BIT STRING: first byte = unused bits. CA: keyCertSign|cRLSign; leaf: digitalSignature|keyEncipherment.
+    extension(OID.keyUsage, true, Buffer.concat([Buffer.from([0x03, 0x02]), keyUsageBits])),
+    extension(OID.subjectKeyId, false, octetString(keyId(spec.subjectSpki))),
+    extension(OID.authorityKeyId, false, sequence(implicitPrimitive(0, keyId(spec.issuer.spkiDer)))),
+    ...(spec.extKeyUsages.length
+      ? [extension(OID.extKeyUsage, false, sequence(...spec.extKeyUsages.map(objectIdentifier)))]
+      : []),
+    ...(sans.length ? [extension(OID.subjectAltName, false, sequence(...sans))] : []),
+  ];
+  const tbs = sequence(
+    explicit(0, smallInteger(2)),
+    unsignedInteger(serial),
+    algorithm,
+    name(spec.issuer.name, spec.organization),
+    sequence(time(now), time(notAfter)),
+    name(spec.subject, spec.organization),
+    spec.subjectSpki,
+    explicit(3, sequence(...extensions)),
+  );
+  const signature = sign('sha256', tbs, { key: spec.issuer.key, dsaEncoding: 'der' });
+  return sequence(tbs, algorithm, bitString(signature));
+}
+
+function newKey(): { key: KeyObject; spkiDer: Buffer; keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    key: privateKey,
+    spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+export function createAuthority(consortium: string, days = 3650): Authority {
+  const { key, spkiDer, keyPem } = newKey();
+  const caName = `${consortium} consortium CA`;
+  const der = certificate({
+    subject: caName,
+    organization: consortium,
+    subjectSpki: spkiDer,
+    issuer: { name: caName, key, spkiDer },
+    isCa: true,
+    extKeyUsages: [],
+    altNames: {},
+    days,
+  });
+  return { certPem: toPem('CERTIFICATE', der), keyPem, key, name: caName, spkiDer };
+}
+
+export function authorityFromPem(
+  certPem: string,
+  keyPem: string,
+  caName: string,
+  spkiDer: Buffer,
+): Authority {
+  return { certPem, keyPem, key: createPrivateKey(keyPem), name: caName, spkiDer };
+}
+
+export interface LeafRequest {
+  /** Member name or `coordinator`; goes into the subject CN. */
+  commonName: string;
+  consortium: string;
+  /** Server certificates (the coordinator) also get serverAuth and host names. */
+  server?: { dns: string[]; ip: string[] };
+  /** URI SAN naming the member, e.g. urn:accord:member:bank-a. */
+  uri?: string;
+  days?: number;
+}
+
+export function issueLeaf(ca: Authority, request: LeafRequest): IssuedPem {
+  const { spkiDer, keyPem } = newKey();
+  const der = certificate({
+    subject: request.commonName,
+    organization: request.consortium,
+    subjectSpki: spkiDer,
+    issuer: { name: ca.name, key: ca.key, spkiDer: ca.spkiDer },
+    isCa: false,
+    extKeyUsages: request.server ? [OID.serverAuth, OID.clientAuth] : [OID.clientAuth],
+    altNames: {
+      dns: request.server?.dns ?? [],
+      ip: request.server?.ip ?? [],
+      uri: request.uri ? [request.uri] : [],
+    },
+    days: request.days ?? 825,
+  });
+  return { certPem: toPem('CERTIFICATE', der), keyPem };
+}

@@ -6,11 +6,12 @@
  * locally and replaced by `ACCORD_INTERNAL`.
  */
 import { coreErrors } from './core-codes.js';
+import { identityErrors } from './identity-codes.js';
 import { psiErrors } from './psi-codes.js';
 import { signalErrors } from './signal-codes.js';
 import type { ErrorSpec } from './define.js';
 
-export const registry = { ...coreErrors, ...psiErrors, ...signalErrors } as const;
+export const registry = { ...coreErrors, ...identityErrors, ...psiErrors, ...signalErrors } as const;
 
 export type ErrorCode = keyof typeof registry;
 

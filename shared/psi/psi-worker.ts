@@ -1,0 +1,63 @@
+/**
+ * Worker-thread side of `worker-pool.ts`: runs the PSI primitives on one chunk at a time. Protocol and what each
+ * party learns: see `hash-to-curve.ts`. The secret arrives as raw bytes (a KeyObject cannot cross threads cheaply)
+ * and is wiped as soon as it is a KeyObject again.
+ */
+import { parentPort } from 'node:worker_threads';
+import { AccordError } from '../errors/index.js';
+import { blind } from './blinding.js';
+import { hashToCurveBatch } from './hash-to-curve.js';
+import { psiKeyFromSecret } from './psi-key.js';
+import { validatePoints } from './validate-points.js';
+import { ownedCopy, type WorkerReply, type WorkerRequest, type WorkerTask } from './worker-protocol.js';
+
+function keyOf(secret: Uint8Array) {
+  try {
+    return psiKeyFromSecret(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function run(task: WorkerTask): Uint8Array | null {
+  switch (task.op) {
+    case 'hashAndBlind':
+      return blind(keyOf(task.secret), hashToCurveBatch(task.ids, task.kind, task.jobDomain));
+    case 'reblind':
+      return blind(keyOf(task.secret), asBuffer(task.points));
+    case 'validateAndReblind': {
+      const points = asBuffer(task.points);
+      validatePoints(points, points.length / 32, task.indexBase);
+      return blind(keyOf(task.secret), points);
+    }
+    case 'validate': {
+      const points = asBuffer(task.points);
+      validatePoints(points, points.length / 32, task.indexBase);
+      return null;
+    }
+  }
+}
+
+const port = parentPort;
+if (!port) throw new Error('psi-worker.ts must be started as a worker thread');
+
+port.on('message', (req: WorkerRequest) => {
+  let reply: WorkerReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const out = run(req.task);
+    const result = out === null ? null : ownedCopy(out);
+    if (result) transfer.push(result.buffer as ArrayBuffer);
+    reply = { taskId: req.taskId, ok: true, result };
+  } catch (err) {
+    reply =
+      err instanceof AccordError
+        ? { taskId: req.taskId, ok: false, code: err.code, params: err.params }
+        : { taskId: req.taskId, ok: false, code: 'ACCORD_INTERNAL', params: {}, detail: String(err) };
+  }
+  port.postMessage(reply, transfer);
+});

@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { AccordError } from '../../../shared/errors/index.js';
+import { blind, validateAndBlind } from '../../../shared/psi/blinding.js';
+import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
+import { PsiKey } from '../../../shared/psi/psi-key.js';
+import { PsiWorkerPool } from '../../../shared/psi/worker-pool.js';
+import { uToBytes } from './reference.js';
+
+// Small chunks so that even a test-sized input is spread over several workers and chunks.
+const pool = new PsiWorkerPool({ size: 3, minChunk: 64 });
+afterAll(() => pool.close());
+
+const ids = Array.from({ length: 1000 }, (_, i) => `customer-${i}`);
+const key = PsiKey.generate();
+const peer = PsiKey.generate();
+
+async function rejection(p: Promise<unknown>): Promise<AccordError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AccordError);
+    return err as AccordError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('PsiWorkerPool', () => {
+  it('gives byte-identical results to the single-threaded functions', async () => {
+    const single = blind(key, hashToCurveBatch(ids, 'customer_id', 'job-7'));
+    const pooled = await pool.hashAndBlind(key, ids, 'customer_id', 'job-7');
+    expect(pooled.equals(single)).toBe(true);
+
+    const fromPeer = blind(peer, hashToCurveBatch(ids, 'customer_id', 'job-7'));
+    expect((await pool.reblind(key, fromPeer)).equals(blind(key, fromPeer))).toBe(true);
+    expect(
+      (await pool.validateAndReblind(key, fromPeer, ids.length)).equals(
+        validateAndBlind(key, fromPeer, 1000),
+      ),
+    ).toBe(true);
+    await expect(pool.validate(fromPeer, ids.length)).resolves.toBeUndefined();
+  });
+
+  it('handles empty input and concurrent calls', async () => {
+    expect((await pool.hashAndBlind(key, [], 'text', 'job')).length).toBe(0);
+    const [a, b] = await Promise.all([
+      pool.hashAndBlind(key, ids.slice(0, 300), 'text', 'job-a'),
+      pool.hashAndBlind(key, ids.slice(0, 300), 'text', 'job-b'),
+    ]);
+    expect(a.equals(blind(key, hashToCurveBatch(ids.slice(0, 300), 'text', 'job-a')))).toBe(true);
+    expect(b.equals(blind(key, hashToCurveBatch(ids.slice(0, 300), 'text', 'job-b')))).toBe(true);
+  });
+
+  it('returns worker errors as the same AccordError, with the global index of the first bad point', async () => {
+    const pts = hashToCurveBatch(ids, 'customer_id', 'job-7');
+    const bad = Buffer.from(pts);
+    uToBytes(2n).copy(bad, 32 * 900); // twist point late in the input
+    uToBytes(1n).copy(bad, 32 * 700); // low-order point earlier, in another chunk: this one wins
+    const err = await rejection(pool.validateAndReblind(key, bad, ids.length));
+    expect(err.code).toBe('ACCORD_PSI_POINT_LOW_ORDER');
+    expect(err.params).toEqual({ index: 700 });
+    expect((await rejection(pool.validate(bad, ids.length))).params).toEqual({ index: 700 });
+    expect((await rejection(pool.validate(pts, ids.length + 1))).code).toBe(
+      'ACCORD_PSI_POINT_COUNT_MISMATCH',
+    );
+    expect((await rejection(pool.hashAndBlind(key, ids, 'text', ''))).code).toBe('ACCORD_PSI_DOMAIN_INVALID');
+    // The pool still works after errors.
+    expect((await pool.reblind(key, pts.subarray(0, 64))).equals(blind(key, pts.subarray(0, 64)))).toBe(true);
+  });
+
+  it('refuses work after close()', async () => {
+    const p = new PsiWorkerPool({ size: 1 });
+    await p.reblind(key, hashToCurveBatch(['x'], 'text', 'job'));
+    await p.close();
+    expect((await rejection(p.reblind(key, hashToCurveBatch(['x'], 'text', 'job')))).code).toBe(
+      'ACCORD_PSI_POOL_CLOSED',
+    );
+  });
+});

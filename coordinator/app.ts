@@ -21,6 +21,9 @@ import { COORDINATOR_NAME } from '../shared/consortium/roles.js';
 import { AccordError } from '../shared/errors/index.js';
 import { consortiumService } from './consortium-service.js';
 import { Membership } from './membership.js';
+import { Inboxes } from './psi/inboxes.js';
+import { PsiCoordinator } from './psi/psi-service.js';
+import { PSI_PROTO, PSI_SERVICE } from '../platform/wire/psi.js';
 import { join } from 'node:path';
 
 export interface Coordinator {
@@ -64,6 +67,16 @@ export function buildCoordinator(
     }),
   );
 
+  const inboxes = new Inboxes();
+  const psi = new PsiCoordinator({
+    membership,
+    inboxes,
+    audit,
+    log,
+    inviteTimeoutMs: config.psi.inviteTimeoutMs,
+  });
+  server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
+
   return {
     store,
     async start() {
@@ -80,6 +93,8 @@ export function buildCoordinator(
       return { port };
     },
     async stop() {
+      psi.close();
+      inboxes.closeAll();
       await shutdownServer(server);
       audit({ actor: COORDINATOR_NAME, action: 'process:stop', target: '', outcome: 'ok', details: {} });
       await store.close();

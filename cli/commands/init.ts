@@ -79,6 +79,7 @@ export function initConsortium(options: InitOptions): InitResult {
     members: [...options.members],
     dataDir: 'data',
     heartbeat: { intervalMs: 2_000, offlineAfterMs: 6_000 },
+    psi: { inviteTimeoutMs: 3_600_000 },
   };
   const coordinatorConfigPath = join(dir, COORDINATOR_NAME, 'coordinator.json');
   writeJson(coordinatorConfigPath, coordinatorConfig);
@@ -104,6 +105,8 @@ export function initConsortium(options: InitOptions): InitResult {
       tls: { ca: '../ca/ca.pem', cert: 'cert.pem', key: 'key.pem' },
       rest: { host: '127.0.0.1', port: options.firstRestPort === 0 ? 0 : options.firstRestPort + index },
       tokens: ROLES.map((role) => ({ role, sha256: hashToken(tokens[role]!), label: `${member}-${role}` })),
+      // A development consortium trusts its own members; production configs list partners explicitly.
+      psi: { autoAcceptFrom: options.members.filter((m) => m !== member), workers: 0 },
       store: { kind: 'sqlite' },
     };
     const config = join(memberDir, 'node.json');

@@ -36,6 +36,12 @@ export const coordinatorConfigSchema = z.strictObject({
       offlineAfterMs: z.number().int().min(300).max(3_600_000).default(6_000),
     })
     .default({ intervalMs: 2_000, offlineAfterMs: 6_000 }),
+  psi: z
+    .strictObject({
+      /** How long a PSI session waits for every peer to accept (ms). */
+      inviteTimeoutMs: z.number().int().min(1_000).default(3_600_000),
+    })
+    .default({ inviteTimeoutMs: 3_600_000 }),
 });
 export type CoordinatorConfig = z.infer<typeof coordinatorConfigSchema>;
 
@@ -64,6 +70,14 @@ export const nodeConfigSchema = z.strictObject({
     .strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) })
     .default({ host: '127.0.0.1', port: 8080 }),
   tokens: z.array(tokenSchema).min(1),
+  psi: z
+    .strictObject({
+      /** Members whose PSI invitations are accepted without an admin (if the named dataset exists). */
+      autoAcceptFrom: z.array(memberName).default([]),
+      /** Worker threads for hashing and blinding; 0 = one per core. */
+      workers: z.number().int().min(0).max(64).default(0),
+    })
+    .default({ autoAcceptFrom: [], workers: 0 }),
   store: z
     .strictObject({
       kind: z.literal('sqlite').default('sqlite'),

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AccordError } from '../../shared/errors/index.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { fromServiceError } from './errors.js';
+import { wireRecorderInterceptors } from './wire-recorder.js';
 
 export function createMtlsClient<T extends grpc.Client>(
   ctor: grpc.ServiceClientConstructor,
@@ -21,6 +22,7 @@ export function createMtlsClient<T extends grpc.Client>(
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
+    interceptors: wireRecorderInterceptors(),
     ...options,
   }) as unknown as T;
 }

@@ -3,6 +3,7 @@
  * interface is async and row-streaming so that a PostgreSQL implementation can be added without touching callers.
  */
 import type { AuditDraft, AuditEntry } from '../../shared/audit/chain.js';
+import type { PsiJobStore } from './psi-types.js';
 
 export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -54,6 +55,10 @@ export interface DatasetStore {
   get(name: string): Promise<DatasetInfo | null>;
   /** Streams the id column in row-key order, `batchSize` rows at a time: memory grows with the batch, not the set. */
   iterateIds(name: string, batchSize: number): AsyncIterable<IdBatch>;
+  /** Every row key of the dataset, in row order (4 bytes a row: lets PSI visit rows in a random order). */
+  rowKeys(name: string): Promise<Int32Array>;
+  /** The values of `column` for the given rows, aligned with `rowKeys`. */
+  valuesOf(name: string, column: string, rowKeys: readonly number[]): Promise<Array<string | null>>;
 }
 
 export interface AuditStore {
@@ -76,6 +81,7 @@ export interface NodeStore {
   readonly audit: AuditStore;
   readonly datasets: DatasetStore;
   readonly settings: SettingsStore;
+  readonly psiJobs: PsiJobStore;
   close(): Promise<void>;
 }
 

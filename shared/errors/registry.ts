@@ -8,10 +8,17 @@
 import { coreErrors } from './core-codes.js';
 import { identityErrors } from './identity-codes.js';
 import { psiErrors } from './psi-codes.js';
+import { psiSessionErrors } from './psi-session-codes.js';
 import { signalErrors } from './signal-codes.js';
 import type { ErrorSpec } from './define.js';
 
-export const registry = { ...coreErrors, ...identityErrors, ...psiErrors, ...signalErrors } as const;
+export const registry = {
+  ...coreErrors,
+  ...identityErrors,
+  ...psiErrors,
+  ...psiSessionErrors,
+  ...signalErrors,
+} as const;
 
 export type ErrorCode = keyof typeof registry;
 

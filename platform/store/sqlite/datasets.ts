@@ -77,6 +77,13 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
     'SELECT row_key, record_id FROM dataset_rows WHERE dataset_id = ? AND row_key > ? ORDER BY row_key LIMIT ?',
   );
 
+  const allRowKeys = db.prepare<[number], { row_key: number }>(
+    'SELECT row_key FROM dataset_rows WHERE dataset_id = ? ORDER BY row_key',
+  );
+  const idsByKeys = db.prepare<[number, string], { row_key: number; record_id: string; cells: string }>(
+    'SELECT row_key, record_id, cells FROM dataset_rows WHERE dataset_id = ? AND row_key IN (SELECT value FROM json_each(?))',
+  );
+
   const appendTx = db.transaction(
     (datasetId: number, definition: DatasetDefinition, rows: readonly StagedRow[]) => {
       for (const row of rows) {
@@ -135,6 +142,32 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
     get: async (name) => {
       const row = readyByName.get(name);
       return row ? toInfo(row) : null;
+    },
+    async rowKeys(name) {
+      const dataset = readyByName.get(name);
+      if (!dataset) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: name });
+      const keys = new Int32Array(dataset.row_count);
+      let i = 0;
+      for (const row of allRowKeys.iterate(dataset.id)) keys[i++] = row.row_key;
+      return keys;
+    },
+    async valuesOf(name, column, rowKeys) {
+      const dataset = readyByName.get(name);
+      if (!dataset) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: name });
+      const columnIndex = (JSON.parse(dataset.columns) as Array<{ name: string }>).findIndex(
+        (c) => c.name === column,
+      );
+      if (columnIndex < 0)
+        throw new AccordError('ACCORD_DATASET_COLUMN_NOT_FOUND', { dataset: name, column });
+      const byKey = new Map<number, string | null>();
+      for (const row of idsByKeys.all(dataset.id, JSON.stringify(rowKeys))) {
+        if (column === dataset.id_column) byKey.set(row.row_key, row.record_id);
+        else {
+          const cell = (JSON.parse(row.cells) as unknown[])[columnIndex];
+          byKey.set(row.row_key, cell === null || cell === undefined ? null : String(cell));
+        }
+      }
+      return rowKeys.map((k) => byKey.get(k) ?? null);
     },
     async *iterateIds(name, batchSize) {
       const dataset = readyByName.get(name);

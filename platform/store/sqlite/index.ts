@@ -2,14 +2,16 @@ import type { CoordinatorStore, NodeStore } from '../types.js';
 import { AUDIT_SCHEMA, sqliteAuditStore } from './audit.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { openDatabase } from './open.js';
+import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 
 export function openSqliteNodeStore(path: string): NodeStore {
-  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...DATASET_SCHEMA]);
+  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...DATASET_SCHEMA, ...PSI_SCHEMA]);
   return {
     audit: sqliteAuditStore(db),
     datasets: sqliteDatasetStore(db),
     settings: sqliteSettingsStore(db),
+    psiJobs: sqlitePsiJobStore(db),
     close: async () => void db.close(),
   };
 }

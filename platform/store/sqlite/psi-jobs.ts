@@ -1,0 +1,76 @@
+import type { PsiJobRecord, PsiJobStore } from '../psi-types.js';
+import type { Db } from './open.js';
+
+export const PSI_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS psi_jobs (
+     id TEXT PRIMARY KEY,
+     record TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS psi_alignment (
+     job_id TEXT NOT NULL,
+     row_key INTEGER NOT NULL,
+     PRIMARY KEY (job_id, row_key)
+   ) WITHOUT ROWID`,
+] as const;
+
+export function sqlitePsiJobStore(db: Db): PsiJobStore {
+  const insert = db.prepare('INSERT INTO psi_jobs (id, record, state, created_at) VALUES (?, ?, ?, ?)');
+  const select = db.prepare<[string], { record: string }>('SELECT record FROM psi_jobs WHERE id = ?');
+  const save = db.prepare('UPDATE psi_jobs SET record = ?, state = ? WHERE id = ?');
+  const recent = db.prepare<[number], { record: string }>(
+    'SELECT record FROM psi_jobs ORDER BY created_at DESC LIMIT ?',
+  );
+  const unfinished = db.prepare<[], { record: string }>(
+    `SELECT record FROM psi_jobs WHERE state IN ('pending_approval', 'waiting', 'running')`,
+  );
+  const addRow = db.prepare('INSERT OR IGNORE INTO psi_alignment (job_id, row_key) VALUES (?, ?)');
+  const dropRows = db.prepare('DELETE FROM psi_alignment WHERE job_id = ?');
+  const rows = db.prepare<[string, number, number], { row_key: number }>(
+    'SELECT row_key FROM psi_alignment WHERE job_id = ? AND row_key > ? ORDER BY row_key LIMIT ?',
+  );
+
+  const get = (id: string): PsiJobRecord | null => {
+    const row = select.get(id);
+    return row ? (JSON.parse(row.record) as PsiJobRecord) : null;
+  };
+  const update = (id: string, patch: Partial<PsiJobRecord>): PsiJobRecord => {
+    const current = get(id);
+    if (!current) throw new Error(`no PSI job ${id}`);
+    const next = { ...current, ...patch };
+    save.run(JSON.stringify(next), next.state, id);
+    return next;
+  };
+  const completeTx = db.transaction(
+    (id: string, rowKeys: readonly number[] | null, resultSize: number | null) => {
+      dropRows.run(id);
+      for (const key of rowKeys ?? []) addRow.run(id, key);
+      return update(id, { state: 'done', resultSize, finishedAt: new Date().toISOString() });
+    },
+  );
+  const failTx = db.transaction((code: string, message: string) => {
+    const stale = unfinished.all().map((r) => JSON.parse(r.record) as PsiJobRecord);
+    for (const job of stale) {
+      dropRows.run(job.id);
+      update(job.id, {
+        state: 'failed',
+        errorCode: code,
+        errorMessage: message,
+        finishedAt: new Date().toISOString(),
+      });
+    }
+    return stale.length;
+  });
+
+  return {
+    create: async (record) =>
+      void insert.run(record.id, JSON.stringify(record), record.state, record.createdAt),
+    update: async (id, patch) => update(id, patch),
+    get: async (id) => get(id),
+    list: async (limit) => recent.all(limit).map((r) => JSON.parse(r.record) as PsiJobRecord),
+    complete: async (id, rowKeys, resultSize) => completeTx(id, rowKeys, resultSize),
+    alignment: async (id, after, limit) => rows.all(id, after, limit).map((r) => r.row_key),
+    failUnfinished: async (code, message) => failTx(code, message),
+  };
+}

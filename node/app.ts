@@ -17,6 +17,11 @@ import { auditRoutes } from './rest/routes/audit.js';
 import { datasetRoutes } from './rest/routes/datasets.js';
 import { systemRoutes } from './rest/routes/system.js';
 import { ACCORD_VERSION } from '../platform/version.js';
+import { PsiWorkerPool } from '../shared/psi/worker-pool.js';
+import { PsiClient } from './psi/psi-client.js';
+import { PsiJobs } from './psi/psi-jobs.js';
+import { psiRoutes } from './rest/routes/psi.js';
+import { buildNodeSignals } from './signals/index.js';
 
 export interface AccordNode {
   readonly rest: FastifyInstance;
@@ -34,7 +39,7 @@ export interface BuildNodeOptions {
   readonly log?: Logger;
 }
 
-export const NODE_CAPABILITIES = ['consortium/v1'] as const;
+export const NODE_CAPABILITIES = ['consortium/v1', 'psi/v1'] as const;
 
 export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOptions = {}): AccordNode {
   const log = options.log ?? createLogger(`node.${config.member}`);
@@ -62,11 +67,23 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     },
     options.coordinatorAddress,
   );
+  const signals = buildNodeSignals(config, {
+    tls,
+    coordinatorAddress: link.address,
+    settings: store.settings,
+    audit,
+    log: log.child('signals'),
+  });
+  const psiClient = new PsiClient(config, tls, link.address, log.child('psi'));
+  const pool = new PsiWorkerPool(config.psi.workers > 0 ? { size: config.psi.workers } : {});
+  const psiJobs = new PsiJobs({ config, client: psiClient, pool, store, audit, log: log.child('psi') });
   const rest = buildRestApp({
     routes: [
       ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
       ...datasetRoutes({ datasets: store.datasets }),
       ...auditRoutes({ audit: store.audit }),
+      ...psiRoutes({ jobs: psiJobs, store: store.psiJobs }),
+      ...signals.routes,
     ],
     auth: new TokenAuthenticator(config.tokens),
     audit,
@@ -80,7 +97,15 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     link,
     async start() {
       audit({ actor: config.member, action: 'process:start', target: '', outcome: 'ok', details: {} });
+      const interrupted = await store.psiJobs.failUnfinished(
+        'ACCORD_PSI_INTERRUPTED',
+        'the node stopped while the PSI job was running',
+      );
+      if (interrupted)
+        log.warn('PSI jobs interrupted by the last shutdown were marked failed', { jobs: interrupted });
       link.start();
+      psiJobs.start();
+      await signals.start();
       await rest.listen({ host: config.rest.host, port: options.restPort ?? config.rest.port });
       const address = rest.server.address();
       const restPort = typeof address === 'object' && address ? address.port : 0;
@@ -88,6 +113,10 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       return { restPort };
     },
     async stop() {
+      await psiJobs.stop();
+      psiClient.close();
+      signals.close();
+      await pool.close();
       link.stop();
       await rest.close();
       audit({ actor: config.member, action: 'process:stop', target: '', outcome: 'ok', details: {} });

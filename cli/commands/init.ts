@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAuthority, issueLeaf } from '../../platform/tls/issue.js';
+import { coordinatorSignalsSchema, nodeSignalsSchema } from '../../platform/config/signals-schema.js';
+import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
+import { MemberKey } from '../../shared/oprf/member-key.js';
 import {
   COORDINATOR_NAME,
   MEMBER_NAME_PATTERN,
@@ -80,7 +83,12 @@ export function initConsortium(options: InitOptions): InitResult {
     dataDir: 'data',
     heartbeat: { intervalMs: 2_000, offlineAfterMs: 6_000 },
     psi: { inviteTimeoutMs: 3_600_000 },
+    signals: coordinatorSignalsSchema.parse({ keyFile: 'coordinator-key.b64' }),
   };
+  // Fraud-signal OPRF keys: k_c for the coordinator only; ONE k_m shared by every member node and never by the
+  // coordinator (holding both lets anyone compute the token of a guessed identifier).
+  writeSecret(join(dir, COORDINATOR_NAME, 'coordinator-key.b64'), `${CoordinatorKey.generate().toBase64()}\n`);
+  const memberKey = MemberKey.generate().toBase64();
   const coordinatorConfigPath = join(dir, COORDINATOR_NAME, 'coordinator.json');
   writeJson(coordinatorConfigPath, coordinatorConfig);
 
@@ -94,6 +102,7 @@ export function initConsortium(options: InitOptions): InitResult {
     });
     writeFileSync(join(memberDir, 'cert.pem'), leaf.certPem);
     writeSecret(join(memberDir, 'key.pem'), leaf.keyPem);
+    writeSecret(join(memberDir, 'member-key.b64'), `${memberKey}\n`);
     const tokens = Object.fromEntries(
       ROLES.map((role) => [role, `acc_${role}_${randomBytes(24).toString('base64url')}`]),
     );
@@ -107,6 +116,7 @@ export function initConsortium(options: InitOptions): InitResult {
       tokens: ROLES.map((role) => ({ role, sha256: hashToken(tokens[role]!), label: `${member}-${role}` })),
       // A development consortium trusts its own members; production configs list partners explicitly.
       psi: { autoAcceptFrom: options.members.filter((m) => m !== member), workers: 0 },
+      signals: nodeSignalsSchema.parse({ memberKeyFile: 'member-key.b64' }),
       store: { kind: 'sqlite' },
     };
     const config = join(memberDir, 'node.json');

@@ -27,6 +27,7 @@ export function parseCoordinatorConfig(
   return parseConfig(coordinatorConfigSchema, raw, file, (c, base) => ({
     ...resolveTls(c, base),
     dataDir: resolveFrom(base, c.dataDir),
+    signals: { ...c.signals, ...(c.signals.keyFile ? { keyFile: resolveFrom(base, c.signals.keyFile) } : {}) },
   }));
 }
 
@@ -36,6 +37,10 @@ export function parseNodeConfig(raw: unknown, file: string | null = null): Reado
     return {
       ...resolveTls(c, base),
       dataDir,
+      signals: {
+        ...c.signals,
+        ...(c.signals.memberKeyFile ? { memberKeyFile: resolveFrom(base, c.signals.memberKeyFile) } : {}),
+      },
       store: { ...c.store, path: c.store.path ? resolveFrom(base, c.store.path) : join(dataDir, 'node.db') },
     };
   });

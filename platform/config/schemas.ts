@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN, ROLES } from '../../shared/consortium/roles.js';
+import { coordinatorSignalsSchema, nodeSignalsSchema } from './signals-schema.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
 const port = z.number().int().min(0).max(65535);
@@ -42,6 +43,8 @@ export const coordinatorConfigSchema = z.strictObject({
       inviteTimeoutMs: z.number().int().min(1_000).default(3_600_000),
     })
     .default({ inviteTimeoutMs: 3_600_000 }),
+  /** Fraud-signal sharing: OPRF key file, retention, rate limits (see signals-schema.ts). */
+  signals: coordinatorSignalsSchema,
 });
 export type CoordinatorConfig = z.infer<typeof coordinatorConfigSchema>;
 
@@ -78,6 +81,8 @@ export const nodeConfigSchema = z.strictObject({
       workers: z.number().int().min(0).max(64).default(0),
     })
     .default({ autoAcceptFrom: [], workers: 0 }),
+  /** Fraud-signal sharing: member key file, token cache (see signals-schema.ts). */
+  signals: nodeSignalsSchema,
   store: z
     .strictObject({
       kind: z.literal('sqlite').default('sqlite'),

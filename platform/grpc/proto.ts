@@ -20,6 +20,7 @@ export function loadProto(file: string): grpc.GrpcObject {
     enums: String,
     defaults: true,
     arrays: true,
+    oneofs: true,
   });
   const loaded = grpc.loadPackageDefinition(definition);
   cache.set(file, loaded);

@@ -4,6 +4,7 @@
  */
 import type { AuditDraft, AuditEntry } from '../../shared/audit/chain.js';
 import type { PsiJobStore } from './psi-types.js';
+import type { SignalStore } from './signal-types.js';
 
 export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -88,5 +89,6 @@ export interface NodeStore {
 export interface CoordinatorStore {
   readonly audit: AuditStore;
   readonly settings: SettingsStore;
+  readonly signals: SignalStore;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
+import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
 
 export function openSqliteNodeStore(path: string): NodeStore {
   const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...DATASET_SCHEMA, ...PSI_SCHEMA]);
@@ -17,10 +18,11 @@ export function openSqliteNodeStore(path: string): NodeStore {
 }
 
 export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
-  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA]);
+  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA]);
   return {
     audit: sqliteAuditStore(db),
     settings: sqliteSettingsStore(db),
+    signals: sqliteSignalStore(db),
     close: async () => void db.close(),
   };
 }

@@ -1,0 +1,322 @@
+/**
+ * The node's PSI jobs: starting one (initiator), answering invitations per policy (auto-accept listed partners, or
+ * wait for an admin), dispatching the coordinator's events to the running sessions, cancelling. Job state is kept in
+ * the store, so the REST API and the CLI can follow progress and a crash leaves the job cleanly failed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NodeConfig } from '../../platform/config/index.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { PsiJobRecord } from '../../platform/store/psi-types.js';
+import type { NodeStore } from '../../platform/store/types.js';
+import type { PsiEvent, PsiInvitation } from '../../platform/wire/psi.js';
+import type { AuditDraft } from '../../shared/audit/chain.js';
+import { AccordError, toAccordError } from '../../shared/errors/index.js';
+import { type IdKind, isIdKind } from '../../shared/identity/normalise.js';
+import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../shared/psi/session-protocol.js';
+import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { PsiClient } from './psi-client.js';
+import { PsiRun } from './psi-run.js';
+
+export interface NewPsiJob {
+  readonly peers: readonly string[];
+  readonly dataset: string;
+  readonly idColumn?: string | undefined;
+  readonly idKind?: IdKind | undefined;
+  readonly mode: PsiMode;
+  readonly reveal: PsiReveal;
+  /** Dataset name per peer; default: a dataset named like ours. */
+  readonly peerDatasets?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface PsiJobsDeps {
+  readonly config: Readonly<NodeConfig>;
+  readonly client: PsiClient;
+  readonly pool: PsiWorkerPool;
+  readonly store: NodeStore;
+  readonly audit: (draft: AuditDraft) => void;
+  readonly log: Logger;
+}
+
+export class PsiJobs {
+  private readonly runs = new Map<string, PsiRun>();
+  private readonly self: string;
+
+  constructor(private readonly deps: PsiJobsDeps) {
+    this.self = deps.config.member;
+  }
+
+  start(): void {
+    this.deps.client.subscribe({
+      onEvent: (event) => this.onEvent(event),
+      onDisconnect: (error) => {
+        for (const run of this.runs.values()) void run.markFailed('failed', error);
+      },
+    });
+  }
+
+  private newRun(job: PsiJobRecord): PsiRun {
+    const run = new PsiRun(
+      {
+        client: this.deps.client,
+        pool: this.deps.pool,
+        datasets: this.deps.store.datasets,
+        jobs: this.deps.store.psiJobs,
+        log: this.deps.log,
+        self: this.self,
+        onSettled: (id) => {
+          this.runs.delete(id);
+          void this.deps.store.psiJobs.get(id).then((j) =>
+            this.deps.audit({
+              actor: this.self,
+              action: 'job:psi',
+              target: `psi:${id}`,
+              outcome: j?.state === 'done' ? 'ok' : 'failed',
+              details: {
+                state: j?.state ?? '?',
+                ...(j?.errorCode ? { code: j.errorCode } : {}),
+                ...(j?.resultSize !== null && j?.resultSize !== undefined ? { size: j.resultSize } : {}),
+              },
+            }),
+          );
+        },
+      },
+      job,
+    );
+    this.runs.set(job.id, run);
+    return run;
+  }
+
+  /** Resolves the dataset and id column a job reads, checking the id kind. */
+  private async source(dataset: string, idColumn: string | undefined, idKind: string | undefined) {
+    const info = await this.deps.store.datasets.get(dataset);
+    if (!info) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset });
+    const column = idColumn ?? info.idColumn;
+    if (!info.columns.some((c) => c.name === column))
+      throw new AccordError('ACCORD_DATASET_COLUMN_NOT_FOUND', { dataset, column });
+    const kind = idKind ?? info.idKind;
+    if (column === info.idColumn && kind !== info.idKind) {
+      throw new AccordError('ACCORD_PSI_ID_KIND_MISMATCH', { dataset, actual: info.idKind, expected: kind });
+    }
+    if (!isIdKind(kind)) throw new AccordError('ACCORD_ID_KIND_UNKNOWN', { kind });
+    return { column, kind };
+  }
+
+  async create(request: NewPsiJob): Promise<PsiJobRecord> {
+    const peers = [...request.peers];
+    if (
+      peers.includes(this.self) ||
+      new Set(peers).size !== peers.length ||
+      peers.length > PSI_MAX_PARTIES - 1
+    ) {
+      throw new AccordError('ACCORD_PSI_PEER_INVALID', {
+        problem: 'peers must be other members, each once, at most 15',
+      });
+    }
+    const { column, kind } = await this.source(request.dataset, request.idColumn, request.idKind);
+    const job: PsiJobRecord = {
+      id: randomUUID(),
+      role: 'initiator',
+      initiator: this.self,
+      participants: [this.self, ...peers],
+      dataset: request.dataset,
+      idColumn: column,
+      idKind: kind,
+      mode: request.mode,
+      reveal: request.reveal,
+      state: 'waiting',
+      processed: 0,
+      total: 0,
+      skippedRows: 0,
+      resultSize: null,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+    await this.deps.store.psiJobs.create(job);
+    const run = this.newRun(job);
+    try {
+      const setSize = await run.prepare();
+      await this.deps.client.open({
+        sessionId: job.id,
+        peers,
+        idKind: kind as IdKind,
+        mode: request.mode,
+        reveal: request.reveal,
+        setSize,
+        peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? request.dataset])),
+      });
+    } catch (err) {
+      await run.markFailed('failed', toAccordError(err));
+      throw err;
+    }
+    return (await this.deps.store.psiJobs.get(job.id))!;
+  }
+
+  private onEvent(event: PsiEvent): void {
+    switch (event.kind) {
+      case 'invitation':
+        this.onInvitation(event.invitation).catch((err) =>
+          this.deps.log.warn('invitation handling failed', { code: toAccordError(err).code }),
+        );
+        return;
+      case 'start':
+        this.runs.get(event.start.sessionId)?.begin(event.start);
+        return;
+      case 'batch':
+        this.runs.get(event.batch.sessionId)?.onBatch(event.batch);
+        return;
+      case 'end': {
+        const run = this.runs.get(event.end.sessionId);
+        if (run) run.onEnd(event.end);
+        else void this.endPending(event.end.sessionId, event.end.errorCode);
+      }
+    }
+  }
+
+  /** A session ended before this node accepted (another peer declined, a timeout). */
+  private async endPending(id: string, code: string): Promise<void> {
+    const job = await this.deps.store.psiJobs.get(id);
+    if (!job || !['pending_approval', 'waiting'].includes(job.state)) return;
+    const error = AccordError.fromWire(code || 'ACCORD_PSI_CANCELLED', { by: job.initiator });
+    await this.deps.store.psiJobs.update(id, {
+      state: 'failed',
+      errorCode: error.code,
+      errorMessage: error.message,
+      finishedAt: new Date().toISOString(),
+    });
+  }
+
+  private async onInvitation(invitation: PsiInvitation): Promise<void> {
+    const job: PsiJobRecord = {
+      id: invitation.sessionId,
+      role: 'participant',
+      initiator: invitation.initiator,
+      participants: invitation.participants,
+      dataset: invitation.dataset,
+      idColumn: '',
+      idKind: invitation.idKind,
+      mode: invitation.mode,
+      reveal: invitation.reveal,
+      state: 'pending_approval',
+      processed: 0,
+      total: 0,
+      skippedRows: 0,
+      resultSize: null,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+    await this.deps.store.psiJobs.create(job);
+    const auto = this.deps.config.psi.autoAcceptFrom.includes(invitation.initiator);
+    this.deps.audit({
+      actor: invitation.initiator,
+      action: 'psi:invitation',
+      target: `psi:${job.id}`,
+      outcome: 'ok',
+      details: {
+        mode: job.mode,
+        reveal: job.reveal,
+        dataset: job.dataset,
+        policy: auto ? 'auto-accept' : 'awaiting-admin',
+      },
+    });
+    if (auto) await this.accept(job.id, undefined).catch(() => undefined);
+  }
+
+  /** Accepts a pending invitation (by policy or by an admin, optionally naming another local dataset). */
+  async accept(id: string, dataset: string | undefined): Promise<PsiJobRecord> {
+    const job = await this.deps.store.psiJobs.get(id);
+    if (!job || job.role !== 'participant' || job.state !== 'pending_approval') {
+      throw new AccordError('ACCORD_PSI_INVITATION_NOT_FOUND', { job: id });
+    }
+    try {
+      const chosen = dataset ?? job.dataset;
+      const { column } = await this.source(chosen, undefined, job.idKind);
+      const accepted = await this.deps.store.psiJobs.update(id, {
+        dataset: chosen,
+        idColumn: column,
+        state: 'waiting',
+      });
+      const run = this.newRun(accepted);
+      const setSize = await run.prepare();
+      await this.deps.client.respond({
+        sessionId: id,
+        accept: true,
+        mode: job.mode,
+        reveal: job.reveal,
+        setSize,
+        declineCode: '',
+      });
+      return (await this.deps.store.psiJobs.get(id))!;
+    } catch (err) {
+      const error = toAccordError(err);
+      this.runs.delete(id);
+      await this.deps.client
+        .respond({ sessionId: id, accept: false, mode: '', reveal: '', setSize: 0, declineCode: error.code })
+        .catch(() => undefined);
+      await this.deps.store.psiJobs.update(id, {
+        state: 'failed',
+        errorCode: error.code,
+        errorMessage: error.message,
+        finishedAt: new Date().toISOString(),
+      });
+      throw err;
+    }
+  }
+
+  async reject(id: string): Promise<PsiJobRecord> {
+    const job = await this.deps.store.psiJobs.get(id);
+    if (!job || job.role !== 'participant' || job.state !== 'pending_approval') {
+      throw new AccordError('ACCORD_PSI_INVITATION_NOT_FOUND', { job: id });
+    }
+    await this.deps.client
+      .respond({
+        sessionId: id,
+        accept: false,
+        mode: '',
+        reveal: '',
+        setSize: 0,
+        declineCode: 'ACCORD_PSI_DECLINED',
+      })
+      .catch(() => undefined);
+    return this.deps.store.psiJobs.update(id, {
+      state: 'cancelled',
+      errorCode: 'ACCORD_PSI_DECLINED',
+      errorMessage: 'declined by this node',
+      finishedAt: new Date().toISOString(),
+    });
+  }
+
+  async cancel(id: string): Promise<PsiJobRecord> {
+    const job = await this.deps.store.psiJobs.get(id);
+    if (!job) throw new AccordError('ACCORD_PSI_JOB_NOT_FOUND', { job: id });
+    if (job.state === 'pending_approval') return this.reject(id);
+    if (!['waiting', 'running'].includes(job.state))
+      throw new AccordError('ACCORD_PSI_JOB_FINISHED', { job: id, state: job.state });
+    await this.deps.client.cancel({ sessionId: id, code: 'ACCORD_PSI_CANCELLED' }).catch(() => undefined);
+    const run = this.runs.get(id);
+    const error = new AccordError('ACCORD_PSI_CANCELLED', { by: this.self });
+    if (run) await run.markFailed('cancelled', error);
+    else
+      await this.deps.store.psiJobs.update(id, {
+        state: 'cancelled',
+        errorCode: error.code,
+        errorMessage: error.message,
+        finishedAt: new Date().toISOString(),
+      });
+    return (await this.deps.store.psiJobs.get(id))!;
+  }
+
+  async get(id: string): Promise<PsiJobRecord> {
+    const job = await this.deps.store.psiJobs.get(id);
+    if (!job) throw new AccordError('ACCORD_PSI_JOB_NOT_FOUND', { job: id });
+    return job;
+  }
+
+  async stop(): Promise<void> {
+    const error = new AccordError('ACCORD_PSI_INTERRUPTED');
+    await Promise.all([...this.runs.values()].map((run) => run.markFailed('failed', error)));
+  }
+}

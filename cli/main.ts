@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { AccordError } from '../shared/errors/index.js';
 import { auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
+import { runPsi } from './commands/psi.js';
 import { runCoordinator, runNode } from './commands/serve.js';
 import { reportError } from './output.js';
 
@@ -19,6 +20,9 @@ const HELP = `accord: partner banks compute together without showing each other 
       run a bank's node (REST API + link to the coordinator)
   accord audit verify --config <file>
       check the hash chain of that process's audit log
+  accord psi --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> [--column id] [--kind customer_id]
+             [--mode intersection|cardinality] [--reveal initiator|all] [--url http://..] [--token T]
+      private set intersection with other banks, with a progress bar
 `;
 
 function need(value: string | undefined, flag: string): string {
@@ -48,6 +52,14 @@ export async function main(argv: string[]): Promise<number> {
       'rest-port': { type: 'string' },
       coordinator: { type: 'string' },
       force: { type: 'boolean' },
+      peer: { type: 'string', multiple: true },
+      dataset: { type: 'string' },
+      column: { type: 'string' },
+      kind: { type: 'string' },
+      mode: { type: 'string' },
+      reveal: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
     },
   });
   switch (command) {
@@ -85,6 +97,19 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals[0] !== 'verify')
         throw new AccordError('ACCORD_USAGE', { problem: 'usage: accord audit verify --config <file>' });
       await auditVerify(need(values.config, '--config'));
+      return 0;
+    case 'psi':
+      await runPsi({
+        config: need(values.config, '--config'),
+        url: values.url,
+        token: values.token,
+        peers: values.peer ?? [],
+        dataset: need(values.dataset, '--dataset'),
+        column: values.column,
+        kind: values.kind,
+        mode: values.mode,
+        reveal: values.reveal,
+      });
       return 0;
     case undefined:
     case 'help':

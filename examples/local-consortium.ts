@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { initConsortium } from '../cli/commands/init.js';
+import { type InitResult, initConsortium } from '../cli/commands/init.js';
 import type { Role } from '../shared/consortium/roles.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
@@ -54,6 +54,8 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Called with each ready process's name; the demo prints progress with it. */
   readonly onReady?: (name: string) => void;
+  /** Called after `accord init`, before any process starts: lets benchmarks and tests adjust the configs. */
+  readonly configure?: (init: InitResult) => void;
 }
 
 export function spawnCli(
@@ -62,7 +64,9 @@ export function spawnCli(
   env: Readonly<Record<string, string>> = {},
 ): ChildProcess {
   const log = openSync(logFile, 'a');
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  // Extra Node flags for profiling runs, e.g. ACCORD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const flags = (env['ACCORD_NODE_FLAGS'] ?? process.env['ACCORD_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...flags, '--import', 'tsx', CLI, ...args], {
     stdio: ['ignore', 'pipe', log],
     env: { ...process.env, ...env },
   });
@@ -161,6 +165,7 @@ export async function startLocalConsortium(options: StartOptions): Promise<Local
     firstRestPort: 0,
     force: true,
   });
+  options.configure?.(init);
   const env = options.env ?? {};
   const children: ChildProcess[] = [];
   const stopAll = async () => {

@@ -16,6 +16,7 @@ import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { PsiKey } from '../../shared/psi/psi-key.js';
 import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../shared/psi/session-protocol.js';
+import { validateEncoding } from '../../shared/psi/validate-points.js';
 import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';
@@ -89,7 +90,7 @@ export class PsiRun {
   }
 
   /** Normalises a batch; ids that fail or repeat become random inputs that can never match. */
-  private normalised(raw: Array<string | null>, seen: Set<string>): string[] {
+  private normalised(raw: Array<string | null>, seen: Set<string> | null): string[] {
     return raw.map((value) => {
       let id: string | null = null;
       if (value !== null) {
@@ -99,20 +100,28 @@ export class PsiRun {
           id = null;
         }
       }
-      const digest = id === null ? null : createHash('sha256').update(id).digest().toString('latin1', 0, KEY);
-      if (digest === null || seen.has(digest)) {
+      if (id === null) {
+        this.skipped++;
+        return `\u0000unmatchable:${randomBytes(16).toString('hex')}`;
+      }
+      if (seen === null) return id;
+      const digest = createHash('sha256').update(id).digest().toString('latin1', 0, KEY);
+      if (seen.has(digest)) {
         this.skipped++;
         return `\u0000unmatchable:${randomBytes(16).toString('hex')}`;
       }
       seen.add(digest);
-      return id!;
+      return id;
     });
   }
 
   private async sendOwnSet(): Promise<void> {
     const n = this.rowKeys.length;
     const batches = Math.ceil(n / PSI_BATCH_POINTS);
-    const seen = new Set<string>();
+    // A dataset's id column is unique and customer ids normalise to themselves: no repeats to look for.
+    const info = await this.deps.datasets.get(this.job.dataset);
+    const unique = this.job.idKind === 'customer_id' && info?.idColumn === this.job.idColumn;
+    const seen = unique ? null : new Set<string>();
     const prepare = async (b: number) => {
       const positions = this.perm.subarray(b * PSI_BATCH_POINTS, Math.min(n, (b + 1) * PSI_BATCH_POINTS));
       const keys = Array.from(positions, (p) => this.rowKeys[p]!);

@@ -80,8 +80,11 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
   const allRowKeys = db.prepare<[number], { row_key: number }>(
     'SELECT row_key FROM dataset_rows WHERE dataset_id = ? ORDER BY row_key',
   );
-  const idsByKeys = db.prepare<[number, string], { row_key: number; record_id: string; cells: string }>(
-    'SELECT row_key, record_id, cells FROM dataset_rows WHERE dataset_id = ? AND row_key IN (SELECT value FROM json_each(?))',
+  const recordIdsByKeys = db.prepare<[number, string], { row_key: number; record_id: string }>(
+    'SELECT row_key, record_id FROM dataset_rows WHERE dataset_id = ? AND row_key IN (SELECT value FROM json_each(?))',
+  );
+  const idsByKeys = db.prepare<[number, string], { row_key: number; cells: string }>(
+    'SELECT row_key, cells FROM dataset_rows WHERE dataset_id = ? AND row_key IN (SELECT value FROM json_each(?))',
   );
 
   const appendTx = db.transaction(
@@ -160,12 +163,14 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
       if (columnIndex < 0)
         throw new AccordError('ACCORD_DATASET_COLUMN_NOT_FOUND', { dataset: name, column });
       const byKey = new Map<number, string | null>();
+      if (column === dataset.id_column) {
+        for (const row of recordIdsByKeys.all(dataset.id, JSON.stringify(rowKeys)))
+          byKey.set(row.row_key, row.record_id);
+        return rowKeys.map((k) => byKey.get(k) ?? null);
+      }
       for (const row of idsByKeys.all(dataset.id, JSON.stringify(rowKeys))) {
-        if (column === dataset.id_column) byKey.set(row.row_key, row.record_id);
-        else {
-          const cell = (JSON.parse(row.cells) as unknown[])[columnIndex];
-          byKey.set(row.row_key, cell === null || cell === undefined ? null : String(cell));
-        }
+        const cell = (JSON.parse(row.cells) as unknown[])[columnIndex];
+        byKey.set(row.row_key, cell === null || cell === undefined ? null : String(cell));
       }
       return rowKeys.map((k) => byKey.get(k) ?? null);
     },

@@ -14,7 +14,10 @@ import { startLocalConsortium } from '../examples/local-consortium.js';
 import { measurePsiJs } from './lib/psijs-anchor.js';
 import { measureX25519OpsPerSecond } from './lib/x25519-limit.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '200000' } }, allowPositionals: true });
+const { values } = parseArgs({
+  options: { n: { type: 'string', default: '200000' } },
+  allowPositionals: true,
+});
 const n = Number(values.n);
 if (!Number.isInteger(n) || n < 2) throw new Error('--n must be an integer >= 2');
 
@@ -28,7 +31,8 @@ function* csvChunks(from: number, count: number): Generator<string> {
   const chunk = 50_000;
   for (let start = from; start < from + count; start += chunk) {
     const rows: string[] = [];
-    for (let i = start; i < Math.min(from + count, start + chunk); i++) rows.push(`CUST-${String(i).padStart(9, '0')},${i % 7}`);
+    for (let i = start; i < Math.min(from + count, start + chunk); i++)
+      rows.push(`CUST-${String(i).padStart(9, '0')},${i % 7}`);
     yield `${rows.join('\n')}\n`;
   }
 }
@@ -74,10 +78,17 @@ async function main(): Promise<void> {
     const a = consortium.nodes['bank-a']!;
     const b = consortium.nodes['bank-b']!;
     log(`importing ${n} customers into each bank ...`);
-    await Promise.all([upload(a.url, a.tokens.admin, 0, n), upload(b.url, b.tokens.admin, Math.floor(n / 2), n)]);
+    await Promise.all([
+      upload(a.url, a.tokens.admin, 0, n),
+      upload(b.url, b.tokens.admin, Math.floor(n / 2), n),
+    ]);
     log('running PSI ...');
     const started = performance.now();
-    const start = await consortium.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'customers', mode: 'intersection' });
+    const start = await consortium.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'customers',
+      mode: 'intersection',
+    });
     if (start.status !== 202) throw new Error(`PSI start failed: ${JSON.stringify(start.body)}`);
     let job = start.body;
     let lastLog = 0;
@@ -86,16 +97,20 @@ async function main(): Promise<void> {
       job = (await consortium.api('bank-a', 'risk', 'GET', `/v1/psi/${job.id}`)).body;
       if (performance.now() - lastLog > 5_000) {
         lastLog = performance.now();
-        log(`  ${(job.progress.fraction * 100).toFixed(0)}% (${job.progress.processed}/${job.progress.total})`);
+        log(
+          `  ${(job.progress.fraction * 100).toFixed(0)}% (${job.progress.processed}/${job.progress.total})`,
+        );
       }
     }
     const seconds = (performance.now() - started) / 1000;
     if (job.state !== 'done') throw new Error(`PSI ended ${job.state}: ${JSON.stringify(job.error)}`);
     const expected = n - Math.floor(n / 2);
-    if (job.result.size !== expected) throw new Error(`wrong intersection: ${job.result.size}, expected ${expected}`);
+    if (job.result.size !== expected)
+      throw new Error(`wrong intersection: ${job.result.size}, expected ${expected}`);
     // Row keys are CSV lines: bank A's shared customers are n/2..n-1, i.e. lines n/2+2 .. n+1.
     const first = await consortium.api('bank-a', 'risk', 'GET', `/v1/psi/${job.id}/alignment?limit=1`);
-    if (first.body.rowKeys[0] !== Math.floor(n / 2) + 2) throw new Error('alignment does not match the plaintext intersection');
+    if (first.body.rowKeys[0] !== Math.floor(n / 2) + 2)
+      throw new Error('alignment does not match the plaintext intersection');
     const rss = Math.max(
       peakRssMb(consortium.coordinator.pid),
       peakRssMb(a.process.pid),

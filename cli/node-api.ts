@@ -12,7 +12,10 @@ export interface NodeApi {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-export function nodeApi(configFile: string, options: { url?: string | undefined; token?: string | undefined; roles: readonly Role[] }): NodeApi {
+export function nodeApi(
+  configFile: string,
+  options: { url?: string | undefined; token?: string | undefined; roles: readonly Role[] },
+): NodeApi {
   const config = loadNodeConfig(configFile);
   const url = options.url ?? `http://${config.rest.host}:${config.rest.port}`;
   let token = options.token ?? process.env['ACCORD_TOKEN'];
@@ -21,21 +24,30 @@ export function nodeApi(configFile: string, options: { url?: string | undefined;
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
     token = options.roles.map((r) => tokens[r]).find(Boolean);
   }
-  if (!token) throw new AccordError('ACCORD_USAGE', { problem: 'no API token: pass --token or set ACCORD_TOKEN' });
+  if (!token)
+    throw new AccordError('ACCORD_USAGE', { problem: 'no API token: pass --token or set ACCORD_TOKEN' });
   return {
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       let response: Response;
       try {
         response = await fetch(`${url}${path}`, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? null : JSON.stringify(body),
         });
       } catch (err) {
-        throw new AccordError('ACCORD_USAGE', { problem: `cannot reach the node at ${url}: ${(err as Error).message}` });
+        throw new AccordError('ACCORD_USAGE', {
+          problem: `cannot reach the node at ${url}: ${(err as Error).message}`,
+        });
       }
-      const payload = (await response.json().catch(() => ({}))) as { error?: { code: string; params?: unknown } };
-      if (!response.ok) throw AccordError.fromWire(payload.error?.code ?? 'ACCORD_INTERNAL', payload.error?.params ?? {});
+      const payload = (await response.json().catch(() => ({}))) as {
+        error?: { code: string; params?: unknown };
+      };
+      if (!response.ok)
+        throw AccordError.fromWire(payload.error?.code ?? 'ACCORD_INTERNAL', payload.error?.params ?? {});
       return payload as T;
     },
   };

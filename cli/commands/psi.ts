@@ -29,7 +29,8 @@ export interface PsiCommand {
 }
 
 export async function runPsi(command: PsiCommand): Promise<void> {
-  if (command.peers.length === 0) throw new AccordError('ACCORD_USAGE', { problem: 'name at least one --peer' });
+  if (command.peers.length === 0)
+    throw new AccordError('ACCORD_USAGE', { problem: 'name at least one --peer' });
   const api = nodeApi(command.config, { url: command.url, token: command.token, roles: ['risk', 'admin'] });
   let job = await api.call<JobView>('POST', '/v1/psi', {
     peers: command.peers,
@@ -63,6 +64,10 @@ export async function runPsi(command: PsiCommand): Promise<void> {
   }
   if (job.state !== 'done') throw AccordError.fromWire(job.error?.code ?? 'ACCORD_PSI_CANCELLED', {});
   const size = job.result ? `${job.result.size} shared` : 'done (this node does not learn the result)';
-  process.stdout.write(`${size}${job.skippedRows ? `; ${job.skippedRows} rows skipped (invalid or repeated ids)` : ''}\n`);
-  process.stdout.write(`${JSON.stringify({ job: job.id, state: job.state, size: job.result?.size ?? null })}\n`);
+  process.stdout.write(
+    `${size}${job.skippedRows ? `; ${job.skippedRows} rows skipped (invalid or repeated ids)` : ''}\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({ job: job.id, state: job.state, size: job.result?.size ?? null })}\n`,
+  );
 }

@@ -228,7 +228,7 @@ export class PsiJobs {
   /** Accepts a pending invitation (by policy or by an admin, optionally naming another local dataset). */
   async accept(id: string, dataset: string | undefined): Promise<PsiJobRecord> {
     const job = await this.deps.store.psiJobs.get(id);
-    if (!job || job.role !== 'participant' || job.state !== 'pending_approval') {
+    if (job?.role !== 'participant' || job.state !== 'pending_approval') {
       throw new AccordError('ACCORD_PSI_INVITATION_NOT_FOUND', { job: id });
     }
     try {
@@ -268,7 +268,7 @@ export class PsiJobs {
 
   async reject(id: string): Promise<PsiJobRecord> {
     const job = await this.deps.store.psiJobs.get(id);
-    if (!job || job.role !== 'participant' || job.state !== 'pending_approval') {
+    if (job?.role !== 'participant' || job.state !== 'pending_approval') {
       throw new AccordError('ACCORD_PSI_INVITATION_NOT_FOUND', { job: id });
     }
     await this.deps.client

@@ -16,7 +16,6 @@ import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { PsiKey } from '../../shared/psi/psi-key.js';
 import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../shared/psi/session-protocol.js';
-import { validateEncoding } from '../../shared/psi/validate-points.js';
 import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';

@@ -36,7 +36,11 @@ async function waitJob(c: LocalConsortium, member: string, id: string) {
   }
 }
 
-const allIds = readFileSync(CREDIT, 'utf8').trim().split('\n').slice(1, 3_001).map((line) => line.split(',')[0]!);
+const allIds = readFileSync(CREDIT, 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1, 3_001)
+  .map((line) => line.split(',')[0]!);
 const idsA = allIds.slice(0, 2_000);
 const idsB = allIds.slice(1_200, 3_000);
 const idsC = [...allIds.slice(1_500, 1_800), ...allIds.slice(2_500, 2_600)];
@@ -47,13 +51,23 @@ describe('PSI between member banks', () => {
   let wireDir: string;
   beforeAll(async () => {
     wireDir = mkdtempSync(join(tmpdir(), 'accord-wire-'));
-    c = await startLocalConsortium({ members: ['bank-a', 'bank-b', 'bank-c'], env: { ACCORD_WIRE_RECORD: join(wireDir, 'sent.jsonl') } });
+    c = await startLocalConsortium({
+      members: ['bank-a', 'bank-b', 'bank-c'],
+      env: { ACCORD_WIRE_RECORD: join(wireDir, 'sent.jsonl') },
+    });
     for (const [member, ids, style] of [
       ['bank-a', idsA, 'spaced'],
       ['bank-b', idsB, 'plain'],
       ['bank-c', idsC, 'plain'],
     ] as const) {
-      const res = await c.api(member, 'admin', 'POST', '/v1/datasets/customers?idColumn=phone&idKind=phone&columns=ref:string', phoneCsv(ids, style), 'text/csv');
+      const res = await c.api(
+        member,
+        'admin',
+        'POST',
+        '/v1/datasets/customers?idColumn=phone&idKind=phone&columns=ref:string',
+        phoneCsv(ids, style),
+        'text/csv',
+      );
       expect(res.status).toBe(201);
     }
   });
@@ -63,7 +77,12 @@ describe('PSI between member banks', () => {
   });
 
   it('finds exactly the shared customers, though the banks format phone numbers differently', async () => {
-    const start = await c.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'customers', mode: 'intersection', reveal: 'initiator' });
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'customers',
+      mode: 'intersection',
+      reveal: 'initiator',
+    });
     expect(start.status).toBe(202);
     const job = await waitJob(c, 'bank-a', start.body.id);
     expect(job.state).toBe('done');
@@ -80,7 +99,11 @@ describe('PSI between member banks', () => {
   });
 
   it('intersects three banks through the coordinator', async () => {
-    const start = await c.api('bank-c', 'risk', 'POST', '/v1/psi', { peers: ['bank-a', 'bank-b'], dataset: 'customers', reveal: 'all' });
+    const start = await c.api('bank-c', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-a', 'bank-b'],
+      dataset: 'customers',
+      reveal: 'all',
+    });
     const job = await waitJob(c, 'bank-c', start.body.id);
     expect(job.state).toBe('done');
     const expected = shared(shared(idsC, idsA), idsB);
@@ -89,7 +112,12 @@ describe('PSI between member banks', () => {
   });
 
   it('cardinality mode returns only a count', async () => {
-    const start = await c.api('bank-b', 'risk', 'POST', '/v1/psi', { peers: ['bank-a'], dataset: 'customers', mode: 'cardinality', reveal: 'all' });
+    const start = await c.api('bank-b', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-a'],
+      dataset: 'customers',
+      mode: 'cardinality',
+      reveal: 'all',
+    });
     const job = await waitJob(c, 'bank-b', start.body.id);
     expect(job.result).toEqual({ size: shared(idsA, idsB).length, alignment: false });
     const rows = await c.api('bank-b', 'risk', 'GET', `/v1/psi/${job.id}/alignment`);
@@ -110,13 +138,23 @@ describe('PSI between member banks', () => {
   });
 
   it('refuses bad requests with coded errors', async () => {
-    const self = await c.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-a'], dataset: 'customers' });
+    const self = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-a'],
+      dataset: 'customers',
+    });
     expect(self.body.error.code).toBe('ACCORD_PSI_PEER_INVALID');
     const missing = await c.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'nope' });
     expect(missing.body.error.code).toBe('ACCORD_DATASET_NOT_FOUND');
-    const kind = await c.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'customers', idKind: 'email' });
+    const kind = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'customers',
+      idKind: 'email',
+    });
     expect(kind.body.error.code).toBe('ACCORD_PSI_ID_KIND_MISMATCH');
-    const marketing = await c.api('bank-a', 'marketing', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'customers' });
+    const marketing = await c.api('bank-a', 'marketing', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'customers',
+    });
     expect(marketing.status).toBe(403);
   });
 });
@@ -125,7 +163,12 @@ describe('PSI between member banks', () => {
 function rogue(c: LocalConsortium, member: string) {
   const configFile = join(c.dir, member, 'node.json');
   const config = parseNodeConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
-  const client = new PsiClient(config, loadTlsMaterial(config.tls), c.coordinatorAddress, createLogger('rogue', 'error'));
+  const client = new PsiClient(
+    config,
+    loadTlsMaterial(config.tls),
+    c.coordinatorAddress,
+    createLogger('rogue', 'error'),
+  );
   const events: PsiEvent[] = [];
   const waiters: Array<() => void> = [];
   client.subscribe({
@@ -150,7 +193,14 @@ describe('PSI with a misbehaving peer', () => {
   let evil: ReturnType<typeof rogue>;
   beforeAll(async () => {
     c = await startLocalConsortium({ members: ['bank-a', 'bank-b'] });
-    await c.api('bank-a', 'admin', 'POST', '/v1/datasets/customers?idColumn=phone&idKind=phone&columns=ref:string', phoneCsv(idsA.slice(0, 300), 'spaced'), 'text/csv');
+    await c.api(
+      'bank-a',
+      'admin',
+      'POST',
+      '/v1/datasets/customers?idColumn=phone&idKind=phone&columns=ref:string',
+      phoneCsv(idsA.slice(0, 300), 'spaced'),
+      'text/csv',
+    );
     // bank-b's node stops; its certificate is now used by a client that bends the protocol.
     await new Promise<void>((resolve) => {
       c.nodes['bank-b']!.process.once('exit', () => resolve());
@@ -165,7 +215,11 @@ describe('PSI with a misbehaving peer', () => {
   });
 
   async function startJob() {
-    const start = await c.api('bank-a', 'risk', 'POST', '/v1/psi', { peers: ['bank-b'], dataset: 'customers', mode: 'intersection' });
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'customers',
+      mode: 'intersection',
+    });
     expect(start.status).toBe(202);
     const invitation = await evil.next('invitation');
     return { id: start.body.id as string, invitation: invitation.invitation };
@@ -173,7 +227,16 @@ describe('PSI with a misbehaving peer', () => {
 
   it('rejects a peer that accepts another mode than the one agreed', async () => {
     const { id } = await startJob();
-    await evil.client.respond({ sessionId: id, accept: true, mode: 'cardinality', reveal: 'initiator', setSize: 300, declineCode: '' }).catch(() => undefined);
+    await evil.client
+      .respond({
+        sessionId: id,
+        accept: true,
+        mode: 'cardinality',
+        reveal: 'initiator',
+        setSize: 300,
+        declineCode: '',
+      })
+      .catch(() => undefined);
     const job = await waitJob(c, 'bank-a', id);
     expect(job.state).toBe('failed');
     expect(job.error.code).toBe('ACCORD_PSI_TERMS_MISMATCH');
@@ -181,12 +244,27 @@ describe('PSI with a misbehaving peer', () => {
 
   it('rejects points that are not on the curve', async () => {
     const { id } = await startJob();
-    await evil.client.respond({ sessionId: id, accept: true, mode: 'intersection', reveal: 'initiator', setSize: 2, declineCode: '' });
+    await evil.client.respond({
+      sessionId: id,
+      accept: true,
+      mode: 'intersection',
+      reveal: 'initiator',
+      setSize: 2,
+      declineCode: '',
+    });
     await evil.next('start');
     const twist = Buffer.alloc(64);
     twist[0] = 2; // u = 2 lies on the quadratic twist of Curve25519, not on the curve
     twist[32] = 2;
-    await evil.client.send({ sessionId: id, origin: 'bank-b', hop: 1, batchIndex: 0, count: 2, points: twist, last: true });
+    await evil.client.send({
+      sessionId: id,
+      origin: 'bank-b',
+      hop: 1,
+      batchIndex: 0,
+      count: 2,
+      points: twist,
+      last: true,
+    });
     const job = await waitJob(c, 'bank-a', id);
     expect(job.state).toBe('failed');
     expect(job.error.code).toBe('ACCORD_PSI_POINT_NOT_ON_CURVE');
@@ -194,10 +272,25 @@ describe('PSI with a misbehaving peer', () => {
 
   it('rejects a peer that sends fewer points than it announced', async () => {
     const { id } = await startJob();
-    await evil.client.respond({ sessionId: id, accept: true, mode: 'intersection', reveal: 'initiator', setSize: 10, declineCode: '' });
+    await evil.client.respond({
+      sessionId: id,
+      accept: true,
+      mode: 'intersection',
+      reveal: 'initiator',
+      setSize: 10,
+      declineCode: '',
+    });
     await evil.next('start');
     const err = await evil.client
-      .send({ sessionId: id, origin: 'bank-b', hop: 1, batchIndex: 0, count: 1, points: Buffer.alloc(32, 9), last: true })
+      .send({
+        sessionId: id,
+        origin: 'bank-b',
+        hop: 1,
+        batchIndex: 0,
+        count: 1,
+        points: Buffer.alloc(32, 9),
+        last: true,
+      })
       .catch((e) => e);
     expect(err.code).toBe('ACCORD_PSI_SET_SIZE_MISMATCH');
     const job = await waitJob(c, 'bank-a', id);

@@ -36,7 +36,10 @@ export function writeLE(a: bigint, out: Buffer, offset: number): void {
 
 /** Reads 32 little-endian bytes as an integer, without reducing or masking the top bit. */
 export function readLE(b: Buffer, offset: number): bigint {
-  const be = Buffer.allocUnsafe(32);
-  for (let i = 0; i < 32; i++) be[i] = b[offset + 31 - i]!;
-  return BigInt('0x' + be.toString('hex'));
+  return (
+    b.readBigUInt64LE(offset) |
+    (b.readBigUInt64LE(offset + 8) << 64n) |
+    (b.readBigUInt64LE(offset + 16) << 128n) |
+    (b.readBigUInt64LE(offset + 24) << 192n)
+  );
 }

@@ -84,3 +84,35 @@ describe('validatePoints', () => {
     expect(JSON.stringify(err.toJSON())).not.toContain(bad.toString('hex'));
   });
 });
+
+describe('batch on-curve check', () => {
+  const many = hashToCurveBatch(
+    Array.from({ length: 1_000 }, (_, i) => `customer-${i}`),
+    'customer_id',
+    'batch',
+  );
+  const twistU = uToBytes(2n); // u = 2: f(2) is not a square mod p, so the point lies on the twist
+
+  function withTwistAt(indices: number[]): Buffer {
+    const points = Buffer.from(many);
+    for (const i of indices) twistU.copy(points, i * 32);
+    return points;
+  }
+
+  it('accepts a large batch of curve points', () => {
+    expect(() => validatePoints(many, 1_000)).not.toThrow();
+  });
+
+  it('finds a single twist point in a large batch, with its index', () => {
+    expect(codeOf(() => validatePoints(withTwistAt([613]), 1_000))).toEqual({
+      code: 'ACCORD_PSI_POINT_NOT_ON_CURVE',
+      params: { index: 613, reason: 'on the quadratic twist' },
+    });
+  });
+
+  it('is not fooled by an even number of twist points (their product would be a square)', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      expect(codeOf(() => validatePoints(withTwistAt([17, 901]), 1_000))?.params['index']).toBe(17);
+    }
+  });
+});

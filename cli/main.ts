@@ -8,6 +8,7 @@ import { auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';
 import { runCoordinator, runNode } from './commands/serve.js';
+import { signalsCommand } from './commands/signals.js';
 import { reportError } from './output.js';
 
 const HELP = `accord: partner banks compute together without showing each other their data
@@ -18,6 +19,8 @@ const HELP = `accord: partner banks compute together without showing each other 
       run the coordinator (gRPC over mutual TLS)
   accord node --config <file> [--coordinator host:port] [--rest-port N]
       run a bank's node (REST API + link to the coordinator)
+  accord signals publish|query|screen --url <node> --token <risk token> --id-kind phone --id <id> [--kind k] [--at t] [--file f]
+      share fraud signals: publish one (or --file JSON array), query one, screen a file of ids (one per line)
   accord audit verify --config <file>
       check the hash chain of that process's audit log
   accord psi --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> [--column id] [--kind customer_id]
@@ -52,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
       'rest-port': { type: 'string' },
       coordinator: { type: 'string' },
       force: { type: 'boolean' },
+      'id-kind': { type: 'string' },
+      id: { type: 'string' },
+      at: { type: 'string' },
+      file: { type: 'string' },
       peer: { type: 'string', multiple: true },
       dataset: { type: 'string' },
       column: { type: 'string' },
@@ -91,6 +98,18 @@ export async function main(argv: string[]): Promise<number> {
         ...(values['rest-port'] !== undefined
           ? { restPort: intFlag(values['rest-port'], '--rest-port', 0) }
           : {}),
+      });
+      return 0;
+    case 'signals':
+      await signalsCommand(positionals[0], {
+        ...(values.url ? { url: values.url } : {}),
+        ...(values.config ? { config: values.config } : {}),
+        ...(values.token ? { token: values.token } : {}),
+        ...(values['id-kind'] ? { idKind: values['id-kind'] } : {}),
+        ...(values.id ? { id: values.id } : {}),
+        ...(values.kind ? { kind: values.kind } : {}),
+        ...(values.at ? { at: values.at } : {}),
+        ...(values.file ? { file: values.file } : {}),
       });
       return 0;
     case 'audit':

@@ -23,6 +23,7 @@ import { consortiumService } from './consortium-service.js';
 import { Membership } from './membership.js';
 import { Inboxes } from './psi/inboxes.js';
 import { PsiCoordinator } from './psi/psi-service.js';
+import { buildSignalsCoordinator, SIGNALS_PROTO, SIGNALS_SERVICE } from './signals/index.js';
 import { PSI_PROTO, PSI_SERVICE } from '../platform/wire/psi.js';
 import { join } from 'node:path';
 
@@ -77,11 +78,20 @@ export function buildCoordinator(
   });
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
 
+  const signals = buildSignalsCoordinator(config, {
+    isMember: (m) => membership.isMember(m),
+    store: store.signals,
+    audit,
+    log,
+  });
+  server.addService(serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE).service, signals.handlers());
+
   return {
     store,
     async start() {
       const port = await bindServer(server, config.listen.host, config.listen.port, serverCredentials(tls));
       auditRefusedHandshakes(server, audit, log);
+      signals.start();
       audit({
         actor: COORDINATOR_NAME,
         action: 'process:start',
@@ -94,6 +104,7 @@ export function buildCoordinator(
     },
     async stop() {
       psi.close();
+      signals.close();
       inboxes.closeAll();
       await shutdownServer(server);
       audit({ actor: COORDINATOR_NAME, action: 'process:stop', target: '', outcome: 'ok', details: {} });

@@ -46,6 +46,16 @@ function expectOk(what: string, response: { status: number; body: unknown }): vo
     throw new Error(`${what} failed: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
+/** Polls a PSI job on one member until it leaves the waiting and running states. */
+// biome-ignore lint/suspicious/noExplicitAny: the demo reads the job JSON loosely
+async function finishedJob(consortium: LocalConsortium, member: string, id: string): Promise<any> {
+  for (;;) {
+    const { body } = await consortium.api(member, 'risk', 'GET', `/v1/psi/${id}`);
+    if (!['waiting', 'running', 'pending_approval'].includes(body.state)) return body;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function run(consortium: LocalConsortium): Promise<void> {
   step('Members, as bank-a sees them through the coordinator');
   const members = await consortium.api('bank-a', 'admin', 'GET', '/v1/members');
@@ -102,29 +112,66 @@ async function run(consortium: LocalConsortium): Promise<void> {
     reveal: 'all',
   });
   expectOk('PSI start', psi);
-  let job = psi.body;
-  while (job.state === 'waiting' || job.state === 'running') {
-    await new Promise((r) => setTimeout(r, 250));
-    job = (await consortium.api('bank-a', 'risk', 'GET', `/v1/psi/${job.id}`)).body;
-  }
+  const job = await finishedJob(consortium, 'bank-a', psi.body.id);
   if (job.state !== 'done') throw new Error(`PSI ended ${job.state}: ${JSON.stringify(job.error)}`);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`  shared customers: ${job.result.size} of ${job.progress.total / 2} (${seconds} s; only blinded points crossed the wire)\n`);
-  const peerView = (await consortium.api('bank-b', 'risk', 'GET', `/v1/psi/${job.id}`)).body;
+  process.stdout.write(
+    `  shared customers: ${job.result.size} of ${job.progress.total / 2} (${seconds} s; only blinded points crossed the wire)\n`,
+  );
+  const peerView = await finishedJob(consortium, 'bank-b', job.id);
   const alignment = await consortium.api('bank-b', 'risk', 'GET', `/v1/psi/${job.id}/alignment?limit=3`);
-  process.stdout.write(`  bank-b learns the same size (${peerView.result.size}); its first aligned rows: lines ${alignment.body.rowKeys.join(', ')}\n`);
+  process.stdout.write(
+    `  bank-b learns the same size (${peerView.result.size}); its first aligned rows: lines ${alignment.body.rowKeys.join(', ')}\n`,
+  );
   const three = await consortium.api('bank-c', 'risk', 'POST', '/v1/psi', {
     peers: ['bank-a', 'bank-b'],
     dataset: 'credit_horizontal',
     mode: 'cardinality',
   });
   expectOk('PSI start', three);
-  let count = three.body;
-  while (count.state === 'waiting' || count.state === 'running') {
-    await new Promise((r) => setTimeout(r, 250));
-    count = (await consortium.api('bank-c', 'risk', 'GET', `/v1/psi/${count.id}`)).body;
-  }
-  process.stdout.write(`  three banks, cardinality only (horizontal split, disjoint customers): ${count.result?.size ?? count.state} in common\n`);
+  const count = await finishedJob(consortium, 'bank-c', three.body.id);
+  process.stdout.write(
+    `  three banks, cardinality only (horizontal split, disjoint customers): ${count.result?.size ?? count.state} in common\n`,
+  );
+
+  step('Fraud signals: bank-b and bank-c report a phone number; bank-a asks (only tokens cross the wire)');
+  const scamPhone = '+44 7700 900461';
+  const hour = 3_600_000;
+  expectOk(
+    'bank-b publish',
+    await consortium.api('bank-b', 'risk', 'POST', '/v1/signals', {
+      signals: [
+        {
+          idKind: 'phone',
+          id: scamPhone,
+          kind: 'application',
+          at: new Date(Date.now() - 2 * hour).toISOString(),
+        },
+        { idKind: 'phone', id: scamPhone, kind: 'telecom_scam' },
+      ],
+    }),
+  );
+  expectOk(
+    'bank-c publish',
+    await consortium.api('bank-c', 'risk', 'POST', '/v1/signals', {
+      idKind: 'phone',
+      id: '0044 7700 900 461',
+      kind: 'application',
+      at: new Date(Date.now() - 72 * hour).toISOString(),
+    }),
+  );
+  process.stdout.write('  bank-b: application 2 h ago + telecom-scam flag; bank-c: application 3 days ago\n');
+  const signalAnswer = await consortium.api('bank-a', 'risk', 'POST', '/v1/signals/applications', {
+    idKind: 'phone',
+    id: scamPhone,
+  });
+  expectOk('bank-a application check', signalAnswer);
+  const apps = signalAnswer.body.applications;
+  process.stdout.write(
+    `  bank-a records its application and learns: other banks with applications in 1/7/30 days: ${apps.d1}/${apps.d7}/${apps.d30}\n`,
+  );
+  for (const f of signalAnswer.body.flags)
+    process.stdout.write(`  flag ${f.kind}: ${f.members} other bank(s), last seen ${f.lastSeen} (unnamed)\n`);
 
   step('Audit logs: every API call and RPC, hash-chained');
   for (const member of Object.keys(consortium.nodes)) {

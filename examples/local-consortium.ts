@@ -65,7 +65,9 @@ export function spawnCli(
 ): ChildProcess {
   const log = openSync(logFile, 'a');
   // Extra Node flags for profiling runs, e.g. ACCORD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const flags = (env['ACCORD_NODE_FLAGS'] ?? process.env['ACCORD_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const flags = (env['ACCORD_NODE_FLAGS'] ?? process.env['ACCORD_NODE_FLAGS'] ?? '')
+    .split(' ')
+    .filter(Boolean);
   return spawn(process.execPath, [...flags, '--import', 'tsx', CLI, ...args], {
     stdio: ['ignore', 'pipe', log],
     env: { ...process.env, ...env },

@@ -87,7 +87,10 @@ export function initConsortium(options: InitOptions): InitResult {
   };
   // Fraud-signal OPRF keys: k_c for the coordinator only; ONE k_m shared by every member node and never by the
   // coordinator (holding both lets anyone compute the token of a guessed identifier).
-  writeSecret(join(dir, COORDINATOR_NAME, 'coordinator-key.b64'), `${CoordinatorKey.generate().toBase64()}\n`);
+  writeSecret(
+    join(dir, COORDINATOR_NAME, 'coordinator-key.b64'),
+    `${CoordinatorKey.generate().toBase64()}\n`,
+  );
   const memberKey = MemberKey.generate().toBase64();
   const coordinatorConfigPath = join(dir, COORDINATOR_NAME, 'coordinator.json');
   writeJson(coordinatorConfigPath, coordinatorConfig);

@@ -27,7 +27,10 @@ export function parseCoordinatorConfig(
   return parseConfig(coordinatorConfigSchema, raw, file, (c, base) => ({
     ...resolveTls(c, base),
     dataDir: resolveFrom(base, c.dataDir),
-    signals: { ...c.signals, ...(c.signals.keyFile ? { keyFile: resolveFrom(base, c.signals.keyFile) } : {}) },
+    signals: {
+      ...c.signals,
+      ...(c.signals.keyFile ? { keyFile: resolveFrom(base, c.signals.keyFile) } : {}),
+    },
   }));
 }
 

@@ -8,6 +8,54 @@ import { defineErrors, GrpcCode as G } from './define.js';
  * identifier kind is not echoed either: a caller that swaps `kind` and `normalisedId` would otherwise log the id.)
  */
 export const signalErrors = defineErrors({
+  ACCORD_SIGNAL_KIND_UNKNOWN: {
+    message: 'the signal kind is unknown{at}; known kinds: {known}',
+    hint: 'Use one of the listed signal kinds (the value is not echoed in case it holds an identifier).',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SIGNAL_TIME_FUTURE: {
+    message: 'the signal time is more than {skewMs} ms in the future{at}',
+    hint: 'Send the time the signal was observed (ISO 8601 with a zone); check the clock of the sending system.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SIGNAL_TIME_EXPIRED: {
+    message: 'the signal time is older than the retention period of {retentionDays} days{at}',
+    hint: 'Signals older than the consortium retention period are not accepted; nothing of the batch was stored.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SIGNAL_BATCH_TOO_LARGE: {
+    message: 'a batch of {size} exceeds the limit of {limit}',
+    hint: 'Split the request into batches of at most {limit} entries.',
+    http: 413,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SIGNAL_NOT_FOUND: {
+    message: 'no signal {signalId} published by this member',
+    hint: 'A member can retract only signals it published itself, by the id the publish call returned.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_SIGNAL_NOT_CONFIGURED: {
+    message: 'fraud signals are not available on this node: {reason}',
+    hint: 'Set `signals.memberKeyFile` in the node config to the consortium member key file written by `accord init`.',
+    http: 503,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_SIGNAL_JOB_NOT_FOUND: {
+    message: 'no screening job {jobId}',
+    hint: 'Screening jobs live in the node process that started them and are lost when it restarts; start a new one.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_SIGNAL_INSECURE_BENCHMARK_REFUSED: {
+    message: 'the insecure plaintext benchmark mode is configured but not allowed',
+    hint: 'This mode sends unkeyed hashes of raw identifiers and exists only for benchmarks: remove `signals.insecurePlaintextBenchmark` from the config, or set ACCORD_ALLOW_INSECURE_BENCHMARK=1 on a benchmark machine.',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_OPRF_POINT_INVALID: {
     message: 'the {element} element is not a valid ristretto255 point ({reason}){at}',
     hint: 'The peer sent a malformed OPRF message (a 32-byte canonical ristretto255 encoding of a non-identity element is required); it runs an incompatible version or is misbehaving.',

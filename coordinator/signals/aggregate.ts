@@ -1,0 +1,91 @@
+/**
+ * Query answers as pure functions (no I/O, no clock): from the stored signals of one token to the aggregates a
+ * member may see. Protocol and what each party learns: `signals-service.ts`.
+ *
+ * What the answer reveals: per application window, how many DISTINCT OTHER members saw an application; per flag
+ * kind, how many distinct other members flagged the token and when the newest flag was. It never names a member,
+ * never counts the caller's own signals, and never counts signals outside the retention period.
+ */
+import {
+  APPLICATION_KIND,
+  APPLICATION_WINDOWS,
+  DAY_MS,
+  FLAG_KINDS,
+  type FlagAggregate,
+  type SignalAggregates,
+} from '../../shared/signals/protocol.js';
+
+/** One (kind, member) group of a token's signals: the newest time that member reported that kind. */
+export interface SignalGroup {
+  readonly kind: string;
+  readonly member: string;
+  readonly lastAtMs: number;
+}
+
+export type { FlagAggregate };
+export type Aggregates = SignalAggregates;
+
+export interface AggregateContext {
+  /** The querying member: its own signals are never counted. */
+  readonly self: string;
+  /** Coordinator clock, Unix ms. */
+  readonly nowMs: number;
+  /** Signals older than this (ms) are ignored (they are also deleted by the sweep). */
+  readonly retentionMs: number;
+}
+
+export const EMPTY_AGGREGATES: Aggregates = Object.freeze({
+  applications: Object.freeze({ d1: 0, d7: 0, d30: 0 }),
+  flags: Object.freeze([]) as readonly FlagAggregate[],
+});
+
+/**
+ * Aggregates the groups of one token. Groups may repeat a (kind, member) pair (the newest time wins) and may hold
+ * expired or own signals (they are skipped), so callers can pass raw rows as well.
+ */
+export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateContext): Aggregates {
+  const oldest = ctx.nowMs - ctx.retentionMs;
+  const latestApplication = new Map<string, number>();
+  const flags = new Map<string, Map<string, number>>();
+  for (const g of groups) {
+    if (g.member === ctx.self || g.lastAtMs < oldest) continue;
+    if (g.kind === APPLICATION_KIND) {
+      latestApplication.set(g.member, Math.max(latestApplication.get(g.member) ?? -Infinity, g.lastAtMs));
+    } else {
+      let byMember = flags.get(g.kind);
+      if (!byMember) {
+        byMember = new Map();
+        flags.set(g.kind, byMember);
+      }
+      byMember.set(g.member, Math.max(byMember.get(g.member) ?? -Infinity, g.lastAtMs));
+    }
+  }
+  const windowCount = (days: number) => {
+    const since = ctx.nowMs - days * DAY_MS;
+    let n = 0;
+    for (const at of latestApplication.values()) if (at >= since && at >= oldest) n++;
+    return n;
+  };
+  const flagList: FlagAggregate[] = [];
+  // Registry order first, then any kind this version does not know (stored by a newer publisher), by name.
+  const order = [...FLAG_KINDS, ...[...flags.keys()].filter((k) => !FLAG_KINDS.includes(k as never)).sort()];
+  for (const kind of order) {
+    const byMember = flags.get(kind);
+    if (!byMember || byMember.size === 0) continue;
+    flagList.push({ kind, members: byMember.size, lastSeenMs: Math.max(...byMember.values()) });
+  }
+  if (latestApplication.size === 0 && flagList.length === 0) return EMPTY_AGGREGATES;
+  return {
+    applications: {
+      d1: windowCount(APPLICATION_WINDOWS.d1),
+      d7: windowCount(APPLICATION_WINDOWS.d7),
+      d30: windowCount(APPLICATION_WINDOWS.d30),
+    },
+    flags: flagList,
+  };
+}
+
+/** True when the answer holds nothing (no application in 30 days, no flag). */
+export function isEmptyAggregate(a: Aggregates): boolean {
+  return a.applications.d30 === 0 && a.flags.length === 0;
+}

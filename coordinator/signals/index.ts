@@ -1,0 +1,40 @@
+/** Builds the coordinator's fraud-signal service from its config (protocol: `signals-service.ts`). */
+import type { CoordinatorConfig } from '../../platform/config/index.js';
+import type { Audit } from '../../platform/grpc/server.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { SignalStore } from '../../platform/store/signal-types.js';
+import { loadCoordinatorKey } from './coordinator-key-file.js';
+import { SignalsCoordinator } from './signals-service.js';
+
+export { SIGNALS_PROTO, SIGNALS_SERVICE } from '../../platform/wire/signals.js';
+export { SignalsCoordinator } from './signals-service.js';
+
+export function buildSignalsCoordinator(
+  config: Readonly<CoordinatorConfig>,
+  deps: {
+    isMember: (member: string) => boolean;
+    store: SignalStore;
+    audit: Audit;
+    log: Logger;
+    now?: () => number;
+  },
+): SignalsCoordinator {
+  const s = config.signals;
+  if (!s.keyFile) deps.log.warn('no signals.keyFile in the config: fraud-signal evaluations are refused');
+  const limits = s.rateLimits;
+  return new SignalsCoordinator({
+    isMember: deps.isMember,
+    key: s.keyFile ? loadCoordinatorKey(s.keyFile, deps.log) : null,
+    store: deps.store,
+    audit: deps.audit,
+    log: deps.log,
+    now: deps.now ?? Date.now,
+    settings: {
+      retentionDays: s.retentionDays,
+      clockSkewMs: s.clockSkewMs,
+      sweepIntervalMs: s.sweepIntervalMs,
+      evaluationLimit: (member) => limits.perMember[member]?.evaluations ?? limits.evaluations,
+      queryLimit: (member) => limits.perMember[member]?.queries ?? limits.queries,
+    },
+  });
+}

@@ -1,0 +1,62 @@
+/** Builds the node's fraud-signal side from its config (protocol: `signals-service.ts`). */
+import type { NodeConfig } from '../../platform/config/index.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { SettingsStore } from '../../platform/store/types.js';
+import type { TlsMaterial } from '../../platform/tls/credentials.js';
+import type { AuditDraft } from '../../shared/audit/chain.js';
+import { AccordError } from '../../shared/errors/index.js';
+import { signalRoutes } from '../rest/routes/signals.js';
+import { loadMemberKey } from './member-key-file.js';
+import { ScreeningJobs } from './screening.js';
+import { SignalsClient } from './signals-client.js';
+import { NodeSignals } from './signals-service.js';
+import { TokenCache } from './token-cache.js';
+
+export const INSECURE_BENCHMARK_ENV = 'ACCORD_ALLOW_INSECURE_BENCHMARK';
+
+export interface NodeSignalsPart {
+  readonly routes: ReturnType<typeof signalRoutes>;
+  start(): Promise<void>;
+  close(): void;
+}
+
+export function buildNodeSignals(
+  config: Readonly<NodeConfig>,
+  deps: {
+    tls: TlsMaterial;
+    coordinatorAddress: string;
+    settings: SettingsStore;
+    audit: (draft: AuditDraft) => void;
+    log: Logger;
+  },
+): NodeSignalsPart {
+  const s = config.signals;
+  if (s.insecurePlaintextBenchmark) {
+    if (process.env[INSECURE_BENCHMARK_ENV] !== '1')
+      throw new AccordError('ACCORD_SIGNAL_INSECURE_BENCHMARK_REFUSED');
+    deps.log.warn('INSECURE plaintext benchmark routes are enabled: never use this node for real data');
+  }
+  if (!s.memberKeyFile) {
+    deps.log.warn('no signals.memberKeyFile in the config: fraud-signal routes are disabled');
+    return {
+      routes: signalRoutes({ signals: null, screening: null, plaintextBenchmark: false }),
+      start: async () => {},
+      close: () => {},
+    };
+  }
+  const client = new SignalsClient(deps.coordinatorAddress, config.coordinator.serverName, deps.tls);
+  const signals = new NodeSignals({
+    member: config.member,
+    memberKey: loadMemberKey(s.memberKeyFile, deps.log),
+    client,
+    cache: new TokenCache(s.tokenCacheSize),
+    settings: deps.settings,
+    audit: deps.audit,
+  });
+  const screening = new ScreeningJobs(signals, deps.log);
+  return {
+    routes: signalRoutes({ signals, screening, plaintextBenchmark: s.insecurePlaintextBenchmark }),
+    start: () => signals.init(),
+    close: () => client.close(),
+  };
+}

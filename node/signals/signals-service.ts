@@ -1,0 +1,310 @@
+/**
+ * The bank's side of fraud-signal sharing. Protocol and what each party learns: `shared/oprf/fraud-token.ts`
+ * (steps 1 and 3 run here) and `coordinator/signals/signals-service.ts` (publish / query / retract). Per call:
+ *
+ *  1. normalise every identifier (`normaliseId`); validate the whole request (kinds, times) before any RPC;
+ *  2. tokens: from the LRU cache, else blind -> Evaluate (coordinator) -> finalize, in chunks of MAX_RPC_BATCH;
+ *  3. Publish / Query / QueryBatch with tokens only; the raw identifier never leaves this process;
+ *  4. audit locally with the identifier masked (HMAC under a node-local key from the settings store).
+ *
+ * The plaintext path (`insecurePlaintextBenchmark`) replaces step 2 by an unkeyed SHA-256: anyone can compute it for
+ * a guessed identifier, so it exists only as the benchmark's anchor and is refused unless explicitly allowed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { AuditDraft } from '../../shared/audit/chain.js';
+import { maskIdentifier } from '../../shared/audit/mask.js';
+import { AccordError } from '../../shared/errors/index.js';
+import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
+import { blindBatch, finalizeBatch } from '../../shared/oprf/fraud-token.js';
+import type { MemberKey } from '../../shared/oprf/member-key.js';
+import {
+  APPLICATION_KIND,
+  isSignalKind,
+  MAX_PUBLISH_BATCH,
+  MAX_RPC_BATCH,
+  SIGNAL_KINDS,
+  type SignalAggregates,
+} from '../../shared/signals/protocol.js';
+import type { SettingsStore } from '../../platform/store/types.js';
+import type { SignalsClient } from './signals-client.js';
+import { Coalescer } from './coalescer.js';
+import type { TokenCache } from './token-cache.js';
+
+/** How far ahead of this node's clock a signal time may be (the coordinator checks again with its own setting). */
+export const NODE_CLOCK_SKEW_MS = 300_000;
+const MASK_KEY_SETTING = 'signals.maskKey';
+const EMPTY: SignalAggregates = Object.freeze({
+  applications: Object.freeze({ d1: 0, d7: 0, d30: 0 }),
+  flags: Object.freeze([]) as readonly never[],
+});
+
+export interface IdentifierInput {
+  readonly idKind: IdKind;
+  readonly id: string;
+}
+
+export interface SignalInput extends IdentifierInput {
+  readonly kind: string;
+  /** Unix ms; defaults to now. */
+  readonly atMs?: number;
+}
+
+export interface NormalisedId {
+  readonly idKind: IdKind;
+  readonly normalised: string;
+}
+
+export interface NodeSignalsDeps {
+  readonly member: string;
+  readonly memberKey: MemberKey;
+  readonly client: SignalsClient;
+  readonly cache: TokenCache;
+  readonly settings: SettingsStore;
+  readonly audit: (draft: AuditDraft) => void;
+  readonly now?: () => number;
+}
+
+/** Re-raises an identifier error with the index of the failing entry (the value is never echoed). */
+function atIndex(err: unknown, index: number): never {
+  if (
+    err instanceof AccordError &&
+    (err.code === 'ACCORD_ID_INVALID' || err.code === 'ACCORD_ID_KIND_UNKNOWN')
+  ) {
+    const reason = typeof err.params['reason'] === 'string' ? err.params['reason'] : '';
+    throw new AccordError(err.code, { ...err.params, reason: `${reason} (entry ${index})`, index });
+  }
+  throw err;
+}
+
+/** Normalises every identifier; throws the first failure with its index. */
+export function normaliseAll(inputs: readonly IdentifierInput[]): NormalisedId[] {
+  return inputs.map((input, i) => {
+    try {
+      return { idKind: input.idKind, normalised: normaliseId(input.idKind, input.id) };
+    } catch (err) {
+      return atIndex(err, i);
+    }
+  });
+}
+
+/** Checks kinds and times of a whole publish batch (node side); throws the first failure with its index. */
+export function checkSignals(inputs: readonly SignalInput[], nowMs: number): void {
+  if (inputs.length > MAX_PUBLISH_BATCH)
+    throw new AccordError('ACCORD_SIGNAL_BATCH_TOO_LARGE', { size: inputs.length, limit: MAX_PUBLISH_BATCH });
+  inputs.forEach((s, i) => {
+    if (!isSignalKind(s.kind))
+      throw new AccordError('ACCORD_SIGNAL_KIND_UNKNOWN', {
+        at: ` at index ${i}`,
+        index: i,
+        known: SIGNAL_KINDS.join(', '),
+      });
+    if (s.atMs !== undefined && s.atMs > nowMs + NODE_CLOCK_SKEW_MS)
+      throw new AccordError('ACCORD_SIGNAL_TIME_FUTURE', {
+        at: ` at index ${i}`,
+        index: i,
+        skewMs: NODE_CLOCK_SKEW_MS,
+      });
+  });
+}
+
+/** BENCHMARK ONLY: the unkeyed token a consortium without privacy would use. Anyone can compute it. */
+export function plaintextToken(id: NormalisedId): Uint8Array {
+  return createHash('sha256').update(id.idKind).update('\0').update(id.normalised).digest();
+}
+
+export class NodeSignals {
+  private maskKey: Uint8Array | null = null;
+  private readonly now: () => number;
+  /** Concurrent single evaluations share Evaluate RPCs; concurrent single queries share QueryBatch RPCs. */
+  private readonly evaluations: Coalescer<Uint8Array, Uint8Array>;
+  private readonly queries: Coalescer<Uint8Array, SignalAggregates>;
+
+  constructor(private readonly deps: NodeSignalsDeps) {
+    this.now = deps.now ?? Date.now;
+    this.evaluations = new Coalescer((blinded) => deps.client.evaluate(blinded), MAX_RPC_BATCH);
+    this.queries = new Coalescer(async (tokens) => {
+      if (tokens.length === 1) return [await deps.client.query(tokens[0]!)];
+      const out: SignalAggregates[] = tokens.map(() => EMPTY);
+      for (const hit of await deps.client.queryBatch(tokens)) out[hit.index] = hit.aggregates;
+      return out;
+    }, MAX_RPC_BATCH);
+  }
+
+  /** Loads (or creates, on first start) the node-local key that masks identifiers in the audit log. */
+  async init(): Promise<void> {
+    const stored = await this.deps.settings.putIfAbsent(MASK_KEY_SETTING, randomBytes(32).toString('base64'));
+    this.maskKey = Buffer.from(stored, 'base64');
+  }
+
+  mask(id: NormalisedId): string {
+    if (!this.maskKey) throw new Error('NodeSignals.init() was not called');
+    return maskIdentifier(this.maskKey, id.idKind, id.normalised);
+  }
+
+  /** Masked identifiers of a batch, space-separated (audit details hold scalars only). */
+  private maskAll(ids: readonly NormalisedId[]): string {
+    return ids.map((id) => this.mask(id)).join(' ');
+  }
+
+  private auditOk(
+    action: string,
+    ids: readonly NormalisedId[],
+    details: Record<string, string | number> = {},
+  ): void {
+    this.deps.audit({
+      actor: this.deps.member,
+      action,
+      target: ids.length === 1 ? this.mask(ids[0]!) : `ids:${ids.length}`,
+      outcome: 'ok',
+      details: ids.length === 1 ? details : { ...details, ids: this.maskAll(ids) },
+    });
+  }
+
+  private auditFailed(action: string, ids: readonly NormalisedId[], err: unknown): void {
+    this.deps.audit({
+      actor: this.deps.member,
+      action,
+      target: ids.length === 1 ? this.mask(ids[0]!) : `ids:${ids.length}`,
+      outcome: 'failed',
+      details: {
+        code: err instanceof AccordError ? err.code : 'ACCORD_INTERNAL',
+        ...(ids.length > 1 ? { ids: this.maskAll(ids) } : {}),
+      },
+    });
+  }
+
+  /** Steps 1-3 of the OPRF for many identifiers: cached tokens, else blind -> Evaluate -> finalize. */
+  async tokensOf(ids: readonly NormalisedId[]): Promise<Uint8Array[]> {
+    const { cache, memberKey, client } = this.deps;
+    const tokens: Uint8Array[] = new Array(ids.length);
+    const missing: number[] = [];
+    const keys: string[] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      keys[i] = cache.keyOf(id.idKind, id.normalised);
+      const hit = cache.get(keys[i]!);
+      if (hit) tokens[i] = hit;
+      else missing.push(i);
+    }
+    for (let start = 0; start < missing.length; start += MAX_RPC_BATCH) {
+      const chunk = missing.slice(start, start + MAX_RPC_BATCH);
+      const { blinded, states } = blindBatch(
+        chunk.map((i) => ({ kind: ids[i]!.idKind, normalisedId: ids[i]!.normalised })),
+        memberKey,
+      );
+      let evaluated: Uint8Array[];
+      try {
+        evaluated =
+          blinded.length === 1
+            ? [await this.evaluations.submit(blinded[0]!)]
+            : await client.evaluate(blinded);
+      } catch (err) {
+        this.auditFailed(
+          'signals:evaluate',
+          chunk.map((i) => ids[i]!),
+          err,
+        );
+        throw err;
+      }
+      this.auditOk(
+        'signals:evaluate',
+        chunk.map((i) => ids[i]!),
+        { elements: chunk.length },
+      );
+      const finalized = finalizeBatch(states, evaluated);
+      chunk.forEach((i, j) => {
+        tokens[i] = finalized[j]!;
+        cache.set(keys[i]!, finalized[j]!);
+      });
+    }
+    return tokens;
+  }
+
+  /** Publishes signals (all or nothing); returns their ids in order. */
+  async publish(inputs: readonly SignalInput[], plaintext = false): Promise<string[]> {
+    const nowMs = this.now();
+    checkSignals(inputs, nowMs);
+    const ids = normaliseAll(inputs);
+    const tokens = plaintext ? ids.map(plaintextToken) : await this.tokensOf(ids);
+    const action = plaintext ? 'signals:publish-plaintext-benchmark' : 'signals:publish';
+    try {
+      const signalIds = await this.deps.client.publish(
+        inputs.map((s, i) => ({ token: tokens[i]!, kind: s.kind, atMs: s.atMs ?? nowMs })),
+      );
+      this.auditOk(action, ids, { signals: signalIds.length });
+      return signalIds;
+    } catch (err) {
+      this.auditFailed(action, ids, err);
+      throw err;
+    }
+  }
+
+  async retract(signalIds: readonly string[]): Promise<number> {
+    try {
+      const n = await this.deps.client.retract(signalIds);
+      this.deps.audit({
+        actor: this.deps.member,
+        action: 'signals:retract',
+        target: `signals:${signalIds.length}`,
+        outcome: 'ok',
+        details: { signalIds: signalIds.join(' ') },
+      });
+      return n;
+    } catch (err) {
+      this.auditFailed('signals:retract', [], err);
+      throw err;
+    }
+  }
+
+  /** Aggregates over other members' signals for one identifier. */
+  async query(input: IdentifierInput, plaintext = false): Promise<SignalAggregates> {
+    const [id] = normaliseAll([input]);
+    const token = plaintext ? plaintextToken(id!) : (await this.tokensOf([id!]))[0]!;
+    const action = plaintext ? 'signals:query-plaintext-benchmark' : 'signals:query';
+    try {
+      const aggregates = await this.queries.submit(token);
+      this.auditOk(action, [id!]);
+      return aggregates;
+    } catch (err) {
+      this.auditFailed(action, [id!], err);
+      throw err;
+    }
+  }
+
+  /** Records this bank's application for the identifier and answers what the other members saw. */
+  async recordApplication(
+    input: IdentifierInput & { atMs?: number },
+  ): Promise<{ signalId: string; aggregates: SignalAggregates }> {
+    const nowMs = this.now();
+    const signal: SignalInput = { ...input, kind: APPLICATION_KIND, atMs: input.atMs ?? nowMs };
+    checkSignals([signal], nowMs);
+    const [id] = normaliseAll([input]);
+    const [token] = await this.tokensOf([id!]);
+    try {
+      const [signalIds, aggregates] = await Promise.all([
+        this.deps.client.publish([{ token: token!, kind: APPLICATION_KIND, atMs: signal.atMs! }]),
+        this.queries.submit(token!),
+      ]);
+      this.auditOk('signals:application', [id!], { signalId: signalIds[0]! });
+      return { signalId: signalIds[0]!, aggregates };
+    } catch (err) {
+      this.auditFailed('signals:application', [id!], err);
+      throw err;
+    }
+  }
+
+  /** One screening chunk: tokens, then QueryBatch; returns hits with indices relative to the chunk. */
+  async screenChunk(
+    ids: readonly NormalisedId[],
+  ): Promise<Array<{ index: number; aggregates: SignalAggregates }>> {
+    const tokens = await this.tokensOf(ids);
+    try {
+      const hits = await this.deps.client.queryBatch(tokens);
+      this.auditOk('signals:query-batch', ids, { hits: hits.length });
+      return hits;
+    } catch (err) {
+      this.auditFailed('signals:query-batch', ids, err);
+      throw err;
+    }
+  }
+}

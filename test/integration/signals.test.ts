@@ -1,0 +1,254 @@
+/**
+ * Fraud-signal sharing end to end over real processes: a coordinator and four bank nodes on 127.0.0.1 with mutual
+ * TLS, every gRPC message the nodes send recorded (ACCORD_WIRE_RECORD) and searched for raw identifiers.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
+
+const DAY = 86_400_000;
+const MEMBERS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
+const PHONE_RAW = '+44 7700 900123';
+const PHONE_NORMALISED = '+447700900123';
+const OTHER_RAW = '0049 151 2345 6789';
+const OTHER_NORMALISED = '+4915123456789';
+const EMAIL_RAW = 'Mule.Account@Example.org';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function coordinatorDb(consortium: LocalConsortium): Database.Database {
+  return new Database(join(consortium.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
+}
+
+function signalCount(consortium: LocalConsortium): number {
+  const db = coordinatorDb(consortium);
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM signals').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+function needles(...values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    out.push(
+      v,
+      v.toLowerCase(),
+      Buffer.from(v, 'utf8').toString('hex'),
+      Buffer.from(v, 'utf8').toString('base64'),
+    );
+  }
+  return out;
+}
+
+describe('fraud signals over real processes', () => {
+  let c: LocalConsortium;
+  let wireFile: string;
+  const now = Date.now();
+  const ids: Record<string, string[]> = {};
+
+  beforeAll(async () => {
+    wireFile = join(process.env['TMPDIR'] ?? '/tmp', `accord-signals-wire-${process.pid}-${now}.jsonl`);
+    c = await startLocalConsortium({
+      members: MEMBERS,
+      env: { ACCORD_WIRE_RECORD: wireFile },
+      configure: (init) => {
+        const config = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
+        // bank-d gets tiny limits so the test can reach them.
+        config.signals.rateLimits.perMember = {
+          'bank-d': { evaluations: { perSecond: 0.001, burst: 2 }, queries: { perSecond: 0.001, burst: 3 } },
+        };
+        writeFileSync(init.coordinatorConfig, JSON.stringify(config));
+      },
+    });
+    const publish = async (member: string, signals: object[]) => {
+      const r = await c.api(member, 'risk', 'POST', '/v1/signals', { signals });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      ids[member] = [...(ids[member] ?? []), ...r.body.signalIds];
+    };
+    await publish('bank-a', [{ idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now) }]);
+    await publish('bank-b', [
+      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 2 * 3_600_000) },
+      { idKind: 'phone', id: '0044 (7700) 900-123', kind: 'application', at: iso(now - 20 * DAY) },
+      { idKind: 'phone', id: PHONE_RAW, kind: 'telecom_scam', at: now - 3_600_000 },
+    ]);
+    await publish('bank-c', [
+      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 3 * DAY) },
+      { idKind: 'phone', id: PHONE_RAW, kind: 'telecom_scam', at: iso(now - DAY) },
+      { idKind: 'phone', id: PHONE_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
+      { idKind: 'email', id: EMAIL_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
+    ]);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('counts distinct other members per window and per flag, without the caller’s own signals or names', async () => {
+    const a = await c.api('bank-a', 'risk', 'POST', '/v1/signals/query', {
+      idKind: 'phone',
+      id: '+447700900123',
+    });
+    expect(a.status).toBe(200);
+    expect(a.body).toEqual({
+      applications: { d1: 1, d7: 2, d30: 2 },
+      flags: [
+        { kind: 'telecom_scam', members: 2, lastSeen: iso(now - 3_600_000) },
+        { kind: 'mule_account', members: 1, lastSeen: iso(now - 10 * DAY) },
+      ],
+    });
+    // bank-b's own three signals are not counted; bank-a's application is.
+    const b = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
+    expect(b.body.applications).toEqual({ d1: 1, d7: 2, d30: 2 });
+    expect(b.body.flags).toEqual([
+      { kind: 'telecom_scam', members: 1, lastSeen: iso(now - DAY) },
+      { kind: 'mule_account', members: 1, lastSeen: iso(now - 10 * DAY) },
+    ]);
+    // The publisher alone sees nothing of its own email flag.
+    const own = await c.api('bank-c', 'risk', 'POST', '/v1/signals/query', {
+      idKind: 'email',
+      id: EMAIL_RAW,
+    });
+    expect(own.body).toEqual({ applications: { d1: 0, d7: 0, d30: 0 }, flags: [] });
+    for (const body of [a.body, b.body, own.body]) expect(JSON.stringify(body)).not.toMatch(/bank-/);
+  });
+
+  it('records an application and answers in one call', async () => {
+    const r = await c.api('bank-d', 'risk', 'POST', '/v1/signals/applications', {
+      idKind: 'phone',
+      id: PHONE_RAW,
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.signalId).toMatch(/^sig_[0-9a-f]{32}$/);
+    expect(r.body.applications).toEqual({ d1: 2, d7: 3, d30: 3 });
+    const a = await c.api('bank-a', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
+    expect(a.body.applications).toEqual({ d1: 2, d7: 3, d30: 3 });
+  });
+
+  it('retraction by the publisher takes effect for everyone; nobody else can retract', async () => {
+    const scamOfB = ids['bank-b']![2]!;
+    const denied = await c.api('bank-a', 'risk', 'DELETE', `/v1/signals/${scamOfB}`);
+    expect(denied.status).toBe(404);
+    expect(denied.body.error.code).toBe('ACCORD_SIGNAL_NOT_FOUND');
+    const ok = await c.api('bank-b', 'risk', 'DELETE', `/v1/signals/${scamOfB}`);
+    expect(ok.body).toEqual({ retracted: 1 });
+    const a = await c.api('bank-a', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
+    expect(a.body.flags[0]).toEqual({ kind: 'telecom_scam', members: 1, lastSeen: iso(now - DAY) });
+  });
+
+  it('refuses unknown kinds, bad ids, future and expired times with coded errors, storing nothing', async () => {
+    const before = signalCount(c);
+    const valid = { idKind: 'phone', id: OTHER_RAW, kind: 'application' };
+    const cases: Array<[object, number, string]> = [
+      [{ ...valid, kind: 'gossip' }, 400, 'ACCORD_SIGNAL_KIND_UNKNOWN'],
+      [{ ...valid, id: '12345' }, 400, 'ACCORD_ID_INVALID'],
+      [{ ...valid, at: iso(now + DAY) }, 400, 'ACCORD_SIGNAL_TIME_FUTURE'],
+      [{ ...valid, at: iso(now - 100 * DAY) }, 400, 'ACCORD_SIGNAL_TIME_EXPIRED'],
+    ];
+    for (const [bad, status, code] of cases) {
+      const r = await c.api('bank-a', 'risk', 'POST', '/v1/signals', { signals: [valid, valid, bad] });
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      expect(r.body.error.code).toBe(code);
+      expect(r.body.error.params.index).toBe(2);
+      expect(JSON.stringify(r.body)).not.toContain(OTHER_NORMALISED);
+    }
+    expect(signalCount(c)).toBe(before);
+    const q = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: OTHER_RAW });
+    expect(q.body.applications.d30).toBe(0);
+  });
+
+  it('screens a batch with progress and lists the flagged identifiers', async () => {
+    const idsToScreen = [OTHER_RAW, PHONE_RAW, '+33612345678', '+33612345679'];
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/signals/screen', {
+      idKind: 'phone',
+      ids: idsToScreen,
+    });
+    expect(start.status).toBe(202);
+    let job = start.body;
+    for (let i = 0; i < 100 && job.state === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await c.api('bank-a', 'risk', 'GET', `/v1/signals/screen/${start.body.jobId}`)).body;
+    }
+    expect(job.state).toBe('done');
+    expect(job.processed).toBe(4);
+    expect(job.flagged.map((f: { index: number }) => f.index)).toEqual([1]);
+    expect(job.flagged[0].flags.map((f: { kind: string }) => f.kind)).toEqual([
+      'telecom_scam',
+      'mule_account',
+    ]);
+  });
+
+  it('rate-limits evaluations and queries per member with a coded error', async () => {
+    const q = (id: string) => c.api('bank-d', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id });
+    // bank-d already spent one evaluation and one query on its application above.
+    expect((await q(PHONE_RAW)).status).toBe(200); // token cached: query 2
+    expect((await q(PHONE_RAW)).status).toBe(200); // query 3
+    const limited = await q(PHONE_RAW);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toMatchObject({ code: 'ACCORD_RATE_LIMITED', params: { what: 'queries' } });
+    expect((await q('+33612345670')).body.error.params.what).toBe('queries'); // evaluation 2 passes
+    expect((await q('+33612345671')).body.error.params.what).toBe('evaluations');
+  });
+
+  it('keeps raw identifiers out of every message a node sent and out of the coordinator’s storage', async () => {
+    expect(existsSync(wireFile)).toBe(true);
+    const wire = readFileSync(wireFile, 'utf8');
+    expect(wire).toContain('/accord.v1.Signals/Evaluate');
+    expect(wire).toContain('/accord.v1.Signals/Query');
+    const dir = join(c.dir, 'coordinator', 'data');
+    const stored = ['coordinator.db', 'coordinator.db-wal']
+      .filter((f) => existsSync(join(dir, f)))
+      .map((f) => readFileSync(join(dir, f)))
+      .reduce((acc, b) => acc + b.toString('latin1') + b.toString('hex'), '');
+    const db = coordinatorDb(c);
+    const rows = JSON.stringify(
+      (
+        db
+          .prepare('SELECT hex(sid) AS sid, hex(token) AS token, kind, member, at_ms FROM signals')
+          .all() as object[]
+      ).concat(db.prepare('SELECT * FROM audit_log').all() as object[]),
+    );
+    db.close();
+    for (const needle of needles(
+      PHONE_RAW,
+      PHONE_NORMALISED,
+      OTHER_RAW,
+      OTHER_NORMALISED,
+      EMAIL_RAW,
+      EMAIL_RAW.toLowerCase(),
+      '7700900123',
+    )) {
+      expect(wire.includes(needle), `wire holds ${needle}`).toBe(false);
+      expect(stored.includes(needle), `coordinator files hold ${needle}`).toBe(false);
+      expect(rows.toLowerCase().includes(needle.toLowerCase()), `coordinator rows hold ${needle}`).toBe(
+        false,
+      );
+    }
+  });
+
+  it('audits every evaluation and query with masked identifiers, at the node and at the coordinator', async () => {
+    const node = await c.api('bank-a', 'reviewer', 'GET', '/v1/audit?limit=1000');
+    expect(node.status).toBe(200);
+    const entries = node.body.entries as Array<{ action: string; target: string; details: object }>;
+    const queries = entries.filter((e) => e.action === 'signals:query');
+    const evaluations = entries.filter((e) => e.action === 'signals:evaluate');
+    expect(queries.length).toBeGreaterThanOrEqual(3);
+    expect(evaluations.length).toBeGreaterThanOrEqual(1);
+    for (const e of queries) expect(e.target).toMatch(/^phone#[A-Za-z0-9_-]{16}$/);
+    const text = JSON.stringify(entries);
+    for (const needle of needles(PHONE_RAW, PHONE_NORMALISED, OTHER_RAW, OTHER_NORMALISED))
+      expect(text).not.toContain(needle);
+
+    const db = coordinatorDb(c);
+    const coord = db
+      .prepare("SELECT actor, action, target FROM audit_log WHERE action LIKE 'rpc:Signals.%'")
+      .all() as Array<{ actor: string; action: string; target: string }>;
+    db.close();
+    const coordQueries = coord.filter((e) => e.action === 'rpc:Signals.Query' && e.actor === 'bank-a');
+    expect(coordQueries.length).toBeGreaterThanOrEqual(3);
+    for (const e of coordQueries) expect(e.target).toMatch(/^token:[0-9a-f]{8}$/);
+    expect(coord.some((e) => e.action === 'rpc:Signals.Evaluate' && e.actor === 'bank-a')).toBe(true);
+  });
+});

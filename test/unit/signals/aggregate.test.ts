@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateSignals, isEmptyAggregate } from '../../../coordinator/signals/aggregate.js';
+
+const DAY = 86_400_000;
+const NOW = 1_800_000_000_000;
+const ctx = { self: 'bank-a', nowMs: NOW, retentionMs: 90 * DAY };
+
+describe('aggregateSignals', () => {
+  it('counts distinct other members per application window, newest application per member', () => {
+    const a = aggregateSignals(
+      [
+        { kind: 'application', member: 'bank-b', lastAtMs: NOW - 3_600_000 },
+        { kind: 'application', member: 'bank-b', lastAtMs: NOW - 20 * DAY },
+        { kind: 'application', member: 'bank-c', lastAtMs: NOW - 3 * DAY },
+        { kind: 'application', member: 'bank-d', lastAtMs: NOW - 29 * DAY },
+        { kind: 'application', member: 'bank-e', lastAtMs: NOW - 31 * DAY },
+      ],
+      ctx,
+    );
+    expect(a.applications).toEqual({ d1: 1, d7: 2, d30: 3 });
+    expect(a.flags).toEqual([]);
+  });
+
+  it('never counts the caller’s own signals', () => {
+    const a = aggregateSignals(
+      [
+        { kind: 'application', member: 'bank-a', lastAtMs: NOW },
+        { kind: 'telecom_scam', member: 'bank-a', lastAtMs: NOW },
+      ],
+      ctx,
+    );
+    expect(isEmptyAggregate(a)).toBe(true);
+    expect(a).toEqual({ applications: { d1: 0, d7: 0, d30: 0 }, flags: [] });
+  });
+
+  it('lists flags in registry order with distinct members and the newest time', () => {
+    const a = aggregateSignals(
+      [
+        { kind: 'confirmed_fraud', member: 'bank-c', lastAtMs: NOW - 5 * DAY },
+        { kind: 'telecom_scam', member: 'bank-b', lastAtMs: NOW - 2 * DAY },
+        { kind: 'telecom_scam', member: 'bank-c', lastAtMs: NOW - DAY },
+        { kind: 'telecom_scam', member: 'bank-c', lastAtMs: NOW - 4 * DAY },
+        { kind: 'telecom_scam', member: 'bank-a', lastAtMs: NOW },
+      ],
+      ctx,
+    );
+    expect(a.flags).toEqual([
+      { kind: 'telecom_scam', members: 2, lastSeenMs: NOW - DAY },
+      { kind: 'confirmed_fraud', members: 1, lastSeenMs: NOW - 5 * DAY },
+    ]);
+    expect(isEmptyAggregate(a)).toBe(false);
+  });
+
+  it('ignores signals beyond the retention period', () => {
+    const a = aggregateSignals(
+      [
+        { kind: 'mule_account', member: 'bank-b', lastAtMs: NOW - 91 * DAY },
+        { kind: 'mule_account', member: 'bank-c', lastAtMs: NOW - 89 * DAY },
+      ],
+      ctx,
+    );
+    expect(a.flags).toEqual([{ kind: 'mule_account', members: 1, lastSeenMs: NOW - 89 * DAY }]);
+    expect(
+      aggregateSignals([{ kind: 'application', member: 'bank-b', lastAtMs: NOW - 10 * DAY }], {
+        ...ctx,
+        retentionMs: 5 * DAY,
+      }).applications.d30,
+    ).toBe(0);
+  });
+});

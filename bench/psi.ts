@@ -8,14 +8,14 @@
  * efficiency = 4N / seconds / x25519OpsPerSecond: the whole protocol (hashing, checks, serialisation, gRPC, the
  * coordinator) against the bare elliptic-curve limit of the machine.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalConsortium } from '../examples/local-consortium.js';
 import { measurePsiJs } from './lib/psijs-anchor.js';
 import { measureX25519OpsPerSecond } from './lib/x25519-limit.js';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '200000' } },
+  options: { n: { type: 'string', default: '200000' }, workers: { type: 'string', default: '0' } },
   allowPositionals: true,
 });
 const n = Number(values.n);
@@ -73,7 +73,17 @@ async function main(): Promise<void> {
   log(`  ${x25519.opsPerSecond.toFixed(0)} ops/s on ${x25519.workers} workers`);
 
   log('starting coordinator and two nodes ...');
-  const consortium = await startLocalConsortium({ members: ['bank-a', 'bank-b'] });
+  const consortium = await startLocalConsortium({
+    members: ['bank-a', 'bank-b'],
+    // --workers N sets each node's psi.workers (0 = one per core).
+    configure: (init) => {
+      for (const node of init.nodes) {
+        const config = JSON.parse(readFileSync(node.config, 'utf8'));
+        config.psi.workers = Number(values.workers);
+        writeFileSync(node.config, JSON.stringify(config, null, 2));
+      }
+    },
+  });
   try {
     const a = consortium.nodes['bank-a']!;
     const b = consortium.nodes['bank-b']!;

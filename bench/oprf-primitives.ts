@@ -1,14 +1,15 @@
 /**
- * Throughput of the fraud-token OPRF primitives, per ristretto255 backend.
+ * Throughput of the fraud-token PRF primitives, per ristretto255 backend.
  *
  *   node --import tsx bench/oprf-primitives.ts [--seconds 1]
  *
- * Prints ops/s and µs/op for blind (node), evaluate (coordinator), finalize (node), the whole query
- * (blind + evaluate + finalize, i.e. the CPU one fraud-signal query costs across both sides, single-threaded)
- * and its p50/p99, plus the building blocks (hashToGroup, one scalar multiplication). Single-threaded, one core.
+ * Prints ops/s and µs/op for memberElement (node: HashToGroup + one scalar multiplication), tokenOf (coordinator:
+ * validate + one scalar multiplication + SHA-512), tokenBatch, the whole query (memberElement + tokenOf, i.e. the
+ * CPU one fraud-signal query costs across both sides, single-threaded) and its p50/p99, plus the building blocks
+ * (hashToGroup, one scalar multiplication). Single-threaded, one core.
  */
 import { CoordinatorKey } from '../shared/oprf/coordinator-key.js';
-import { blind, evaluate, evaluateBatch, finalize } from '../shared/oprf/fraud-token.js';
+import { memberElement, tokenBatch, tokenOf } from '../shared/oprf/fraud-token.js';
 import { MemberKey } from '../shared/oprf/member-key.js';
 import { availableBackends, type RistrettoBackend } from '../shared/oprf/ristretto.js';
 
@@ -55,36 +56,30 @@ function bench(backend: RistrettoBackend): void {
   const km = MemberKey.generate(backend);
   const kc = CoordinatorKey.generate(backend);
   const ids = Array.from({ length: 1024 }, (_, i) => `+4477009${String(i).padStart(5, '0')}`);
-  const pre = ids.map((id) => blind('phone', id, km, backend));
-  const evaluated = pre.map((b) => evaluate(kc, b.blinded, backend));
+  const elements = ids.map((id) => memberElement('phone', id, km, backend));
   const enc = new TextEncoder();
   const dst = enc.encode('HashToGroup-bench');
   const msgs = ids.map((id) => enc.encode(id));
   const scalar = backend.randomScalar();
-  const points = pre.map((b) => b.blinded);
 
   console.log(`\n${backend.name}`);
-  console.log(`  hashToGroup       ${fmt(measure((i) => backend.hashToGroup(msgs[i & 1023]!, dst)))}`);
+  console.log(`  hashToGroup            ${fmt(measure((i) => backend.hashToGroup(msgs[i & 1023]!, dst)))}`);
   console.log(
-    `  scalarMult        ${fmt(measure((i) => backend.scalarMult(scalar, points[i & 1023]!, 'element')))}`,
+    `  scalarMult             ${fmt(measure((i) => backend.scalarMult(scalar, elements[i & 1023]!, 'element')))}`,
   );
-  console.log(`  blind    (node)   ${fmt(measure((i) => blind('phone', ids[i & 1023]!, km, backend)))}`);
-  console.log(`  evaluate (coord.) ${fmt(measure((i) => evaluate(kc, points[i & 1023]!, backend)))}`);
   console.log(
-    `  finalize (node)   ${fmt(measure((i) => finalize(pre[i & 1023]!.state, evaluated[i & 1023]!, backend)))}`,
+    `  memberElement (node)   ${fmt(measure((i) => memberElement('phone', ids[i & 1023]!, km, backend)))}`,
   );
-  const batch = points.slice(0, 10);
+  console.log(`  tokenOf       (coord.) ${fmt(measure((i) => tokenOf(kc, elements[i & 1023]!, backend)))}`);
+  const batch = elements.slice(0, 10);
   console.log(
-    `  evaluateBatch(10) ${fmt(measure(() => evaluateBatch(kc, batch, backend), 10))}  (per element)`,
+    `  tokenBatch(10)         ${fmt(measure(() => tokenBatch(kc, batch, backend), 10))}  (per element)`,
   );
-  const query = (i: number) => {
-    const b = blind('phone', ids[i & 1023]!, km, backend);
-    finalize(b.state, evaluate(kc, b.blinded, backend), backend);
-  };
+  const query = (i: number) => tokenOf(kc, memberElement('phone', ids[i & 1023]!, km, backend), backend);
   const q = measure(query);
   const p = percentiles(query, Math.max(500, Math.round(q.opsPerSec * SECONDS)));
-  console.log(`  whole query       ${fmt(q)}  p50 ${p.p50.toFixed(0)} µs  p99 ${p.p99.toFixed(0)} µs`);
+  console.log(`  whole query            ${fmt(q)}  p50 ${p.p50.toFixed(0)} µs  p99 ${p.p99.toFixed(0)} µs`);
 }
 
-console.log(`fraud-token OPRF primitives — Node ${process.version}, ${SECONDS}s per measurement, one thread`);
+console.log(`fraud-token PRF primitives — Node ${process.version}, ${SECONDS}s per measurement, one thread`);
 for (const backend of availableBackends()) bench(backend);

@@ -12,10 +12,10 @@
  * Every query is for an identifier bank-a has not asked about before (no token-cache hits) and that has signals.
  *
  * Preloading: 100 000 phone numbers x 10 signals (bank-b and bank-c; applications and flags spread over 80 days).
- * Tokens are computed by the real OPRF in this process from both keys (computeTokenForTesting: the same token the
- * nodes derive through blind/Evaluate/finalize, without 1 000 000 round trips), then sent through the real Publish
- * RPC as bank-b and bank-c in batches of 10 000, so the coordinator's validation and storage code store them. The
- * plaintext anchor's tokens are preloaded the same way.
+ * Member elements are computed in this process with the member key (what the nodes compute, without 1 000 000
+ * REST calls), then sent through the real Publish RPC as bank-b and bank-c in batches of 10 000, so the
+ * coordinator's token derivation, validation and storage code store them. The plaintext anchor's hashes are
+ * preloaded the same way (flagged insecure_plaintext).
  *
  * Last line: {"signals","p50Ms","p99Ms","maxQps","plaintextMaxQps","overheadVsPlaintext","screenIdsPerSecond"}.
  */
@@ -24,12 +24,11 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { startLocalConsortium } from '../examples/local-consortium.js';
 import { loadNodeConfig } from '../platform/config/index.js';
-import type { NewSignal } from '../platform/store/signal-types.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { SignalsClient } from '../node/signals/signals-client.js';
+import type { SignalSubmission } from '../platform/wire/signals.js';
 import { plaintextToken } from '../node/signals/signals-service.js';
-import { CoordinatorKey } from '../shared/oprf/coordinator-key.js';
-import { computeTokenForTesting } from '../shared/oprf/fraud-token.js';
+import { memberElement } from '../shared/oprf/fraud-token.js';
 import { MemberKey } from '../shared/oprf/member-key.js';
 import { DAY_MS, SIGNAL_KINDS } from '../shared/signals/protocol.js';
 
@@ -115,9 +114,6 @@ async function main(): Promise<void> {
     const km = MemberKey.fromBase64(
       readFileSync(join(consortium.dir, 'bank-b', 'member-key.b64'), 'utf8').trim(),
     );
-    const kc = CoordinatorKey.fromBase64(
-      readFileSync(join(consortium.dir, 'coordinator', 'coordinator-key.b64'), 'utf8').trim(),
-    );
     const clients = ['bank-b', 'bank-c'].map((m) => {
       const config = loadNodeConfig(consortium.nodes[m]!.configFile);
       return new SignalsClient(
@@ -130,12 +126,12 @@ async function main(): Promise<void> {
     const preloadStart = performance.now();
     let stored = 0;
     let pending: Promise<void>[] = [];
-    const flush = async (batches: NewSignal[][]) => {
+    const flush = async (batches: SignalSubmission[][], insecurePlaintext: boolean) => {
       for (let k = 0; k < batches.length; k++) {
         const b = batches[k]!;
         if (b.length === 0) continue;
         pending.push(
-          clients[k]!.publish(b).then((idsOut) => {
+          clients[k]!.publish(b, insecurePlaintext).then((idsOut) => {
             stored += idsOut.length;
           }),
         );
@@ -147,25 +143,25 @@ async function main(): Promise<void> {
       }
     };
     for (const mode of ['oprf', 'plaintext'] as const) {
-      let batches: NewSignal[][] = [[], []];
+      let batches: SignalSubmission[][] = [[], []];
       for (let i = 0; i < IDS; i++) {
         const id = phone(i);
         const t =
           mode === 'oprf'
-            ? computeTokenForTesting('phone', id, km, kc)
+            ? memberElement('phone', id, km)
             : plaintextToken({ idKind: 'phone', normalised: id });
         for (let j = 0; j < PER_ID; j++) {
           const kind = j < 6 ? 'application' : SIGNAL_KINDS[1 + ((i + j) % 3)]!;
           const atMs = now - ((i * 7 + j * 13) % 80) * DAY_MS - (j % 24) * 3_600_000;
-          batches[j % 2]!.push({ token: t, kind, atMs });
+          batches[j % 2]!.push({ element: t, kind, atMs });
         }
         if (batches[0]!.length >= BATCH / 2) {
-          await flush(batches);
+          await flush(batches, mode === 'plaintext');
           batches = [[], []];
         }
         if (i % 20_000 === 0 && i > 0) log(`  preload ${mode}: ${i} ids, ${stored} signals stored`);
       }
-      await flush(batches);
+      await flush(batches, mode === 'plaintext');
     }
     await Promise.all(pending);
     const preloadSeconds = (performance.now() - preloadStart) / 1000;

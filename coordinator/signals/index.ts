@@ -20,11 +20,14 @@ export function buildSignalsCoordinator(
   },
 ): SignalsCoordinator {
   const s = config.signals;
-  if (!s.keyFile) deps.log.warn('no signals.keyFile in the config: fraud-signal evaluations are refused');
+  if (!s.keyFile)
+    deps.log.warn('no signals.keyFile in the config: fraud-signal publish and query are refused');
   const limits = s.rateLimits;
   return new SignalsCoordinator({
     isMember: deps.isMember,
     key: s.keyFile ? loadCoordinatorKey(s.keyFile, deps.log) : null,
+    // The benchmark anchor's plaintext lookups are accepted only on a machine explicitly set up for benchmarks.
+    allowInsecurePlaintext: process.env['ACCORD_ALLOW_INSECURE_BENCHMARK'] === '1',
     store: deps.store,
     audit: deps.audit,
     log: deps.log,

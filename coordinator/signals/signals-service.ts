@@ -1,22 +1,21 @@
 /**
  * The Signals gRPC service: the coordinator's side of fraud-signal sharing.
  *
- * Tokens come from the two-key OPRF of `shared/oprf/fraud-token.ts` (read its header first: numbered flow, keys,
- * what each party learns). Around it, one query or publish runs:
+ * Tokens come from the two-key PRF of `shared/oprf/fraud-token.ts` (read its header first: numbered flow, keys,
+ * what each party learns). Around it, one query or publish runs in a single round trip:
  *
- *  1. Node: normalises the identifier, blinds it: B = H(x)^(k_m·r).                     -> Evaluate(B)
- *  2. Coordinator (here): rate-limits the member per element, answers E = B^k_c.       <- E
- *     Learns: that this member asked for n evaluations. Not x, not the token.
- *  3. Node: token T = finalize(E) (unblinds with 1/r, hashes).
- *  4a. Publish(T, kind, at): the coordinator checks every entry (known kind; `at` within the clock-skew allowance
- *      and the retention period) before storing any, then stores (T, kind, member, at). Learns: member M reported
- *      a signal of this kind for SOME identifier at this time; it cannot tell which identifier (it lacks k_m).
- *  4b. Query(T): the coordinator rate-limits, reads the token's unexpired signals, and answers aggregates only
+ *  1. Node: normalises the identifier, sends the member element M = H(x)^k_m.     -> Publish / Query(M)
+ *  2. Coordinator (here): rate-limits the member per element (evaluations), checks M, derives the token
+ *     T = hash(M^k_c). Learns: that this member asked about token T; not x (it lacks k_m to test guesses).
+ *  3a. Publish(M, kind, at): every entry is checked (known kind; `at` within the clock-skew allowance and the
+ *      retention period) before any is stored; then (T, kind, member, at) is stored. Learns: member X reported a
+ *      signal of this kind for SOME identifier at this time; it cannot tell which identifier.
+ *  3b. Query(M): rate-limits queries, reads the token's unexpired signals, and answers aggregates only
  *      (`aggregate.ts`): distinct OTHER members per application window and per flag kind, newest flag time.
  *      The querying member learns those counts and nothing else: no member names, not its own signals back.
  *      The coordinator learns that the member asked about token T (and, when T has signals, links the query to
- *      the publishers of T) — the price of answering at all.
- *  5. Retract(ids): only the publisher may delete its signals; gone for every member at once.
+ *      the publishers of T): the price of answering at all.
+ *  4. Retract(ids): only the publisher may delete its signals; gone for every member at once.
  *
  * Expired signals (older than `signals.retentionDays`) are ignored by queries and deleted by a periodic sweep.
  * Audit: every call is audited by `unaryHandler`; the target is a count or the first 8 hex characters of the token
@@ -26,10 +25,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { type Audit, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
-import { signalsWire as wire } from '../../platform/wire/signals.js';
+import { type ElementBatch, signalsWire as wire } from '../../platform/wire/signals.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import { evaluateBatch } from '../../shared/oprf/fraud-token.js';
+import { tokenBatch } from '../../shared/oprf/fraud-token.js';
 import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, isSignalKind, SIGNAL_KINDS } from '../../shared/signals/protocol.js';
 import { aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
@@ -44,8 +43,10 @@ export interface SignalsSettings {
 
 export interface SignalsServiceDeps {
   readonly isMember: (member: string) => boolean;
-  /** null when the coordinator has no OPRF key configured: Evaluate is refused, the rest works. */
+  /** null when the coordinator has no key configured: publish and query are refused, retract works. */
   readonly key: CoordinatorKey | null;
+  /** Accept the benchmark anchor's plaintext hashes as tokens (never on a real consortium). */
+  readonly allowInsecurePlaintext: boolean;
   readonly store: SignalStore;
   readonly settings: SignalsSettings;
   readonly audit: Audit;
@@ -63,7 +64,7 @@ const at = (index: number) => ` at index ${index}`;
  * Checks a whole publish batch; throws the first problem with its index. Pure apart from the arguments.
  */
 export function validateSignals(
-  signals: readonly NewSignal[],
+  signals: ReadonlyArray<Pick<NewSignal, 'kind' | 'atMs'>>,
   nowMs: number,
   settings: Pick<SignalsSettings, 'retentionDays' | 'clockSkewMs'>,
 ): void {
@@ -120,6 +121,39 @@ export class SignalsCoordinator {
     }
   }
 
+  /** Step 2: the tokens of a batch of member elements, after the per-member evaluation limit. */
+  private tokensOf(member: string, batch: ElementBatch<readonly Uint8Array[]>): Uint8Array[] {
+    if (batch.insecurePlaintext) {
+      if (!this.deps.allowInsecurePlaintext) {
+        throw new AccordError('ACCORD_SIGNAL_NOT_CONFIGURED', {
+          reason: 'plaintext benchmark lookups are not allowed on this coordinator',
+        });
+      }
+      return [...batch.items];
+    }
+    const key = this.deps.key;
+    if (!key) {
+      throw new AccordError('ACCORD_SIGNAL_NOT_CONFIGURED', {
+        reason: 'the coordinator has no signal key (signals.keyFile)',
+      });
+    }
+    // A batch often repeats an identifier (several signals for one phone): evaluate each distinct element once.
+    const slot = new Map<string, number>();
+    const distinct: Uint8Array[] = [];
+    const slots = batch.items.map((element) => {
+      const hex = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('hex');
+      let at = slot.get(hex);
+      if (at === undefined) {
+        at = distinct.push(element) - 1;
+        slot.set(hex, at);
+      }
+      return at;
+    });
+    this.limit(this.evaluations, 'evaluations', member, distinct.length);
+    const tokens = tokenBatch(key, distinct);
+    return slots.map((at) => tokens[at]!);
+  }
+
   /** Deletes expired signals now; returns how many. */
   async sweep(): Promise<number> {
     const deleted = await this.deps.store.deleteObservedBefore(this.deps.now() - this.retentionMs);
@@ -152,37 +186,34 @@ export class SignalsCoordinator {
   handlers(): grpc.UntypedServiceImplementation {
     const { audit, log, store, now } = this.deps;
     return {
-      evaluate: unaryHandler(
-        {
-          name: 'Signals.Evaluate',
-          decode: wire.evaluateRequest.fromProto,
-          encode: wire.evaluateResponse.toProto,
-          target: (blinded) => `elements:${blinded.length}`,
-          handle: async (blinded, { member }) => {
-            this.requireMember(member);
-            const key = this.deps.key;
-            if (!key)
-              throw new AccordError('ACCORD_SIGNAL_NOT_CONFIGURED', {
-                reason: 'the coordinator has no OPRF key (signals.keyFile)',
-              });
-            this.limit(this.evaluations, 'evaluations', member, blinded.length);
-            return evaluateBatch(key, blinded);
-          },
-        },
-        audit,
-        log,
-      ),
       publish: unaryHandler(
         {
           name: 'Signals.Publish',
+          // Audited inside, once the token is known (failures are audited by the wrapper).
+          auditSuccess: false,
           decode: wire.publishRequest.fromProto,
           encode: wire.publishResponse.toProto,
-          target: (signals) =>
-            signals.length === 1 ? tokenPrefix(signals[0]!.token) : `signals:${signals.length}`,
-          handle: async (signals, { member }) => {
+          target: (r) => `signals:${r.items.length}`,
+          handle: async (r, { member }) => {
             this.requireMember(member);
             const nowMs = now();
-            validateSignals(signals, nowMs, this.deps.settings);
+            validateSignals(r.items, nowMs, this.deps.settings);
+            const tokens = this.tokensOf(member, {
+              items: r.items.map((s) => s.element),
+              insecurePlaintext: r.insecurePlaintext,
+            });
+            const signals: NewSignal[] = r.items.map((s, i) => ({
+              token: tokens[i]!,
+              kind: s.kind,
+              atMs: s.atMs,
+            }));
+            this.deps.audit({
+              actor: member,
+              action: 'rpc:Signals.Publish',
+              target: signals.length === 1 ? tokenPrefix(tokens[0]!) : `tokens:${signals.length}`,
+              outcome: 'ok',
+              details: {},
+            });
             return store.insert(member, signals, nowMs);
           },
         },
@@ -206,14 +237,26 @@ export class SignalsCoordinator {
       query: unaryHandler(
         {
           name: 'Signals.Query',
+          // Audited inside, once the token is known (failures are audited by the wrapper).
+          auditSuccess: false,
           decode: wire.queryRequest.fromProto,
           encode: wire.queryResponse.toProto,
-          target: tokenPrefix,
-          handle: async (token, { member }) => {
+          handle: async (r, { member }) => {
             this.requireMember(member);
             this.limit(this.queries, 'queries', member, 1);
+            const [token] = this.tokensOf(member, {
+              items: [r.items],
+              insecurePlaintext: r.insecurePlaintext,
+            });
+            this.deps.audit({
+              actor: member,
+              action: 'rpc:Signals.Query',
+              target: tokenPrefix(token!),
+              outcome: 'ok',
+              details: {},
+            });
             const nowMs = now();
-            const groups = await store.groups(token, nowMs - this.retentionMs);
+            const groups = await store.groups(token!, nowMs - this.retentionMs);
             return aggregateSignals(groups, { self: member, nowMs, retentionMs: this.retentionMs });
           },
         },
@@ -223,14 +266,23 @@ export class SignalsCoordinator {
       queryBatch: unaryHandler(
         {
           name: 'Signals.QueryBatch',
+          // Audited inside, once the token is known (failures are audited by the wrapper).
+          auditSuccess: false,
           decode: wire.queryBatchRequest.fromProto,
           encode: wire.queryBatchResponse.toProto,
-          // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
-          target: (tokens) =>
-            tokens.length <= 64 ? tokens.map(tokenPrefix).join(' ') : `tokens:${tokens.length}`,
-          handle: async (tokens, { member }) => {
+          target: (r) => `elements:${r.items.length}`,
+          handle: async (r, { member }) => {
             this.requireMember(member);
-            this.limit(this.queries, 'queries', member, tokens.length);
+            this.limit(this.queries, 'queries', member, r.items.length);
+            const tokens = this.tokensOf(member, r);
+            // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
+            this.deps.audit({
+              actor: member,
+              action: 'rpc:Signals.QueryBatch',
+              target: tokens.length <= 64 ? tokens.map(tokenPrefix).join(' ') : `tokens:${tokens.length}`,
+              outcome: 'ok',
+              details: { elements: tokens.length },
+            });
             const nowMs = now();
             const all = await store.groupsMany(tokens, nowMs - this.retentionMs);
             const ctx = { self: member, nowMs, retentionMs: this.retentionMs };

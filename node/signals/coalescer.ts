@@ -1,9 +1,9 @@
 /**
  * Coalesces concurrent small requests into batch RPCs: an item submitted while `maxInFlight` batches are already
  * on the wire waits for one of them to return and then goes out together with every other waiting item (up to
- * `maxBatch`). An idle link sends at once, so a lone query pays no extra latency; under load, one Evaluate or
+ * `maxBatch`). An idle link sends at once, so a lone query pays no extra latency; under load, one
  * QueryBatch carries many queries and the per-RPC cost (TLS frames, protobuf, audit entry) is shared.
- * Privacy is unchanged: the batch holds exactly the blinded elements or tokens the single calls would send.
+ * Privacy is unchanged: the batch holds exactly the member elements the single calls would send.
  */
 export class Coalescer<I, O> {
   private queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];

@@ -1,7 +1,7 @@
 /**
  * Batch screening jobs ("which of my customers are flagged?"): up to MAX_SCREEN_IDS identifiers per job, run in
- * the background in chunks (tokens via the OPRF, then one QueryBatch per chunk), two chunks in flight so that this
- * node blinds the next chunk while the coordinator evaluates the current one. Progress is polled. Jobs live in
+ * the background in chunks (member elements, then one QueryBatch per chunk), two chunks in flight so that this
+ * node computes the next chunk while the coordinator derives tokens and looks up the current one. Progress is polled. Jobs live in
  * this process's memory only (the identifiers are the bank's own, and results are not kept after a restart).
  */
 import { randomUUID } from 'node:crypto';

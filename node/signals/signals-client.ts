@@ -1,14 +1,15 @@
 /**
  * The node's gRPC client for the coordinator's Signals service (protocol: coordinator/signals/signals-service.ts).
- * Speaks domain types; wire conversion is `platform/wire/signals.ts`. It sends only blinded elements and tokens.
+ * Speaks domain types; wire conversion is `platform/wire/signals.ts`. It sends only member elements (and, in the
+ * benchmark-only plaintext mode, unkeyed hashes).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { callUnary, createMtlsClient } from '../../platform/grpc/client.js';
 import { serviceOf } from '../../platform/grpc/proto.js';
-import type { NewSignal } from '../../platform/store/signal-types.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import {
   type QueryHit,
+  type SignalSubmission,
   SIGNALS_PROTO,
   SIGNALS_SERVICE,
   signalsWire as wire,
@@ -22,14 +23,9 @@ export class SignalsClient {
     this.client = createMtlsClient(serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE), address, serverName, tls);
   }
 
-  /** OPRF step 2 at the coordinator: E_i = B_i^k_c, in order. */
-  async evaluate(blinded: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    const response = await callUnary(this.client, 'evaluate', wire.evaluateRequest.toProto(blinded), 60_000);
-    return wire.evaluateResponse.fromProto(response, blinded.length);
-  }
-
-  async publish(signals: readonly NewSignal[]): Promise<string[]> {
-    const response = await callUnary(this.client, 'publish', wire.publishRequest.toProto(signals), 60_000);
+  async publish(signals: readonly SignalSubmission[], insecurePlaintext = false): Promise<string[]> {
+    const request = wire.publishRequest.toProto({ items: signals, insecurePlaintext });
+    const response = await callUnary(this.client, 'publish', request, 60_000);
     return wire.publishResponse.fromProto(response);
   }
 
@@ -38,18 +34,18 @@ export class SignalsClient {
     return wire.retractResponse.fromProto(response);
   }
 
-  async query(token: Uint8Array): Promise<SignalAggregates> {
-    const response = await callUnary(this.client, 'query', wire.queryRequest.toProto(token));
+  async query(element: Uint8Array, insecurePlaintext = false): Promise<SignalAggregates> {
+    const response = await callUnary(
+      this.client,
+      'query',
+      wire.queryRequest.toProto({ items: element, insecurePlaintext }),
+    );
     return wire.queryResponse.fromProto(response);
   }
 
-  async queryBatch(tokens: readonly Uint8Array[]): Promise<QueryHit[]> {
-    const response = await callUnary(
-      this.client,
-      'queryBatch',
-      wire.queryBatchRequest.toProto(tokens),
-      60_000,
-    );
+  async queryBatch(elements: readonly Uint8Array[], insecurePlaintext = false): Promise<QueryHit[]> {
+    const request = wire.queryBatchRequest.toProto({ items: elements, insecurePlaintext });
+    const response = await callUnary(this.client, 'queryBatch', request, 60_000);
     return wire.queryBatchResponse.fromProto(response);
   }
 

@@ -1,10 +1,10 @@
 /**
  * The bank's side of fraud-signal sharing. Protocol and what each party learns: `shared/oprf/fraud-token.ts`
- * (steps 1 and 3 run here) and `coordinator/signals/signals-service.ts` (publish / query / retract). Per call:
+ * (step 1 runs here) and `coordinator/signals/signals-service.ts` (publish / query / retract). Per call:
  *
  *  1. normalise every identifier (`normaliseId`); validate the whole request (kinds, times) before any RPC;
- *  2. tokens: from the LRU cache, else blind -> Evaluate (coordinator) -> finalize, in chunks of MAX_RPC_BATCH;
- *  3. Publish / Query / QueryBatch with tokens only; the raw identifier never leaves this process;
+ *  2. member elements M = H(x)^k_m: from the LRU cache, else computed here (no round trip);
+ *  3. Publish / Query / QueryBatch with member elements only; the raw identifier never leaves this process;
  *  4. audit locally with the identifier masked (HMAC under a node-local key from the settings store).
  *
  * The plaintext path (`insecurePlaintextBenchmark`) replaces step 2 by an unkeyed SHA-256: anyone can compute it for
@@ -15,7 +15,7 @@ import type { AuditDraft } from '../../shared/audit/chain.js';
 import { maskIdentifier } from '../../shared/audit/mask.js';
 import { AccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
-import { blindBatch, finalizeBatch } from '../../shared/oprf/fraud-token.js';
+import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
 import type { MemberKey } from '../../shared/oprf/member-key.js';
 import {
   APPLICATION_KIND,
@@ -115,19 +115,22 @@ export function plaintextToken(id: NormalisedId): Uint8Array {
 export class NodeSignals {
   private maskKey: Uint8Array | null = null;
   private readonly now: () => number;
-  /** Concurrent single evaluations share Evaluate RPCs; concurrent single queries share QueryBatch RPCs. */
-  private readonly evaluations: Coalescer<Uint8Array, Uint8Array>;
+  /** Concurrent single queries share QueryBatch RPCs (one per kind of element: keyed or plaintext). */
   private readonly queries: Coalescer<Uint8Array, SignalAggregates>;
+  private readonly plaintextQueries: Coalescer<Uint8Array, SignalAggregates>;
 
   constructor(private readonly deps: NodeSignalsDeps) {
     this.now = deps.now ?? Date.now;
-    this.evaluations = new Coalescer((blinded) => deps.client.evaluate(blinded), MAX_RPC_BATCH);
-    this.queries = new Coalescer(async (tokens) => {
-      if (tokens.length === 1) return [await deps.client.query(tokens[0]!)];
-      const out: SignalAggregates[] = tokens.map(() => EMPTY);
-      for (const hit of await deps.client.queryBatch(tokens)) out[hit.index] = hit.aggregates;
-      return out;
-    }, MAX_RPC_BATCH);
+    const coalesced = (insecurePlaintext: boolean) =>
+      new Coalescer<Uint8Array, SignalAggregates>(async (elements) => {
+        if (elements.length === 1) return [await deps.client.query(elements[0]!, insecurePlaintext)];
+        const out: SignalAggregates[] = elements.map(() => EMPTY);
+        for (const hit of await deps.client.queryBatch(elements, insecurePlaintext))
+          out[hit.index] = hit.aggregates;
+        return out;
+      }, MAX_RPC_BATCH);
+    this.queries = coalesced(false);
+    this.plaintextQueries = coalesced(true);
   }
 
   /** Loads (or creates, on first start) the node-local key that masks identifiers in the audit log. */
@@ -173,51 +176,29 @@ export class NodeSignals {
     });
   }
 
-  /** Steps 1-3 of the OPRF for many identifiers: cached tokens, else blind -> Evaluate -> finalize. */
-  async tokensOf(ids: readonly NormalisedId[]): Promise<Uint8Array[]> {
-    const { cache, memberKey, client } = this.deps;
-    const tokens: Uint8Array[] = new Array(ids.length);
+  /** Step 1 for many identifiers: member elements M = H(x)^k_m, from the cache or computed here. */
+  elementsOf(ids: readonly NormalisedId[], plaintext = false): Uint8Array[] {
+    if (plaintext) return ids.map(plaintextToken);
+    const { cache, memberKey } = this.deps;
+    const elements: Uint8Array[] = new Array(ids.length);
     const missing: number[] = [];
     const keys: string[] = new Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       keys[i] = cache.keyOf(id.idKind, id.normalised);
       const hit = cache.get(keys[i]!);
-      if (hit) tokens[i] = hit;
+      if (hit) elements[i] = hit;
       else missing.push(i);
     }
-    for (let start = 0; start < missing.length; start += MAX_RPC_BATCH) {
-      const chunk = missing.slice(start, start + MAX_RPC_BATCH);
-      const { blinded, states } = blindBatch(
-        chunk.map((i) => ({ kind: ids[i]!.idKind, normalisedId: ids[i]!.normalised })),
-        memberKey,
-      );
-      let evaluated: Uint8Array[];
-      try {
-        evaluated =
-          blinded.length === 1
-            ? [await this.evaluations.submit(blinded[0]!)]
-            : await client.evaluate(blinded);
-      } catch (err) {
-        this.auditFailed(
-          'signals:evaluate',
-          chunk.map((i) => ids[i]!),
-          err,
-        );
-        throw err;
-      }
-      this.auditOk(
-        'signals:evaluate',
-        chunk.map((i) => ids[i]!),
-        { elements: chunk.length },
-      );
-      const finalized = finalizeBatch(states, evaluated);
-      chunk.forEach((i, j) => {
-        tokens[i] = finalized[j]!;
-        cache.set(keys[i]!, finalized[j]!);
-      });
-    }
-    return tokens;
+    const computed = memberElementBatch(
+      missing.map((i) => ({ kind: ids[i]!.idKind, normalisedId: ids[i]!.normalised })),
+      memberKey,
+    );
+    missing.forEach((i, j) => {
+      elements[i] = computed[j]!;
+      cache.set(keys[i]!, computed[j]!);
+    });
+    return elements;
   }
 
   /** Publishes signals (all or nothing); returns their ids in order. */
@@ -225,11 +206,12 @@ export class NodeSignals {
     const nowMs = this.now();
     checkSignals(inputs, nowMs);
     const ids = normaliseAll(inputs);
-    const tokens = plaintext ? ids.map(plaintextToken) : await this.tokensOf(ids);
+    const elements = this.elementsOf(ids, plaintext);
     const action = plaintext ? 'signals:publish-plaintext-benchmark' : 'signals:publish';
     try {
       const signalIds = await this.deps.client.publish(
-        inputs.map((s, i) => ({ token: tokens[i]!, kind: s.kind, atMs: s.atMs ?? nowMs })),
+        inputs.map((s, i) => ({ element: elements[i]!, kind: s.kind, atMs: s.atMs ?? nowMs })),
+        plaintext,
       );
       this.auditOk(action, ids, { signals: signalIds.length });
       return signalIds;
@@ -259,10 +241,10 @@ export class NodeSignals {
   /** Aggregates over other members' signals for one identifier. */
   async query(input: IdentifierInput, plaintext = false): Promise<SignalAggregates> {
     const [id] = normaliseAll([input]);
-    const token = plaintext ? plaintextToken(id!) : (await this.tokensOf([id!]))[0]!;
+    const [element] = this.elementsOf([id!], plaintext);
     const action = plaintext ? 'signals:query-plaintext-benchmark' : 'signals:query';
     try {
-      const aggregates = await this.queries.submit(token);
+      const aggregates = await (plaintext ? this.plaintextQueries : this.queries).submit(element!);
       this.auditOk(action, [id!]);
       return aggregates;
     } catch (err) {
@@ -279,11 +261,11 @@ export class NodeSignals {
     const signal: SignalInput = { ...input, kind: APPLICATION_KIND, atMs: input.atMs ?? nowMs };
     checkSignals([signal], nowMs);
     const [id] = normaliseAll([input]);
-    const [token] = await this.tokensOf([id!]);
+    const [element] = this.elementsOf([id!]);
     try {
       const [signalIds, aggregates] = await Promise.all([
-        this.deps.client.publish([{ token: token!, kind: APPLICATION_KIND, atMs: signal.atMs! }]),
-        this.queries.submit(token!),
+        this.deps.client.publish([{ element: element!, kind: APPLICATION_KIND, atMs: signal.atMs! }]),
+        this.queries.submit(element!),
       ]);
       this.auditOk('signals:application', [id!], { signalId: signalIds[0]! });
       return { signalId: signalIds[0]!, aggregates };
@@ -293,13 +275,13 @@ export class NodeSignals {
     }
   }
 
-  /** One screening chunk: tokens, then QueryBatch; returns hits with indices relative to the chunk. */
+  /** One screening chunk: member elements, then QueryBatch; returns hits with indices relative to the chunk. */
   async screenChunk(
     ids: readonly NormalisedId[],
   ): Promise<Array<{ index: number; aggregates: SignalAggregates }>> {
-    const tokens = await this.tokensOf(ids);
+    const elements = this.elementsOf(ids);
     try {
-      const hits = await this.deps.client.queryBatch(tokens);
+      const hits = await this.deps.client.queryBatch(elements);
       this.auditOk('signals:query-batch', ids, { hits: hits.length });
       return hits;
     } catch (err) {

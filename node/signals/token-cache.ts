@@ -1,6 +1,6 @@
 /**
- * An in-memory LRU of fraud tokens, so that identifiers this bank sees again (its own customers, repeat
- * applicants) cost no further OPRF evaluation. Keys are an HMAC of (identifier kind, normalised identifier) under
+ * An in-memory LRU of member elements (H(x)^k_m), so that identifiers this bank sees again (its own customers,
+ * repeat applicants) cost no further hashing and scalar multiplication. Keys are an HMAC of (identifier kind, normalised identifier) under
  * a random per-process key: a heap dump shows no identifier, and the cache key is useless outside this process.
  */
 import { createHmac, randomBytes } from 'node:crypto';

@@ -15,7 +15,7 @@ export type BucketConfig = z.infer<typeof bucket>;
 
 export const coordinatorSignalsSchema = z
   .strictObject({
-    /** File with the coordinator's OPRF key k_c (base64, mode 0600). Without it, Evaluate is refused. */
+    /** File with the coordinator's key k_c (base64, mode 0600). Without it, publish and query are refused. */
     keyFile: z.string().min(1).optional(),
     /** Signals observed longer ago than this (days) are refused, ignored by queries and deleted. */
     retentionDays: z.number().int().min(1).max(3_650).default(90),

@@ -4,7 +4,6 @@
  * against `count` here. Protocol: shared/oprf/fraud-token.ts and coordinator/signals/signals-service.ts.
  */
 import { z } from 'zod';
-import type { NewSignal } from '../store/signal-types.js';
 import {
   MAX_PUBLISH_BATCH,
   MAX_RPC_BATCH,
@@ -40,28 +39,18 @@ export function unpack(packed: Uint8Array): Uint8Array[] {
   return out;
 }
 
-const evaluateRequest = z
-  .object({ count, blinded: bytes })
-  .refine((v) => v.blinded.length === v.count * ELEMENT, { message: 'blinded must hold count × 32 bytes' });
-const evaluateResponse = z.object({ evaluated: bytes });
+const element = bytes.refine((b) => b.length === SIGNAL_TOKEN_BYTES, 'element must be 32 bytes');
 const publishRequest = z.object({
   signals: z
-    .array(
-      z.object({
-        token: bytes.refine((b) => b.length === SIGNAL_TOKEN_BYTES, 'token must be 32 bytes'),
-        kind: z.string().max(64),
-        atMs: z.number().int(),
-      }),
-    )
+    .array(z.object({ element, kind: z.string().max(64), atMs: z.number().int() }))
     .min(1)
     .max(MAX_PUBLISH_BATCH),
+  insecurePlaintext: z.boolean(),
 });
 const publishResponse = z.object({ signalIds: z.array(z.string().regex(SIGNAL_ID_PATTERN)) });
 const retractRequest = z.object({ signalIds: z.array(z.string().max(64)).min(1).max(MAX_PUBLISH_BATCH) });
 const retractResponse = z.object({ retracted: z.number().int().nonnegative() });
-const queryRequest = z.object({
-  token: bytes.refine((b) => b.length === SIGNAL_TOKEN_BYTES, 'token must be 32 bytes'),
-});
+const queryRequest = z.object({ element, insecurePlaintext: z.boolean() });
 const aggregates = z.object({
   applications: z.object({
     d1: z.number().int().nonnegative(),
@@ -78,11 +67,24 @@ const aggregates = z.object({
 });
 const queryResponse = z.object({ aggregates });
 const queryBatchRequest = z
-  .object({ count, tokens: bytes })
-  .refine((v) => v.tokens.length === v.count * ELEMENT, { message: 'tokens must hold count × 32 bytes' });
+  .object({ count, elements: bytes, insecurePlaintext: z.boolean() })
+  .refine((v) => v.elements.length === v.count * ELEMENT, { message: 'elements must hold count × 32 bytes' });
 const queryBatchResponse = z.object({
   hits: z.array(z.object({ index: z.number().int().nonnegative(), aggregates })),
 });
+
+/** A signal as a member sends it: the member element of its identifier, not yet a token. */
+export interface SignalSubmission {
+  readonly element: Uint8Array;
+  readonly kind: string;
+  readonly atMs: number;
+}
+
+/** Member elements, or (benchmark only) plaintext hashes to use as tokens as they are. */
+export interface ElementBatch<T> {
+  readonly items: T;
+  readonly insecurePlaintext: boolean;
+}
 
 export interface QueryHit {
   readonly index: number;
@@ -95,31 +97,15 @@ const aggregatesToProto = (a: SignalAggregates) => ({
 });
 
 export const signalsWire = {
-  evaluateRequest: {
-    toProto: (blinded: readonly Uint8Array[]) => ({ count: blinded.length, blinded: pack(blinded) }),
-    fromProto: (w: unknown): Uint8Array[] =>
-      unpack(decodeWith(evaluateRequest, 'EvaluateRequest', w).blinded),
-  },
-  evaluateResponse: {
-    toProto: (evaluated: readonly Uint8Array[]) => ({ evaluated: pack(evaluated) }),
-    /** Checks the answer has exactly `expected` elements. */
-    fromProto: (w: unknown, expected: number): Uint8Array[] => {
-      const { evaluated } = decodeWith(evaluateResponse, 'EvaluateResponse', w);
-      if (evaluated.length !== expected * ELEMENT) {
-        return decodeWith(
-          z.never({ message: `evaluated must hold ${expected} × 32 bytes` }),
-          'EvaluateResponse',
-          w,
-        );
-      }
-      return unpack(evaluated);
-    },
-  },
   publishRequest: {
-    toProto: (signals: readonly NewSignal[]) => ({
-      signals: signals.map((s) => ({ token: Buffer.from(s.token), kind: s.kind, atMs: s.atMs })),
+    toProto: (r: ElementBatch<readonly SignalSubmission[]>) => ({
+      signals: r.items.map((s) => ({ element: Buffer.from(s.element), kind: s.kind, atMs: s.atMs })),
+      insecurePlaintext: r.insecurePlaintext,
     }),
-    fromProto: (w: unknown): NewSignal[] => decodeWith(publishRequest, 'PublishRequest', w).signals,
+    fromProto: (w: unknown): ElementBatch<SignalSubmission[]> => {
+      const r = decodeWith(publishRequest, 'PublishRequest', w);
+      return { items: r.signals, insecurePlaintext: r.insecurePlaintext };
+    },
   },
   publishResponse: {
     toProto: (signalIds: readonly string[]) => ({ signalIds: [...signalIds] }),
@@ -134,17 +120,29 @@ export const signalsWire = {
     fromProto: (w: unknown): number => decodeWith(retractResponse, 'RetractResponse', w).retracted,
   },
   queryRequest: {
-    toProto: (token: Uint8Array) => ({ token: Buffer.from(token) }),
-    fromProto: (w: unknown): Uint8Array => decodeWith(queryRequest, 'QueryRequest', w).token,
+    toProto: (r: ElementBatch<Uint8Array>) => ({
+      element: Buffer.from(r.items),
+      insecurePlaintext: r.insecurePlaintext,
+    }),
+    fromProto: (w: unknown): ElementBatch<Uint8Array> => {
+      const r = decodeWith(queryRequest, 'QueryRequest', w);
+      return { items: r.element, insecurePlaintext: r.insecurePlaintext };
+    },
   },
   queryResponse: {
     toProto: (a: SignalAggregates) => ({ aggregates: aggregatesToProto(a) }),
     fromProto: (w: unknown): SignalAggregates => decodeWith(queryResponse, 'QueryResponse', w).aggregates,
   },
   queryBatchRequest: {
-    toProto: (tokens: readonly Uint8Array[]) => ({ count: tokens.length, tokens: pack(tokens) }),
-    fromProto: (w: unknown): Uint8Array[] =>
-      unpack(decodeWith(queryBatchRequest, 'QueryBatchRequest', w).tokens),
+    toProto: (r: ElementBatch<readonly Uint8Array[]>) => ({
+      count: r.items.length,
+      elements: pack(r.items),
+      insecurePlaintext: r.insecurePlaintext,
+    }),
+    fromProto: (w: unknown): ElementBatch<Uint8Array[]> => {
+      const r = decodeWith(queryBatchRequest, 'QueryBatchRequest', w);
+      return { items: unpack(r.elements), insecurePlaintext: r.insecurePlaintext };
+    },
   },
   queryBatchResponse: {
     toProto: (hits: readonly QueryHit[]) => ({

@@ -80,18 +80,6 @@ export const signalErrors = defineErrors({
     http: 400,
     grpc: G.INVALID_ARGUMENT,
   },
-  ACCORD_OPRF_BATCH_MISMATCH: {
-    message: 'OPRF batch sizes differ: {expected} expected, {actual} received',
-    hint: 'The coordinator must answer every blinded element of a batch, in order; retry the whole batch.',
-    http: 400,
-    grpc: G.INVALID_ARGUMENT,
-  },
-  ACCORD_OPRF_STATE_INVALID: {
-    message: 'the OPRF blinding state is invalid{at}',
-    hint: 'Pass finalize() the state returned by blind() in this process; states cannot be serialised or rebuilt.',
-    http: 500,
-    grpc: G.INTERNAL,
-  },
   ACCORD_OPRF_BACKEND_UNAVAILABLE: {
     message: 'the ristretto255 backend {backend} is not available',
     hint: 'Install the optional dependency (npm install libsodium-wrappers-sumo) or use the noble backend.',

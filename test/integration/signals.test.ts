@@ -59,7 +59,7 @@ describe('fraud signals over real processes', () => {
         const config = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
         // bank-d gets tiny limits so the test can reach them.
         config.signals.rateLimits.perMember = {
-          'bank-d': { evaluations: { perSecond: 0.001, burst: 2 }, queries: { perSecond: 0.001, burst: 3 } },
+          'bank-d': { evaluations: { perSecond: 0.001, burst: 5 }, queries: { perSecond: 0.001, burst: 3 } },
         };
         writeFileSync(init.coordinatorConfig, JSON.stringify(config));
       },
@@ -182,20 +182,24 @@ describe('fraud signals over real processes', () => {
 
   it('rate-limits evaluations and queries per member with a coded error', async () => {
     const q = (id: string) => c.api('bank-d', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id });
-    // bank-d already spent one evaluation and one query on its application above.
-    expect((await q(PHONE_RAW)).status).toBe(200); // token cached: query 2
-    expect((await q(PHONE_RAW)).status).toBe(200); // query 3
+    const p = (id: string) =>
+      c.api('bank-d', 'risk', 'POST', '/v1/signals', { idKind: 'phone', id, kind: 'application' });
+    // bank-d's application above cost two evaluations (its publish and its query) and one query.
+    expect((await q(PHONE_RAW)).status).toBe(200); // query 2, evaluation 3
+    expect((await q(PHONE_RAW)).status).toBe(200); // query 3, evaluation 4
     const limited = await q(PHONE_RAW);
     expect(limited.status).toBe(429);
     expect(limited.body.error).toMatchObject({ code: 'ACCORD_RATE_LIMITED', params: { what: 'queries' } });
-    expect((await q('+33612345670')).body.error.params.what).toBe('queries'); // evaluation 2 passes
-    expect((await q('+33612345671')).body.error.params.what).toBe('evaluations');
+    expect((await p('+33612345670')).status).toBe(201); // evaluation 5
+    const exhausted = await p('+33612345671');
+    expect(exhausted.status).toBe(429);
+    expect(exhausted.body.error.params.what).toBe('evaluations');
   });
 
   it('keeps raw identifiers out of every message a node sent and out of the coordinator’s storage', async () => {
     expect(existsSync(wireFile)).toBe(true);
     const wire = readFileSync(wireFile, 'utf8');
-    expect(wire).toContain('/accord.v1.Signals/Evaluate');
+    expect(wire).toContain('/accord.v1.Signals/Publish');
     expect(wire).toContain('/accord.v1.Signals/Query');
     const dir = join(c.dir, 'coordinator', 'data');
     const stored = ['coordinator.db', 'coordinator.db-wal']
@@ -233,9 +237,9 @@ describe('fraud signals over real processes', () => {
     expect(node.status).toBe(200);
     const entries = node.body.entries as Array<{ action: string; target: string; details: object }>;
     const queries = entries.filter((e) => e.action === 'signals:query');
-    const evaluations = entries.filter((e) => e.action === 'signals:evaluate');
+    const publishes = entries.filter((e) => e.action === 'signals:publish');
     expect(queries.length).toBeGreaterThanOrEqual(3);
-    expect(evaluations.length).toBeGreaterThanOrEqual(1);
+    expect(publishes.length).toBeGreaterThanOrEqual(1);
     for (const e of queries) expect(e.target).toMatch(/^phone#[A-Za-z0-9_-]{16}$/);
     const text = JSON.stringify(entries);
     for (const needle of needles(PHONE_RAW, PHONE_NORMALISED, OTHER_RAW, OTHER_NORMALISED))
@@ -249,6 +253,10 @@ describe('fraud signals over real processes', () => {
     const coordQueries = coord.filter((e) => e.action === 'rpc:Signals.Query' && e.actor === 'bank-a');
     expect(coordQueries.length).toBeGreaterThanOrEqual(3);
     for (const e of coordQueries) expect(e.target).toMatch(/^token:[0-9a-f]{8}$/);
-    expect(coord.some((e) => e.action === 'rpc:Signals.Evaluate' && e.actor === 'bank-a')).toBe(true);
+    expect(
+      coord.some(
+        (e) => e.action === 'rpc:Signals.Publish' && /^(token:[0-9a-f]{8}|tokens:\d+)$/.test(e.target),
+      ),
+    ).toBe(true);
   });
 });

@@ -55,6 +55,7 @@ describe('signal store and retention', () => {
     const service = new SignalsCoordinator({
       isMember: () => true,
       key: null,
+      allowInsecurePlaintext: false,
       store: store.signals,
       audit: (d) => audits.push(d.action),
       log: {
@@ -105,23 +106,30 @@ describe('signal store and retention', () => {
 describe('signals wire', () => {
   it('round-trips packed elements and refuses wrong lengths', () => {
     const elements = [token(1), token(2), token(3)];
-    const wire = signalsWire.evaluateRequest.toProto(elements);
+    const wire = signalsWire.queryBatchRequest.toProto({ items: elements, insecurePlaintext: false });
     const plain = (xs: Uint8Array[]) => xs.map((x) => [...x]);
-    expect(plain(signalsWire.evaluateRequest.fromProto(wire))).toEqual(plain(elements));
+    expect(plain(signalsWire.queryBatchRequest.fromProto(wire).items)).toEqual(plain(elements));
     expect(plain(unpack(pack(elements)))).toEqual(plain(elements));
-    expect(() => signalsWire.evaluateRequest.fromProto({ count: 4, blinded: wire.blinded })).toThrow(
-      AccordError,
-    );
-    expect(() => signalsWire.evaluateResponse.fromProto({ evaluated: pack(elements) }, 2)).toThrow(
-      AccordError,
-    );
+    expect(() =>
+      signalsWire.queryBatchRequest.fromProto({
+        count: 4,
+        elements: wire.elements,
+        insecurePlaintext: false,
+      }),
+    ).toThrow(AccordError);
+    expect(() =>
+      signalsWire.queryRequest.fromProto({ element: token(1).subarray(0, 31), insecurePlaintext: false }),
+    ).toThrow(AccordError);
     const agg = {
       applications: { d1: 1, d7: 2, d30: 3 },
       flags: [{ kind: 'telecom_scam', members: 2, lastSeenMs: 5 }],
     };
     expect(signalsWire.queryResponse.fromProto(signalsWire.queryResponse.toProto(agg))).toEqual(agg);
-    const signals = [{ token: token(9), kind: 'application', atMs: 7 }];
-    const decoded = signalsWire.publishRequest.fromProto(signalsWire.publishRequest.toProto(signals));
-    expect(decoded.map((s) => ({ ...s, token: new Uint8Array(s.token) }))).toEqual(signals);
+    const signals = [{ element: token(9), kind: 'application', atMs: 7 }];
+    const decoded = signalsWire.publishRequest.fromProto(
+      signalsWire.publishRequest.toProto({ items: signals, insecurePlaintext: true }),
+    );
+    expect(decoded.insecurePlaintext).toBe(true);
+    expect(decoded.items.map((s) => ({ ...s, element: new Uint8Array(s.element) }))).toEqual(signals);
   });
 });

@@ -2,6 +2,7 @@
  * The coordinator process, built apart from listening: `buildCoordinator(config)` wires store, audit log, membership
  * and services; `start()` binds the mutual-TLS gRPC port; `stop()` drains and closes.
  */
+import { PsiWorkerPool } from '../shared/psi/worker-pool.js';
 import * as grpc from '@grpc/grpc-js';
 import type { CoordinatorConfig } from '../platform/config/index.js';
 import {
@@ -78,11 +79,14 @@ export function buildCoordinator(
   });
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
 
+  // Crypto worker threads for large fraud-signal batches (screening), started on first use.
+  const workers = new PsiWorkerPool();
   const signals = buildSignalsCoordinator(config, {
     isMember: (m) => membership.isMember(m),
     store: store.signals,
     audit,
     log,
+    workers,
   });
   server.addService(serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE).service, signals.handlers());
 
@@ -107,6 +111,7 @@ export function buildCoordinator(
       signals.close();
       inboxes.closeAll();
       await shutdownServer(server);
+      await workers.close();
       audit({ actor: COORDINATOR_NAME, action: 'process:stop', target: '', outcome: 'ok', details: {} });
       await store.close();
     },

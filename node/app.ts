@@ -67,15 +67,17 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     },
     options.coordinatorAddress,
   );
+  // One pool of crypto worker threads per node, for PSI and for large fraud-signal batches.
+  const pool = new PsiWorkerPool(config.psi.workers > 0 ? { size: config.psi.workers } : {});
   const signals = buildNodeSignals(config, {
     tls,
     coordinatorAddress: link.address,
     settings: store.settings,
     audit,
     log: log.child('signals'),
+    workers: pool,
   });
   const psiClient = new PsiClient(config, tls, link.address, log.child('psi'));
-  const pool = new PsiWorkerPool(config.psi.workers > 0 ? { size: config.psi.workers } : {});
   const psiJobs = new PsiJobs({ config, client: psiClient, pool, store, audit, log: log.child('psi') });
   const rest = buildRestApp({
     routes: [

@@ -1,4 +1,5 @@
 /** Builds the coordinator's fraud-signal service from its config (protocol: `signals-service.ts`). */
+import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { CoordinatorConfig } from '../../platform/config/index.js';
 import type { Audit } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
@@ -17,6 +18,7 @@ export function buildSignalsCoordinator(
     audit: Audit;
     log: Logger;
     now?: () => number;
+    workers?: PsiWorkerPool;
   },
 ): SignalsCoordinator {
   const s = config.signals;
@@ -28,6 +30,7 @@ export function buildSignalsCoordinator(
     key: s.keyFile ? loadCoordinatorKey(s.keyFile, deps.log) : null,
     // The benchmark anchor's plaintext lookups are accepted only on a machine explicitly set up for benchmarks.
     allowInsecurePlaintext: process.env['ACCORD_ALLOW_INSECURE_BENCHMARK'] === '1',
+    ...(deps.workers ? { workers: deps.workers } : {}),
     store: deps.store,
     audit: deps.audit,
     log: deps.log,

@@ -25,13 +25,17 @@ import type * as grpc from '@grpc/grpc-js';
 import { type Audit, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
-import { type ElementBatch, signalsWire as wire } from '../../platform/wire/signals.js';
+import { type ElementBatch, pack, signalsWire as wire, unpack } from '../../platform/wire/signals.js';
+import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { tokenBatch } from '../../shared/oprf/fraud-token.js';
 import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, isSignalKind, SIGNAL_KINDS } from '../../shared/signals/protocol.js';
 import { aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
+
+/** Batches at least this large go to the crypto workers (smaller ones cost less than the hand-off). */
+const WORKER_BATCH = 64;
 
 export interface SignalsSettings {
   readonly retentionDays: number;
@@ -47,6 +51,8 @@ export interface SignalsServiceDeps {
   readonly key: CoordinatorKey | null;
   /** Accept the benchmark anchor's plaintext hashes as tokens (never on a real consortium). */
   readonly allowInsecurePlaintext: boolean;
+  /** Crypto worker threads for large batches (screening); without them everything runs on the event loop. */
+  readonly workers?: PsiWorkerPool;
   readonly store: SignalStore;
   readonly settings: SignalsSettings;
   readonly audit: Audit;
@@ -122,7 +128,7 @@ export class SignalsCoordinator {
   }
 
   /** Step 2: the tokens of a batch of member elements, after the per-member evaluation limit. */
-  private tokensOf(member: string, batch: ElementBatch<readonly Uint8Array[]>): Uint8Array[] {
+  private async tokensOf(member: string, batch: ElementBatch<readonly Uint8Array[]>): Promise<Uint8Array[]> {
     if (batch.insecurePlaintext) {
       if (!this.deps.allowInsecurePlaintext) {
         throw new AccordError('ACCORD_SIGNAL_NOT_CONFIGURED', {
@@ -150,7 +156,10 @@ export class SignalsCoordinator {
       return at;
     });
     this.limit(this.evaluations, 'evaluations', member, distinct.length);
-    const tokens = tokenBatch(key, distinct);
+    const tokens =
+      this.deps.workers && distinct.length >= WORKER_BATCH
+        ? unpack(await this.deps.workers.signalTokens(key, pack(distinct)))
+        : tokenBatch(key, distinct);
     return slots.map((at) => tokens[at]!);
   }
 
@@ -198,7 +207,7 @@ export class SignalsCoordinator {
             this.requireMember(member);
             const nowMs = now();
             validateSignals(r.items, nowMs, this.deps.settings);
-            const tokens = this.tokensOf(member, {
+            const tokens = await this.tokensOf(member, {
               items: r.items.map((s) => s.element),
               insecurePlaintext: r.insecurePlaintext,
             });
@@ -244,7 +253,7 @@ export class SignalsCoordinator {
           handle: async (r, { member }) => {
             this.requireMember(member);
             this.limit(this.queries, 'queries', member, 1);
-            const [token] = this.tokensOf(member, {
+            const [token] = await this.tokensOf(member, {
               items: [r.items],
               insecurePlaintext: r.insecurePlaintext,
             });
@@ -274,7 +283,7 @@ export class SignalsCoordinator {
           handle: async (r, { member }) => {
             this.requireMember(member);
             this.limit(this.queries, 'queries', member, r.items.length);
-            const tokens = this.tokensOf(member, r);
+            const tokens = await this.tokensOf(member, r);
             // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
             this.deps.audit({
               actor: member,

@@ -1,4 +1,5 @@
 /** Builds the node's fraud-signal side from its config (protocol: `signals-service.ts`). */
+import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { SettingsStore } from '../../platform/store/types.js';
@@ -28,6 +29,8 @@ export function buildNodeSignals(
     settings: SettingsStore;
     audit: (draft: AuditDraft) => void;
     log: Logger;
+    /** The node's crypto worker pool (shared with PSI), for large batches. */
+    workers?: PsiWorkerPool;
   },
 ): NodeSignalsPart {
   const s = config.signals;
@@ -52,6 +55,7 @@ export function buildNodeSignals(
     cache: new TokenCache(s.tokenCacheSize),
     settings: deps.settings,
     audit: deps.audit,
+    ...(deps.workers ? { workers: deps.workers } : {}),
   });
   const screening = new ScreeningJobs(signals, deps.log);
   return {

@@ -16,6 +16,8 @@ import { maskIdentifier } from '../../shared/audit/mask.js';
 import { AccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
+import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import { unpack } from '../../platform/wire/signals.js';
 import type { MemberKey } from '../../shared/oprf/member-key.js';
 import {
   APPLICATION_KIND,
@@ -54,7 +56,12 @@ export interface NormalisedId {
   readonly normalised: string;
 }
 
+/** Batches at least this large are computed on the crypto workers (smaller ones cost less than the hand-off). */
+const WORKER_BATCH = 64;
+
 export interface NodeSignalsDeps {
+  /** The node's crypto worker pool, for large batches; without it everything runs on the event loop. */
+  readonly workers?: PsiWorkerPool;
   readonly member: string;
   readonly memberKey: MemberKey;
   readonly client: SignalsClient;
@@ -176,8 +183,11 @@ export class NodeSignals {
     });
   }
 
-  /** Step 1 for many identifiers: member elements M = H(x)^k_m, from the cache or computed here. */
-  elementsOf(ids: readonly NormalisedId[], plaintext = false): Uint8Array[] {
+  /**
+   * Step 1 for many identifiers: member elements M = H(x)^k_m, from the cache or computed here; large batches
+   * (screening, batch publish) go to the node's crypto workers so they use every core and leave the event loop free.
+   */
+  async elementsOf(ids: readonly NormalisedId[], plaintext = false): Promise<Uint8Array[]> {
     if (plaintext) return ids.map(plaintextToken);
     const { cache, memberKey } = this.deps;
     const elements: Uint8Array[] = new Array(ids.length);
@@ -190,10 +200,11 @@ export class NodeSignals {
       if (hit) elements[i] = hit;
       else missing.push(i);
     }
-    const computed = memberElementBatch(
-      missing.map((i) => ({ kind: ids[i]!.idKind, normalisedId: ids[i]!.normalised })),
-      memberKey,
-    );
+    const inputs = missing.map((i) => ({ kind: ids[i]!.idKind, normalisedId: ids[i]!.normalised }));
+    const computed =
+      this.deps.workers && inputs.length >= WORKER_BATCH
+        ? unpack(await this.deps.workers.memberElements(memberKey, inputs))
+        : memberElementBatch(inputs, memberKey);
     missing.forEach((i, j) => {
       elements[i] = computed[j]!;
       cache.set(keys[i]!, computed[j]!);
@@ -206,7 +217,7 @@ export class NodeSignals {
     const nowMs = this.now();
     checkSignals(inputs, nowMs);
     const ids = normaliseAll(inputs);
-    const elements = this.elementsOf(ids, plaintext);
+    const elements = await this.elementsOf(ids, plaintext);
     const action = plaintext ? 'signals:publish-plaintext-benchmark' : 'signals:publish';
     try {
       const signalIds = await this.deps.client.publish(
@@ -241,7 +252,7 @@ export class NodeSignals {
   /** Aggregates over other members' signals for one identifier. */
   async query(input: IdentifierInput, plaintext = false): Promise<SignalAggregates> {
     const [id] = normaliseAll([input]);
-    const [element] = this.elementsOf([id!], plaintext);
+    const [element] = await this.elementsOf([id!], plaintext);
     const action = plaintext ? 'signals:query-plaintext-benchmark' : 'signals:query';
     try {
       const aggregates = await (plaintext ? this.plaintextQueries : this.queries).submit(element!);
@@ -261,7 +272,7 @@ export class NodeSignals {
     const signal: SignalInput = { ...input, kind: APPLICATION_KIND, atMs: input.atMs ?? nowMs };
     checkSignals([signal], nowMs);
     const [id] = normaliseAll([input]);
-    const [element] = this.elementsOf([id!]);
+    const [element] = await this.elementsOf([id!]);
     try {
       const [signalIds, aggregates] = await Promise.all([
         this.deps.client.publish([{ element: element!, kind: APPLICATION_KIND, atMs: signal.atMs! }]),
@@ -279,7 +290,7 @@ export class NodeSignals {
   async screenChunk(
     ids: readonly NormalisedId[],
   ): Promise<Array<{ index: number; aggregates: SignalAggregates }>> {
-    const elements = this.elementsOf(ids);
+    const elements = await this.elementsOf(ids);
     try {
       const hits = await this.deps.client.queryBatch(elements);
       this.auditOk('signals:query-batch', ids, { hits: hits.length });

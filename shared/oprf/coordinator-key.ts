@@ -28,6 +28,11 @@ export class CoordinatorKey {
     return new CoordinatorKey(scalarFromBase64('coordinator', text));
   }
 
+  /** Rebuilds the coordinator's key inside its own crypto worker threads, from `secretScalar` handed over in memory. */
+  static fromWorkerBytes(bytes: Uint8Array): CoordinatorKey {
+    return new CoordinatorKey(checkedScalar('coordinator', bytes));
+  }
+
   /**
    * WARNING: for tests and known-answer vectors only. Production keys come from `generate()` and `fromBase64()`;
    * a key built from fixed bytes is public and lets any member compute tokens offline.

@@ -36,6 +36,11 @@ export class MemberKey {
     return new MemberKey(checkedScalar('member', bytes));
   }
 
+  /** Rebuilds the node's key inside one of its own crypto worker threads, from `secretScalar` handed over in memory. */
+  static fromWorkerBytes(bytes: Uint8Array): MemberKey {
+    return new MemberKey(checkedScalar('member', bytes));
+  }
+
   /** The base64 form for the member nodes' config file. It is the secret itself: write it only there. */
   toBase64(): string {
     return scalarToBase64(this.#scalar);

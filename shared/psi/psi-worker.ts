@@ -7,6 +7,9 @@ import { parentPort } from 'node:worker_threads';
 import { AccordError } from '../errors/index.js';
 import { blind } from './blinding.js';
 import { hashToCurveBatch } from './hash-to-curve.js';
+import { CoordinatorKey } from '../oprf/coordinator-key.js';
+import { memberElementBatch, tokenOf } from '../oprf/fraud-token.js';
+import { MemberKey } from '../oprf/member-key.js';
 import { psiKeyFromSecret } from './psi-key.js';
 import { validatePoints } from './validate-points.js';
 import { ownedCopy, type WorkerReply, type WorkerRequest, type WorkerTask } from './worker-protocol.js';
@@ -38,6 +41,24 @@ function run(task: WorkerTask): Uint8Array | null {
       const points = asBuffer(task.points);
       validatePoints(points, points.length / 32, task.indexBase);
       return null;
+    }
+    case 'memberElements': {
+      const key = MemberKey.fromWorkerBytes(task.secret);
+      task.secret.fill(0);
+      const elements = memberElementBatch(
+        task.ids.map((normalisedId, i) => ({ kind: task.kinds[i]!, normalisedId })),
+        key,
+      );
+      return Buffer.concat(elements);
+    }
+    case 'signalTokens': {
+      const key = CoordinatorKey.fromWorkerBytes(task.secret);
+      task.secret.fill(0);
+      const tokens: Uint8Array[] = [];
+      for (let i = 0; i < task.points.length / 32; i++) {
+        tokens.push(tokenOf(key, task.points.subarray(i * 32, i * 32 + 32), undefined, task.indexBase + i));
+      }
+      return Buffer.concat(tokens);
     }
   }
 }

@@ -12,6 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { AccordError } from '../errors/index.js';
 import type { IdKind } from '../identity/normalise.js';
 import { POINT_BYTES, psiDst } from './hash-to-curve.js';
+import type { FraudTokenInput } from '../oprf/fraud-token.js';
+import type { CoordinatorKey } from '../oprf/coordinator-key.js';
+import type { MemberKey } from '../oprf/member-key.js';
 import type { PsiKey } from './psi-key.js';
 import type { WorkerReply, WorkerRequest, WorkerTask } from './worker-protocol.js';
 
@@ -113,6 +116,43 @@ export class PsiWorkerPool {
     await this.runChunks(count, 0, (start, end) => ({
       task: { op: 'validate', points: owned(points.subarray(start * 32, end * 32)), indexBase: start },
     }));
+  }
+
+  /**
+   * Fraud-signal member elements M = H(x)^k_m for many identifiers (shared/oprf/fraud-token.ts step 1), 32 bytes
+   * each, in order: screening and batch publishes use every core instead of the event loop.
+   */
+  async memberElements(key: MemberKey, inputs: readonly FraudTokenInput[]): Promise<Buffer> {
+    const secret = Buffer.from(key.secretScalar);
+    try {
+      return await this.runChunks(inputs.length, 32, (start, end) => ({
+        task: {
+          op: 'memberElements',
+          secret: owned(secret),
+          kinds: inputs.slice(start, end).map((x) => x.kind),
+          ids: inputs.slice(start, end).map((x) => x.normalisedId),
+        },
+      }));
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** Fraud-signal tokens of packed member elements (step 2, at the coordinator), 32 bytes each, in order. */
+  async signalTokens(key: CoordinatorKey, elements: Buffer): Promise<Buffer> {
+    const secret = Buffer.from(key.secretScalar);
+    try {
+      return await this.runChunks(countOf(elements), 32, (start, end) => ({
+        task: {
+          op: 'signalTokens',
+          secret: owned(secret),
+          points: owned(elements.subarray(start * 32, end * 32)),
+          indexBase: start,
+        },
+      }));
+    } finally {
+      secret.fill(0);
+    }
   }
 
   /** Terminates the workers; queued and running calls fail with ACCORD_PSI_POOL_CLOSED. */

@@ -19,7 +19,21 @@ export type WorkerTask =
       readonly points: Uint8Array;
       readonly indexBase: number;
     }
-  | { readonly op: 'validate'; readonly points: Uint8Array; readonly indexBase: number };
+  | { readonly op: 'validate'; readonly points: Uint8Array; readonly indexBase: number }
+  | {
+      /** Fraud-signal step 1 (shared/oprf/fraud-token.ts), so a node keeps one pool of crypto workers. */
+      readonly op: 'memberElements';
+      readonly secret: Uint8Array;
+      readonly kinds: string[];
+      readonly ids: string[];
+    }
+  | {
+      /** Fraud-signal step 2 at the coordinator: tokens of member elements. */
+      readonly op: 'signalTokens';
+      readonly secret: Uint8Array;
+      readonly points: Uint8Array;
+      readonly indexBase: number;
+    };
 
 export type WorkerRequest = { readonly taskId: number; readonly task: WorkerTask };
 

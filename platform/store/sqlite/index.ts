@@ -18,7 +18,7 @@ export function openSqliteNodeStore(path: string): NodeStore {
 }
 
 export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
-  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA]);
+  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA], 256);
   return {
     audit: sqliteAuditStore(db),
     settings: sqliteSettingsStore(db),

@@ -76,3 +76,36 @@ describe('PsiWorkerPool', () => {
     );
   });
 });
+
+describe('PsiWorkerPool, fraud-signal member elements', () => {
+  it('matches the single-threaded memberElementBatch byte for byte, in order', async () => {
+    const { MemberKey } = await import('../../../shared/oprf/member-key.js');
+    const { memberElementBatch } = await import('../../../shared/oprf/fraud-token.js');
+    const memberKey = MemberKey.generate();
+    const inputs = ids.slice(0, 300).map((id, i) => ({ kind: i % 2 ? 'phone' : 'email', normalisedId: id }));
+    const pooled = await pool.memberElements(memberKey, inputs);
+    expect(pooled.equals(Buffer.concat(memberElementBatch(inputs, memberKey)))).toBe(true);
+    const other = await pool.memberElements(MemberKey.generate(), inputs);
+    expect(other.equals(pooled)).toBe(false);
+  });
+});
+
+describe('PsiWorkerPool, fraud-signal tokens', () => {
+  it('matches tokenBatch byte for byte and reports a bad element by its index in the whole batch', async () => {
+    const { CoordinatorKey } = await import('../../../shared/oprf/coordinator-key.js');
+    const { MemberKey } = await import('../../../shared/oprf/member-key.js');
+    const { memberElementBatch, tokenBatch } = await import('../../../shared/oprf/fraud-token.js');
+    const kc = CoordinatorKey.generate();
+    const elements = memberElementBatch(
+      ids.slice(0, 200).map((id) => ({ kind: 'phone', normalisedId: id })),
+      MemberKey.generate(),
+    );
+    const pooled = await pool.signalTokens(kc, Buffer.concat(elements));
+    expect(pooled.equals(Buffer.concat(tokenBatch(kc, elements)))).toBe(true);
+    const broken = Buffer.concat(elements);
+    broken.fill(0xff, 150 * 32, 151 * 32); // not a canonical encoding
+    const err = await rejection(pool.signalTokens(kc, broken));
+    expect(err.code).toBe('ACCORD_OPRF_POINT_INVALID');
+    expect(err.params['index']).toBe(150);
+  });
+});

@@ -134,7 +134,9 @@ async function run(consortium: LocalConsortium): Promise<void> {
     `  three banks, cardinality only (horizontal split, disjoint customers): ${count.result?.size ?? count.state} in common\n`,
   );
 
-  step('Fraud signals: bank-b and bank-c report a phone number; bank-a asks (only keyed member elements cross the wire)');
+  step(
+    'Fraud signals: bank-b and bank-c report a phone number; bank-a asks (only keyed member elements cross the wire)',
+  );
   const scamPhone = '+44 7700 900461';
   const hour = 3_600_000;
   expectOk(

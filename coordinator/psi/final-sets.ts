@@ -3,7 +3,7 @@
  * which values every other party holds, padded so the learner cannot tell how many there are, and shuffled so
  * positions carry nothing. Comparison keys are the first 16 bytes of a point (128 bits: collisions negligible).
  */
-import { randomBytes } from 'node:crypto';
+import { fisherYates } from '../../shared/random/secure-shuffle.js';
 
 const POINT = 32;
 const KEY = 16;
@@ -43,33 +43,14 @@ export function padTo(points: Buffer, size: number, randomPoints: (n: number) =>
   return missing > 0 ? Buffer.concat([points, randomPoints(missing)]) : points;
 }
 
-/** Fisher-Yates over 32-byte records with a CSPRNG (rejection sampling, so the permutation is unbiased). */
+/** Fisher-Yates over 32-byte records with a CSPRNG (unbiased: see shared/random/secure-shuffle.ts). */
 export function shuffled(points: Buffer): Buffer {
   const out = Buffer.from(points);
-  const n = out.length / POINT;
   const tmp = Buffer.allocUnsafe(POINT);
-  let pool = randomBytes(4 * 1024);
-  let offset = 0;
-  const nextUint32 = () => {
-    if (offset + 4 > pool.length) {
-      pool = randomBytes(4 * 1024);
-      offset = 0;
-    }
-    const v = pool.readUInt32LE(offset);
-    offset += 4;
-    return v;
-  };
-  for (let i = n - 1; i > 0; i--) {
-    const bound = i + 1;
-    const limit = 0x1_0000_0000 - (0x1_0000_0000 % bound);
-    let r: number;
-    do r = nextUint32();
-    while (r >= limit);
-    const j = r % bound;
-    if (j === i) continue;
+  fisherYates(out.length / POINT, (i, j) => {
     out.copy(tmp, 0, i * POINT, (i + 1) * POINT);
     out.copy(out, i * POINT, j * POINT, (j + 1) * POINT);
     tmp.copy(out, j * POINT);
-  }
+  });
   return out;
 }

@@ -17,6 +17,19 @@ import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { PsiClient } from './psi-client.js';
 import { PsiRun } from './psi-run.js';
 
+/** The progress and outcome fields of a job that has not run yet. */
+const NOT_STARTED = () =>
+  ({
+    processed: 0,
+    total: 0,
+    skippedRows: 0,
+    resultSize: null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: new Date().toISOString(),
+    finishedAt: null,
+  }) as const;
+
 export interface NewPsiJob {
   readonly peers: readonly string[];
   readonly dataset: string;
@@ -124,14 +137,7 @@ export class PsiJobs {
       mode: request.mode,
       reveal: request.reveal,
       state: 'waiting',
-      processed: 0,
-      total: 0,
-      skippedRows: 0,
-      resultSize: null,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: new Date().toISOString(),
-      finishedAt: null,
+      ...NOT_STARTED(),
     };
     await this.deps.store.psiJobs.create(job);
     const run = this.newRun(job);
@@ -199,14 +205,7 @@ export class PsiJobs {
       mode: invitation.mode,
       reveal: invitation.reveal,
       state: 'pending_approval',
-      processed: 0,
-      total: 0,
-      skippedRows: 0,
-      resultSize: null,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: new Date().toISOString(),
-      finishedAt: null,
+      ...NOT_STARTED(),
     };
     await this.deps.store.psiJobs.create(job);
     const auto = this.deps.config.psi.autoAcceptFrom.includes(invitation.initiator);

@@ -31,7 +31,7 @@ export type ApplicationWindow = keyof typeof APPLICATION_WINDOWS;
 export const MAX_PUBLISH_BATCH = 10_000;
 /** Largest screening job (identifiers per REST call). */
 export const MAX_SCREEN_IDS = 100_000;
-/** Largest Evaluate / QueryBatch RPC (elements per message); the node cuts bigger jobs into chunks of this. */
+/** Largest QueryBatch RPC (elements per message); the node cuts bigger jobs into chunks of this. */
 export const MAX_RPC_BATCH = 10_000;
 
 /** Bytes of a fraud token (`TOKEN_BYTES` in fraud-token.ts) and of a signal id. */

@@ -19,7 +19,7 @@ const HELP = `accord: partner banks compute together without showing each other 
       run the coordinator (gRPC over mutual TLS)
   accord node --config <file> [--coordinator host:port] [--rest-port N]
       run a bank's node (REST API + link to the coordinator)
-  accord signals publish|query|screen --url <node> --token <risk token> --id-kind phone --id <id> [--kind k] [--at t] [--file f]
+  accord signals publish|query|screen --config <node.json> [--url U --token T] --id-kind phone --id <id> [--kind k] [--at t] [--file f]
       share fraud signals: publish one (or --file JSON array), query one, screen a file of ids (one per line)
   accord audit verify --config <file>
       check the hash chain of that process's audit log

@@ -12,15 +12,24 @@ export interface NodeApi {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-export function nodeApi(
-  configFile: string,
-  options: { url?: string | undefined; token?: string | undefined; roles: readonly Role[] },
-): NodeApi {
-  const config = loadNodeConfig(configFile);
-  const url = options.url ?? `http://${config.rest.host}:${config.rest.port}`;
+export interface NodeApiOptions {
+  readonly config?: string | undefined;
+  readonly url?: string | undefined;
+  readonly token?: string | undefined;
+  /** Roles whose token to take from tokens.json, in order of preference. */
+  readonly roles: readonly Role[];
+}
+
+export function nodeApi(options: NodeApiOptions): NodeApi {
+  const configFile = options.config;
+  const config = configFile ? loadNodeConfig(configFile) : null;
+  if (!options.url && !config) {
+    throw new AccordError('ACCORD_USAGE', { problem: 'give --config <node.json> or --url <node REST URL>' });
+  }
+  const url = (options.url ?? `http://${config!.rest.host}:${config!.rest.port}`).replace(/\/$/, '');
   let token = options.token ?? process.env['ACCORD_TOKEN'];
-  const tokensFile = join(dirname(configFile), 'tokens.json');
-  if (!token && existsSync(tokensFile)) {
+  const tokensFile = configFile ? join(dirname(configFile), 'tokens.json') : null;
+  if (!token && tokensFile && existsSync(tokensFile)) {
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
     token = options.roles.map((r) => tokens[r]).find(Boolean);
   }

@@ -1,15 +1,16 @@
 /**
  * `accord signals publish|query|screen`: the fraud-signal REST routes from the command line. Talks to a node's REST
- * API (`--url`, default from `--config`'s rest address) with a `risk` token (`--token` or env ACCORD_TOKEN).
+ * API (`--config` or `--url`) with a `risk` token (`--token`, env ACCORD_TOKEN, or the tokens.json next to the config).
  *
- *   accord signals publish --url U --id-kind phone --id "+44 7700 900123" --kind telecom_scam [--at ISO]
- *   accord signals publish --url U --file signals.json        (a JSON array of {idKind, id, kind, at?})
- *   accord signals query   --url U --id-kind phone --id "+44 7700 900123"
- *   accord signals screen  --url U --id-kind phone --file ids.txt   (one id per line; progress bar on stderr)
+ *   accord signals publish --config node.json --id-kind phone --id "+44 7700 900123" --kind telecom_scam [--at ISO]
+ *   accord signals publish --config node.json --file signals.json   (a JSON array of {idKind, id, kind, at?})
+ *   accord signals query   --config node.json --id-kind phone --id "+44 7700 900123"
+ *   accord signals screen  --config node.json --id-kind phone --file ids.txt   (one id per line; progress bar)
  */
 import { readFileSync } from 'node:fs';
-import { loadNodeConfig } from '../../platform/config/index.js';
 import { AccordError } from '../../shared/errors/index.js';
+import { nodeApi } from '../node-api.js';
+import { ProgressBar } from '../progress.js';
 
 export interface SignalsCliOptions {
   readonly url?: string;
@@ -26,44 +27,12 @@ function usage(problem: string): never {
   throw new AccordError('ACCORD_USAGE', { problem });
 }
 
-function baseUrl(o: SignalsCliOptions): string {
-  if (o.url) return o.url.replace(/\/$/, '');
-  if (o.config) {
-    const c = loadNodeConfig(o.config);
-    return `http://${c.rest.host}:${c.rest.port}`;
-  }
-  return usage('give --url <node REST URL> or --config <node.json>');
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the caller
-async function call(o: SignalsCliOptions, method: string, path: string, body?: unknown): Promise<any> {
-  const token = o.token ?? process.env['ACCORD_TOKEN'];
-  if (!token) usage('give --token <risk token> or set ACCORD_TOKEN');
-  const response = await fetch(`${baseUrl(o)}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const parsed = (await response.json().catch(() => ({}))) as { error?: { code?: string; params?: unknown } };
-  if (!response.ok) {
-    const e = parsed?.error;
-    if (e?.code) throw AccordError.fromWire(e.code, e.params);
-    throw new AccordError('ACCORD_INTERNAL');
-  }
-  return parsed;
-}
-
-function progressBar(done: number, total: number): string {
-  const width = 30;
-  const filled = total ? Math.round((done / total) * width) : width;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
-}
-
 export async function signalsCommand(sub: string | undefined, o: SignalsCliOptions): Promise<void> {
   const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+  const api = nodeApi({ config: o.config, url: o.url, token: o.token, roles: ['risk'] });
+  const call = (_o: SignalsCliOptions, method: string, path: string, body?: unknown) =>
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are printed or checked field by field
+    api.call<any>(method, path, body);
   switch (sub) {
     case 'publish': {
       const body = o.file
@@ -94,20 +63,19 @@ export async function signalsCommand(sub: string | undefined, o: SignalsCliOptio
         idKind: o.idKind ?? usage('missing --id-kind'),
         ids,
       });
-      const tty = process.stderr.isTTY;
+      const bar = new ProgressBar('screen');
       while (job.state === 'running') {
-        process.stderr.write(
-          tty ? `\r${progressBar(job.processed, job.total)}` : `${progressBar(job.processed, job.total)}\n`,
-        );
+        bar.update(job.processed, job.total);
         await new Promise((r) => setTimeout(r, 250));
         job = await call(o, 'GET', `/v1/signals/screen/${job.jobId}`);
       }
-      process.stderr.write(`${tty ? '\r' : ''}${progressBar(job.processed, job.total)}\n`);
+      bar.update(job.processed, job.total, job.state);
+      bar.finish();
       if (job.state !== 'done') throw AccordError.fromWire(job.errorCode ?? 'ACCORD_INTERNAL', {});
       out({ total: job.total, flagged: job.flagged });
       return;
     }
     default:
-      usage('usage: accord signals publish|query|screen --url <node> --token <risk token> ...');
+      usage('usage: accord signals publish|query|screen --config <node.json> ...');
   }
 }

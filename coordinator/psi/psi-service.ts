@@ -41,6 +41,8 @@ function randomCurvePoints(n: number, kind: string): Buffer {
 export class PsiCoordinator {
   private readonly sessions = new Map<string, PsiSession>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Why recent sessions ended, so that a participant still sending learns the real reason, not "not found". */
+  private readonly endedWith = new Map<string, AccordError>();
 
   constructor(private readonly deps: PsiServiceDeps) {}
 
@@ -50,7 +52,8 @@ export class PsiCoordinator {
 
   private session(id: string): PsiSession {
     const session = this.sessions.get(id);
-    if (!session) throw new AccordError('ACCORD_PSI_SESSION_NOT_FOUND', { session: id });
+    if (!session)
+      throw this.endedWith.get(id) ?? new AccordError('ACCORD_PSI_SESSION_NOT_FOUND', { session: id });
     return session;
   }
 
@@ -70,6 +73,10 @@ export class PsiCoordinator {
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);
     session.release();
+    if (error) {
+      this.endedWith.set(id, error);
+      if (this.endedWith.size > 1_000) this.endedWith.delete(this.endedWith.keys().next().value!);
+    }
     const errorCode = error?.code ?? '';
     void this.broadcast(session, { kind: 'end', end: { sessionId: id, outcome, errorCode, by } });
     this.deps.audit({

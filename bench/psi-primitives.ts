@@ -7,7 +7,7 @@ import { blind } from '../shared/psi/blinding.js';
 import { hashToCurveBatch } from '../shared/psi/hash-to-curve.js';
 import { PsiKey } from '../shared/psi/psi-key.js';
 import { validatePoints } from '../shared/psi/validate-points.js';
-import { PsiWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
 
 const n = Number(process.argv[2] ?? 40_000);
 const ids = Array.from({ length: n }, (_, i) => `+4479${String(i).padStart(8, '0')}`);
@@ -35,7 +35,7 @@ await rate('blind (single thread)', () => blind(key, points));
 await rate('validate (single thread)', () => validatePoints(blinded, n));
 await rate('hash+blind (single thread)', () => blind(key, hashToCurveBatch(ids, 'phone', job)));
 
-const pool = new PsiWorkerPool();
+const pool = new CryptoWorkerPool();
 await rate(`hash+blind (pool of ${pool.size})`, () => pool.hashAndBlind(key, ids, 'phone', job));
 await rate(`reblind (pool of ${pool.size})`, () => pool.reblind(key, points));
 await rate(`validate (pool of ${pool.size})`, () => pool.validate(blinded, n));

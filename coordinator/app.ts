@@ -2,7 +2,7 @@
  * The coordinator process, built apart from listening: `buildCoordinator(config)` wires store, audit log, membership
  * and services; `start()` binds the mutual-TLS gRPC port; `stop()` drains and closes.
  */
-import { PsiWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
 import * as grpc from '@grpc/grpc-js';
 import type { CoordinatorConfig } from '../platform/config/index.js';
 import {
@@ -80,7 +80,7 @@ export function buildCoordinator(
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
 
   // Crypto worker threads for large fraud-signal batches (screening), started on first use.
-  const workers = new PsiWorkerPool();
+  const workers = new CryptoWorkerPool();
   const signals = buildSignalsCoordinator(config, {
     isMember: (m) => membership.isMember(m),
     store: store.signals,

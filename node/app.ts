@@ -17,7 +17,7 @@ import { auditRoutes } from './rest/routes/audit.js';
 import { datasetRoutes } from './rest/routes/datasets.js';
 import { systemRoutes } from './rest/routes/system.js';
 import { ACCORD_VERSION } from '../platform/version.js';
-import { PsiWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
 import { PsiClient } from './psi/psi-client.js';
 import { PsiJobs } from './psi/psi-jobs.js';
 import { psiRoutes } from './rest/routes/psi.js';
@@ -68,7 +68,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     options.coordinatorAddress,
   );
   // One pool of crypto worker threads per node, for PSI and for large fraud-signal batches.
-  const pool = new PsiWorkerPool(config.psi.workers > 0 ? { size: config.psi.workers } : {});
+  const pool = new CryptoWorkerPool(config.psi.workers > 0 ? { size: config.psi.workers } : {});
   const signals = buildNodeSignals(config, {
     tls,
     coordinatorAddress: link.address,

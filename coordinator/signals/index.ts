@@ -1,10 +1,11 @@
 /** Builds the coordinator's fraud-signal service from its config (protocol: `signals-service.ts`). */
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { CoordinatorConfig } from '../../platform/config/index.js';
 import type { Audit } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { SignalStore } from '../../platform/store/signal-types.js';
-import { loadCoordinatorKey } from './coordinator-key-file.js';
+import { readSecretFile } from '../../platform/config/secret-file.js';
+import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { SignalsCoordinator } from './signals-service.js';
 
 export { SIGNALS_PROTO, SIGNALS_SERVICE } from '../../platform/wire/signals.js';
@@ -18,7 +19,7 @@ export function buildSignalsCoordinator(
     audit: Audit;
     log: Logger;
     now?: () => number;
-    workers?: PsiWorkerPool;
+    workers?: CryptoWorkerPool;
   },
 ): SignalsCoordinator {
   const s = config.signals;
@@ -27,7 +28,7 @@ export function buildSignalsCoordinator(
   const limits = s.rateLimits;
   return new SignalsCoordinator({
     isMember: deps.isMember,
-    key: s.keyFile ? loadCoordinatorKey(s.keyFile, deps.log) : null,
+    key: s.keyFile ? CoordinatorKey.fromBase64(readSecretFile(s.keyFile, 'coordinator key', deps.log)) : null,
     // The benchmark anchor's plaintext lookups are accepted only on a machine explicitly set up for benchmarks.
     allowInsecurePlaintext: process.env['ACCORD_ALLOW_INSECURE_BENCHMARK'] === '1',
     ...(deps.workers ? { workers: deps.workers } : {}),

@@ -26,7 +26,7 @@ import { type Audit, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
 import { type ElementBatch, pack, signalsWire as wire, unpack } from '../../platform/wire/signals.js';
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { tokenBatch } from '../../shared/oprf/fraud-token.js';
@@ -52,7 +52,7 @@ export interface SignalsServiceDeps {
   /** Accept the benchmark anchor's plaintext hashes as tokens (never on a real consortium). */
   readonly allowInsecurePlaintext: boolean;
   /** Crypto worker threads for large batches (screening); without them everything runs on the event loop. */
-  readonly workers?: PsiWorkerPool;
+  readonly workers?: CryptoWorkerPool;
   readonly store: SignalStore;
   readonly settings: SignalsSettings;
   readonly audit: Audit;

@@ -6,14 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
-import type { PsiJobRecord } from '../../platform/store/psi-types.js';
+import { endedWith, type PsiJobRecord } from '../../platform/store/psi-types.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import type { PsiEvent, PsiInvitation } from '../../platform/wire/psi.js';
 import type { AuditDraft } from '../../shared/audit/chain.js';
 import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, isIdKind } from '../../shared/identity/normalise.js';
 import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../shared/psi/session-protocol.js';
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { PsiClient } from './psi-client.js';
 import { PsiRun } from './psi-run.js';
 
@@ -44,7 +44,7 @@ export interface NewPsiJob {
 export interface PsiJobsDeps {
   readonly config: Readonly<NodeConfig>;
   readonly client: PsiClient;
-  readonly pool: PsiWorkerPool;
+  readonly pool: CryptoWorkerPool;
   readonly store: NodeStore;
   readonly audit: (draft: AuditDraft) => void;
   readonly log: Logger;
@@ -185,12 +185,7 @@ export class PsiJobs {
     const job = await this.deps.store.psiJobs.get(id);
     if (!job || !['pending_approval', 'waiting'].includes(job.state)) return;
     const error = AccordError.fromWire(code || 'ACCORD_PSI_CANCELLED', { by: job.initiator });
-    await this.deps.store.psiJobs.update(id, {
-      state: 'failed',
-      errorCode: error.code,
-      errorMessage: error.message,
-      finishedAt: new Date().toISOString(),
-    });
+    await this.deps.store.psiJobs.update(id, endedWith('failed', error));
   }
 
   private async onInvitation(invitation: PsiInvitation): Promise<void> {
@@ -255,12 +250,7 @@ export class PsiJobs {
       await this.deps.client
         .respond({ sessionId: id, accept: false, mode: '', reveal: '', setSize: 0, declineCode: error.code })
         .catch(() => undefined);
-      await this.deps.store.psiJobs.update(id, {
-        state: 'failed',
-        errorCode: error.code,
-        errorMessage: error.message,
-        finishedAt: new Date().toISOString(),
-      });
+      await this.deps.store.psiJobs.update(id, endedWith('failed', error));
       throw err;
     }
   }
@@ -280,12 +270,10 @@ export class PsiJobs {
         declineCode: 'ACCORD_PSI_DECLINED',
       })
       .catch(() => undefined);
-    return this.deps.store.psiJobs.update(id, {
-      state: 'cancelled',
-      errorCode: 'ACCORD_PSI_DECLINED',
-      errorMessage: 'declined by this node',
-      finishedAt: new Date().toISOString(),
-    });
+    return this.deps.store.psiJobs.update(
+      id,
+      endedWith('cancelled', { code: 'ACCORD_PSI_DECLINED', message: 'declined by this node' }),
+    );
   }
 
   async cancel(id: string): Promise<PsiJobRecord> {
@@ -298,13 +286,7 @@ export class PsiJobs {
     const run = this.runs.get(id);
     const error = new AccordError('ACCORD_PSI_CANCELLED', { by: this.self });
     if (run) await run.markFailed('cancelled', error);
-    else
-      await this.deps.store.psiJobs.update(id, {
-        state: 'cancelled',
-        errorCode: error.code,
-        errorMessage: error.message,
-        finishedAt: new Date().toISOString(),
-      });
+    else await this.deps.store.psiJobs.update(id, endedWith('cancelled', error));
     return (await this.deps.store.psiJobs.get(id))!;
   }
 

@@ -9,14 +9,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../../platform/log/logger.js';
-import type { PsiJobRecord, PsiJobStore } from '../../platform/store/psi-types.js';
+import { endedWith, type PsiJobRecord, type PsiJobStore } from '../../platform/store/psi-types.js';
 import type { DatasetStore } from '../../platform/store/types.js';
 import type { PsiBatch, PsiEnd, PsiStart } from '../../platform/wire/psi.js';
 import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { PsiKey } from '../../shared/psi/psi-key.js';
 import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../shared/psi/session-protocol.js';
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';
 
@@ -27,7 +27,7 @@ const MAX_PENDING = 6;
 
 export interface PsiRunDeps {
   readonly client: PsiClient;
-  readonly pool: PsiWorkerPool;
+  readonly pool: CryptoWorkerPool;
   readonly datasets: DatasetStore;
   readonly jobs: PsiJobStore;
   readonly log: Logger;
@@ -250,13 +250,7 @@ export class PsiRun {
   async markFailed(state: 'failed' | 'cancelled', error: AccordError): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    await this.deps.jobs.update(this.job.id, {
-      state,
-      processed: this.processed,
-      errorCode: error.code,
-      errorMessage: error.message,
-      finishedAt: new Date().toISOString(),
-    });
+    await this.deps.jobs.update(this.job.id, { ...endedWith(state, error), processed: this.processed });
     this.settle();
   }
 

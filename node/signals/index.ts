@@ -1,5 +1,5 @@
 /** Builds the node's fraud-signal side from its config (protocol: `signals-service.ts`). */
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { SettingsStore } from '../../platform/store/types.js';
@@ -7,7 +7,8 @@ import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import type { AuditDraft } from '../../shared/audit/chain.js';
 import { AccordError } from '../../shared/errors/index.js';
 import { signalRoutes } from '../rest/routes/signals.js';
-import { loadMemberKey } from './member-key-file.js';
+import { readSecretFile } from '../../platform/config/secret-file.js';
+import { MemberKey } from '../../shared/oprf/member-key.js';
 import { ScreeningJobs } from './screening.js';
 import { SignalsClient } from './signals-client.js';
 import { NodeSignals } from './signals-service.js';
@@ -30,7 +31,7 @@ export function buildNodeSignals(
     audit: (draft: AuditDraft) => void;
     log: Logger;
     /** The node's crypto worker pool (shared with PSI), for large batches. */
-    workers?: PsiWorkerPool;
+    workers?: CryptoWorkerPool;
   },
 ): NodeSignalsPart {
   const s = config.signals;
@@ -50,7 +51,7 @@ export function buildNodeSignals(
   const client = new SignalsClient(deps.coordinatorAddress, config.coordinator.serverName, deps.tls);
   const signals = new NodeSignals({
     member: config.member,
-    memberKey: loadMemberKey(s.memberKeyFile, deps.log),
+    memberKey: MemberKey.fromBase64(readSecretFile(s.memberKeyFile, 'member key', deps.log)),
     client,
     cache: new TokenCache(s.tokenCacheSize),
     settings: deps.settings,

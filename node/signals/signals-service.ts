@@ -16,7 +16,7 @@ import { maskIdentifier } from '../../shared/audit/mask.js';
 import { AccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
-import type { PsiWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import { unpack } from '../../platform/wire/signals.js';
 import type { MemberKey } from '../../shared/oprf/member-key.js';
 import {
@@ -61,7 +61,7 @@ const WORKER_BATCH = 64;
 
 export interface NodeSignalsDeps {
   /** The node's crypto worker pool, for large batches; without it everything runs on the event loop. */
-  readonly workers?: PsiWorkerPool;
+  readonly workers?: CryptoWorkerPool;
   readonly member: string;
   readonly memberKey: MemberKey;
   readonly client: SignalsClient;

@@ -45,3 +45,11 @@ export interface PsiJobStore {
   /** At start-up: jobs left running by a crash fail with `code`; their partial results are dropped. */
   failUnfinished(code: string, message: string): Promise<number>;
 }
+
+/** The fields that end a job without a result: its final state and the coded error that ended it. */
+export function endedWith(
+  state: 'failed' | 'cancelled',
+  error: { readonly code: string; readonly message: string },
+): Pick<PsiJobRecord, 'state' | 'errorCode' | 'errorMessage' | 'finishedAt'> {
+  return { state, errorCode: error.code, errorMessage: error.message, finishedAt: new Date().toISOString() };
+}

@@ -37,5 +37,46 @@ export function scalarToBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
-/** What `util.inspect` and `JSON.stringify` show instead of a key. */
-export const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * What the member key and the coordinator key share: a validated secret scalar that serialises, prints and logs
+ * as "redacted" and leaves only through `secretScalar` (a copy) or `toBase64` (for its own config file).
+ */
+export abstract class SecretScalarKey {
+  abstract readonly role: KeyRole;
+  readonly #scalar: Uint8Array;
+
+  protected constructor(scalar: Uint8Array) {
+    this.#scalar = scalar;
+  }
+
+  /** The base64 form for the holder's own key file. It is the secret itself: write it only there. */
+  toBase64(): string {
+    return scalarToBase64(this.#scalar);
+  }
+
+  /** The secret scalar (a copy; 32 bytes, little-endian). Never send, log or put it in an error. */
+  get secretScalar(): Uint8Array {
+    return Uint8Array.from(this.#scalar);
+  }
+
+  /** Same key of the same role? (Not constant-time; for tests and config checks.) */
+  equals(other: SecretScalarKey): boolean {
+    return (
+      other instanceof SecretScalarKey && other.role === this.role && this.toBase64() === other.toBase64()
+    );
+  }
+
+  toJSON(): string {
+    return `[${this.constructor.name} redacted]`;
+  }
+
+  toString(): string {
+    return this.toJSON();
+  }
+
+  [inspectSymbol](): string {
+    return this.toJSON();
+  }
+}

@@ -1,6 +1,7 @@
 /**
- * A pool of worker threads running the PSI primitives (protocol and what each party learns: `hash-to-curve.ts`)
- * on all cores. Results are byte-identical to the single-threaded functions, and errors carry the same codes and
+ * A process's pool of crypto worker threads: the PSI primitives (protocol and what each party learns:
+ * `hash-to-curve.ts`) and the bulk steps of fraud-signal tokens (`../oprf/fraud-token.ts`), on all cores. One pool
+ * per process, so PSI and signal batches share the cores instead of competing with two sets of threads. Results are byte-identical to the single-threaded functions, and errors carry the same codes and
  * the same (global) point index, so callers may switch between the two freely.
  *
  * Each call is cut into chunks that idle workers pull from a queue; a chunk's input and output ArrayBuffers are
@@ -18,7 +19,7 @@ import type { MemberKey } from '../oprf/member-key.js';
 import type { PsiKey } from './psi-key.js';
 import type { WorkerReply, WorkerRequest, WorkerTask } from './worker-protocol.js';
 
-export interface PsiWorkerPoolOptions {
+export interface CryptoWorkerPoolOptions {
   /** Number of worker threads; default os.availableParallelism(). */
   readonly size?: number;
   /** Smallest chunk handed to one worker (elements); default 256, small chunks lose to messaging overhead. */
@@ -63,7 +64,7 @@ function owned(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes); // a copy owns its ArrayBuffer, so it can be transferred
 }
 
-export class PsiWorkerPool {
+export class CryptoWorkerPool {
   readonly size: number;
   private readonly minChunk: number;
   private readonly slots: Slot[] = [];
@@ -71,7 +72,7 @@ export class PsiWorkerPool {
   private nextTaskId = 1;
   private closed = false;
 
-  constructor(options: PsiWorkerPoolOptions = {}) {
+  constructor(options: CryptoWorkerPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? os.availableParallelism()));
     this.minChunk = Math.max(1, Math.floor(options.minChunk ?? 256));
   }

@@ -1,4 +1,4 @@
-import type { PsiJobRecord, PsiJobStore } from '../psi-types.js';
+import { endedWith, type PsiJobRecord, type PsiJobStore } from '../psi-types.js';
 import type { Db } from './open.js';
 
 export const PSI_SCHEMA = [
@@ -53,12 +53,7 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
     const stale = unfinished.all().map((r) => JSON.parse(r.record) as PsiJobRecord);
     for (const job of stale) {
       dropRows.run(job.id);
-      update(job.id, {
-        state: 'failed',
-        errorCode: code,
-        errorMessage: message,
-        finishedAt: new Date().toISOString(),
-      });
+      update(job.id, endedWith('failed', { code, message }));
     }
     return stale.length;
   });

@@ -3,11 +3,11 @@ import { AccordError } from '../../../shared/errors/index.js';
 import { blind, validateAndBlind } from '../../../shared/psi/blinding.js';
 import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
 import { PsiKey } from '../../../shared/psi/psi-key.js';
-import { PsiWorkerPool } from '../../../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../../../shared/psi/worker-pool.js';
 import { uToBytes } from './reference.js';
 
 // Small chunks so that even a test-sized input is spread over several workers and chunks.
-const pool = new PsiWorkerPool({ size: 3, minChunk: 64 });
+const pool = new CryptoWorkerPool({ size: 3, minChunk: 64 });
 afterAll(() => pool.close());
 
 const ids = Array.from({ length: 1000 }, (_, i) => `customer-${i}`);
@@ -24,7 +24,7 @@ async function rejection(p: Promise<unknown>): Promise<AccordError> {
   throw new Error('expected a rejection');
 }
 
-describe('PsiWorkerPool', () => {
+describe('CryptoWorkerPool', () => {
   it('gives byte-identical results to the single-threaded functions', async () => {
     const single = blind(key, hashToCurveBatch(ids, 'customer_id', 'job-7'));
     const pooled = await pool.hashAndBlind(key, ids, 'customer_id', 'job-7');
@@ -68,7 +68,7 @@ describe('PsiWorkerPool', () => {
   });
 
   it('refuses work after close()', async () => {
-    const p = new PsiWorkerPool({ size: 1 });
+    const p = new CryptoWorkerPool({ size: 1 });
     await p.reblind(key, hashToCurveBatch(['x'], 'text', 'job'));
     await p.close();
     expect((await rejection(p.reblind(key, hashToCurveBatch(['x'], 'text', 'job')))).code).toBe(
@@ -77,7 +77,7 @@ describe('PsiWorkerPool', () => {
   });
 });
 
-describe('PsiWorkerPool, fraud-signal member elements', () => {
+describe('CryptoWorkerPool, fraud-signal member elements', () => {
   it('matches the single-threaded memberElementBatch byte for byte, in order', async () => {
     const { MemberKey } = await import('../../../shared/oprf/member-key.js');
     const { memberElementBatch } = await import('../../../shared/oprf/fraud-token.js');
@@ -90,7 +90,7 @@ describe('PsiWorkerPool, fraud-signal member elements', () => {
   });
 });
 
-describe('PsiWorkerPool, fraud-signal tokens', () => {
+describe('CryptoWorkerPool, fraud-signal tokens', () => {
   it('matches tokenBatch byte for byte and reports a bad element by its index in the whole batch', async () => {
     const { CoordinatorKey } = await import('../../../shared/oprf/coordinator-key.js');
     const { MemberKey } = await import('../../../shared/oprf/member-key.js');

@@ -1,0 +1,21 @@
+/**
+ * Reads a secret a config points at (a key file written by `accord init` with mode 0600): the trimmed text, or
+ * ACCORD_CONFIG_UNREADABLE naming the file. Warns when other users can read it. The text is never logged.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { AccordError } from '../../shared/errors/index.js';
+import type { Logger } from '../log/logger.js';
+
+export function readSecretFile(file: string, what: string, log: Logger): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    if ((statSync(file).mode & 0o077) !== 0)
+      log.warn(`the ${what} file is readable by other users; chmod 600 it`, { file });
+    return text.trim();
+  } catch (err) {
+    throw new AccordError('ACCORD_CONFIG_UNREADABLE', {
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? 'unreadable',
+    });
+  }
+}

@@ -56,6 +56,7 @@ export function buildCoordinator(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.enable_channelz': 0,
   });
   server.addService(
     serviceOf(CONSORTIUM_PROTO, CONSORTIUM_SERVICE).service,

@@ -22,6 +22,8 @@ export function createMtlsClient<T extends grpc.Client>(
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.keepalive_time_ms': 20_000,
+    'grpc.enable_channelz': 0,
+    'grpc.enable_retries': 0,
     interceptors: wireRecorderInterceptors(),
     ...options,
   }) as unknown as T;

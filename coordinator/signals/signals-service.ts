@@ -22,7 +22,8 @@
  * (enough to see one token queried many times, not enough to look it up).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { type Audit, unaryHandler } from '../../platform/grpc/server.js';
+import { multiplexedHandler } from '../../platform/grpc/multiplexed-server.js';
+import { type Audit, type HandlerOptions, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
 import { type ElementBatch, pack, signalsWire as wire, unpack } from '../../platform/wire/signals.js';
@@ -30,7 +31,13 @@ import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { tokenBatch } from '../../shared/oprf/fraud-token.js';
-import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, isSignalKind, SIGNAL_KINDS } from '../../shared/signals/protocol.js';
+import {
+  AUDIT_TOKEN_PREFIX_HEX,
+  DAY_MS,
+  isSignalKind,
+  SIGNAL_KINDS,
+  type SignalAggregates,
+} from '../../shared/signals/protocol.js';
 import { aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
 
@@ -194,6 +201,32 @@ export class SignalsCoordinator {
 
   handlers(): grpc.UntypedServiceImplementation {
     const { audit, log, store, now } = this.deps;
+    // One query, whether it came as a unary Query or on a node's QueryStream.
+    const queryOptions: HandlerOptions<ElementBatch<Uint8Array>, SignalAggregates> = {
+      name: 'Signals.Query',
+      // Audited inside, once the token is known (failures are audited by the wrapper).
+      auditSuccess: false,
+      decode: wire.queryRequest.fromProto,
+      encode: wire.queryResponse.toProto,
+      handle: async (r, { member }) => {
+        this.requireMember(member);
+        this.limit(this.queries, 'queries', member, 1);
+        const [token] = await this.tokensOf(member, {
+          items: [r.items],
+          insecurePlaintext: r.insecurePlaintext,
+        });
+        this.deps.audit({
+          actor: member,
+          action: 'rpc:Signals.Query',
+          target: tokenPrefix(token!),
+          outcome: 'ok',
+          details: {},
+        });
+        const nowMs = now();
+        const groups = await store.groups(token!, nowMs - this.retentionMs);
+        return aggregateSignals(groups, { self: member, nowMs, retentionMs: this.retentionMs });
+      },
+    };
     return {
       publish: unaryHandler(
         {
@@ -243,35 +276,8 @@ export class SignalsCoordinator {
         audit,
         log,
       ),
-      query: unaryHandler(
-        {
-          name: 'Signals.Query',
-          // Audited inside, once the token is known (failures are audited by the wrapper).
-          auditSuccess: false,
-          decode: wire.queryRequest.fromProto,
-          encode: wire.queryResponse.toProto,
-          handle: async (r, { member }) => {
-            this.requireMember(member);
-            this.limit(this.queries, 'queries', member, 1);
-            const [token] = await this.tokensOf(member, {
-              items: [r.items],
-              insecurePlaintext: r.insecurePlaintext,
-            });
-            this.deps.audit({
-              actor: member,
-              action: 'rpc:Signals.Query',
-              target: tokenPrefix(token!),
-              outcome: 'ok',
-              details: {},
-            });
-            const nowMs = now();
-            const groups = await store.groups(token!, nowMs - this.retentionMs);
-            return aggregateSignals(groups, { self: member, nowMs, retentionMs: this.retentionMs });
-          },
-        },
-        audit,
-        log,
-      ),
+      query: unaryHandler(queryOptions, audit, log),
+      queryStream: multiplexedHandler(queryOptions, audit, log),
       queryBatch: unaryHandler(
         {
           name: 'Signals.QueryBatch',

@@ -5,6 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { callUnary, createMtlsClient } from '../../platform/grpc/client.js';
+import { MultiplexedCalls } from '../../platform/grpc/multiplexed-client.js';
 import { serviceOf } from '../../platform/grpc/proto.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import {
@@ -18,9 +19,13 @@ import type { SignalAggregates } from '../../shared/signals/protocol.js';
 
 export class SignalsClient {
   private readonly client: grpc.Client;
+  /** Single queries share one long-lived QueryStream (a fraction of a unary call's cost each). */
+  private readonly queries: MultiplexedCalls;
 
   constructor(address: string, serverName: string, tls: TlsMaterial) {
     this.client = createMtlsClient(serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE), address, serverName, tls);
+    const client = this.client as unknown as { queryStream(): grpc.ClientDuplexStream<unknown, unknown> };
+    this.queries = new MultiplexedCalls(() => client.queryStream());
   }
 
   async publish(signals: readonly SignalSubmission[], insecurePlaintext = false): Promise<string[]> {
@@ -35,9 +40,7 @@ export class SignalsClient {
   }
 
   async query(element: Uint8Array, insecurePlaintext = false): Promise<SignalAggregates> {
-    const response = await callUnary(
-      this.client,
-      'query',
+    const response = await this.queries.call(
       wire.queryRequest.toProto({ items: element, insecurePlaintext }),
     );
     return wire.queryResponse.fromProto(response);
@@ -50,6 +53,7 @@ export class SignalsClient {
   }
 
   close(): void {
+    this.queries.close();
     this.client.close();
   }
 }

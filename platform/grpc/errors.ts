@@ -8,15 +8,36 @@ import type { Logger } from '../log/logger.js';
 
 const TRAILER = 'accord-error-bin';
 
+/** The registry error for `err`; anything that is not one is logged here and becomes ACCORD_INTERNAL. */
+export function wireSafeError(err: unknown, log: Logger, context: Record<string, unknown>): AccordError {
+  if (!(err instanceof AccordError)) log.error('unhandled error in RPC handler', { ...context, err });
+  return toAccordError(err);
+}
+
+/** `{code, params}` as JSON bytes: the trailer of a failed call, or the error of one multiplexed call. */
+export function errorPayload(accord: AccordError): Buffer {
+  return Buffer.from(JSON.stringify({ code: accord.code, params: accord.params }));
+}
+
+/** The AccordError an `errorPayload` describes (ACCORD_INTERNAL if it is unreadable). */
+export function fromErrorPayload(raw: Uint8Array | string): AccordError {
+  try {
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+    const { code, params } = JSON.parse(text);
+    return AccordError.fromWire(String(code), params);
+  } catch {
+    return new AccordError('ACCORD_INTERNAL');
+  }
+}
+
 export function toServiceError(
   err: unknown,
   log: Logger,
   context: Record<string, unknown>,
 ): Partial<grpc.StatusObject> {
-  const accord = toAccordError(err);
-  if (!(err instanceof AccordError)) log.error('unhandled error in RPC handler', { ...context, err });
+  const accord = wireSafeError(err, log, context);
   const metadata = new grpc.Metadata();
-  metadata.set(TRAILER, Buffer.from(JSON.stringify({ code: accord.code, params: accord.params })));
+  metadata.set(TRAILER, errorPayload(accord));
   return { code: accord.grpcStatus, details: `${accord.code}: ${accord.message}`, metadata };
 }
 
@@ -25,14 +46,7 @@ export function fromServiceError(err: unknown): AccordError {
   if (err instanceof AccordError) return err;
   const serviceError = err as grpc.ServiceError;
   const raw = serviceError?.metadata?.get?.(TRAILER)?.[0];
-  if (raw) {
-    try {
-      const { code, params } = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw));
-      return AccordError.fromWire(String(code), params);
-    } catch {
-      return new AccordError('ACCORD_INTERNAL');
-    }
-  }
+  if (raw) return fromErrorPayload(raw);
   if (
     serviceError?.code === grpc.status.UNAVAILABLE ||
     serviceError?.code === grpc.status.DEADLINE_EXCEEDED

@@ -14,7 +14,7 @@ import { AccordError } from '../../shared/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { memberNameOfPeer } from '../tls/identity.js';
-import { toServiceError } from './errors.js';
+import { toServiceError, wireSafeError } from './errors.js';
 
 export type Audit = (draft: AuditDraft) => void;
 
@@ -51,33 +51,62 @@ export interface HandlerOptions<Req, Res> {
   readonly auditSuccess?: boolean;
 }
 
+/**
+ * Steps 2–4 for one request from an identified member: decode, handle, audit, encode. Resolves with the encoded
+ * response; rejects with a registry error only (anything else is logged here and becomes ACCORD_INTERNAL).
+ * Shared by unary calls and by the calls multiplexed on one stream (`multiplexed-server.ts`).
+ */
+export async function runHandler<Req, Res>(
+  options: HandlerOptions<Req, Res>,
+  member: string | Error,
+  wireRequest: unknown,
+  signal: AbortSignal,
+  audit: Audit,
+  log: Logger,
+): Promise<unknown> {
+  let target = '';
+  const actor = typeof member === 'string' ? member : 'unidentified';
+  try {
+    if (typeof member !== 'string') throw member;
+    const request = options.decode(wireRequest);
+    target = options.target?.(request) ?? '';
+    const result = await options.handle(request, { member, signal });
+    if (options.auditSuccess !== false) {
+      audit({ actor: member, action: `rpc:${options.name}`, target, outcome: 'ok', details: {} });
+    }
+    return options.encode(result);
+  } catch (err) {
+    const accord = wireSafeError(err, log, { rpc: options.name, member: actor });
+    const outcome =
+      accord.code === 'ACCORD_MEMBER_UNKNOWN' || accord.code === 'ACCORD_TLS_PEER_UNIDENTIFIED'
+        ? 'denied'
+        : 'failed';
+    audit({ actor, action: `rpc:${options.name}`, target, outcome, details: { code: accord.code } });
+    throw accord;
+  }
+}
+
+/** The peer's member name, or the error that says why it has none (audited by `runHandler`). */
+export function peerMemberOrError(call: Parameters<typeof peerMember>[0]): string | Error {
+  try {
+    return peerMember(call);
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 export function unaryHandler<Req, Res>(
   options: HandlerOptions<Req, Res>,
   audit: Audit,
   log: Logger,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    let member = 'unidentified';
-    let target = '';
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
-    (async () => {
-      member = peerMember(call);
-      const request = options.decode(call.request);
-      target = options.target?.(request) ?? '';
-      const result = await options.handle(request, { member, signal: controller.signal });
-      if (options.auditSuccess !== false) {
-        audit({ actor: member, action: `rpc:${options.name}`, target, outcome: 'ok', details: {} });
-      }
-      callback(null, options.encode(result));
-    })().catch((err: unknown) => {
-      const status = toServiceError(err, log, { rpc: options.name, member });
-      const code = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
-      const outcome =
-        code === 'ACCORD_MEMBER_UNKNOWN' || code === 'ACCORD_TLS_PEER_UNIDENTIFIED' ? 'denied' : 'failed';
-      audit({ actor: member, action: `rpc:${options.name}`, target, outcome, details: { code } });
-      callback(status);
-    });
+    runHandler(options, peerMemberOrError(call), call.request, controller.signal, audit, log).then(
+      (response) => callback(null, response),
+      (err: AccordError) => callback(toServiceError(err, log, { rpc: options.name })),
+    );
   };
 }
 

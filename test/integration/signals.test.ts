@@ -200,7 +200,8 @@ describe('fraud signals over real processes', () => {
     expect(existsSync(wireFile)).toBe(true);
     const wire = readFileSync(wireFile, 'utf8');
     expect(wire).toContain('/accord.v1.Signals/Publish');
-    expect(wire).toContain('/accord.v1.Signals/Query');
+    // Single queries travel on the node's long-lived QueryStream; the recorder sees each message on it.
+    expect(wire).toContain('/accord.v1.Signals/QueryStream');
     const dir = join(c.dir, 'coordinator', 'data');
     const stored = ['coordinator.db', 'coordinator.db-wal']
       .filter((f) => existsSync(join(dir, f)))

@@ -73,6 +73,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     tls,
     coordinatorAddress: link.address,
     settings: store.settings,
+    screeningJobs: store.screeningJobs,
     audit,
     log: log.child('signals'),
     workers: pool,
@@ -105,6 +106,13 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       );
       if (interrupted)
         log.warn('PSI jobs interrupted by the last shutdown were marked failed', { jobs: interrupted });
+      const screeningInterrupted = await store.screeningJobs.failUnfinished(
+        'ACCORD_SIGNAL_SCREEN_INTERRUPTED',
+      );
+      if (screeningInterrupted)
+        log.warn('screening jobs interrupted by the last shutdown were marked failed', {
+          jobs: screeningInterrupted,
+        });
       link.start();
       psiJobs.start();
       await signals.start();

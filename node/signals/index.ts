@@ -2,6 +2,7 @@
 import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
+import type { ScreeningJobStore } from '../../platform/store/screening-types.js';
 import type { SettingsStore } from '../../platform/store/types.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import type { AuditDraft } from '../../shared/audit/chain.js';
@@ -28,6 +29,7 @@ export function buildNodeSignals(
     tls: TlsMaterial;
     coordinatorAddress: string;
     settings: SettingsStore;
+    screeningJobs: ScreeningJobStore;
     audit: (draft: AuditDraft) => void;
     log: Logger;
     /** The node's crypto worker pool (shared with PSI), for large batches. */
@@ -58,7 +60,7 @@ export function buildNodeSignals(
     audit: deps.audit,
     ...(deps.workers ? { workers: deps.workers } : {}),
   });
-  const screening = new ScreeningJobs(signals, deps.log);
+  const screening = new ScreeningJobs(signals, deps.screeningJobs, deps.log);
   return {
     routes: signalRoutes({ signals, screening, plaintextBenchmark: s.insecurePlaintextBenchmark }),
     start: () => signals.init(),

@@ -4,6 +4,7 @@
  */
 import type { AuditDraft, AuditEntry } from '../../shared/audit/chain.js';
 import type { PsiJobStore } from './psi-types.js';
+import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';
 
 export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const;
@@ -83,6 +84,7 @@ export interface NodeStore {
   readonly datasets: DatasetStore;
   readonly settings: SettingsStore;
   readonly psiJobs: PsiJobStore;
+  readonly screeningJobs: ScreeningJobStore;
   close(): Promise<void>;
 }
 

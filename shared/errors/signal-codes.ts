@@ -46,9 +46,15 @@ export const signalErrors = defineErrors({
   },
   ACCORD_SIGNAL_JOB_NOT_FOUND: {
     message: 'no screening job {jobId}',
-    hint: 'Screening jobs live in the node process that started them and are lost when it restarts; start a new one.',
+    hint: 'Check the job id: the node keeps only its most recent screening jobs and deletes older finished ones; start a new one if needed.',
     http: 404,
     grpc: G.NOT_FOUND,
+  },
+  ACCORD_SIGNAL_SCREEN_INTERRUPTED: {
+    message: 'the node restarted while this screening job ran',
+    hint: 'Start the screening job again with the same identifiers; nothing of the interrupted run was kept.',
+    http: 409,
+    grpc: G.ABORTED,
   },
   ACCORD_SIGNAL_INSECURE_BENCHMARK_REFUSED: {
     message: 'the insecure plaintext benchmark mode is configured but not allowed',

@@ -13,6 +13,7 @@ import {
   SIGNAL_KINDS,
   type SignalAggregates,
 } from '../../../shared/signals/protocol.js';
+import type { ScreenJob } from '../../../platform/store/screening-types.js';
 import type { ScreeningJobs } from '../../signals/screening.js';
 import type { NodeSignals, SignalInput } from '../../signals/signals-service.js';
 import { route } from '../route.js';
@@ -101,7 +102,7 @@ export function signalRoutes(deps: SignalRouteDeps) {
       kind: s.kind,
       ...(s.at !== undefined ? { atMs: toMs(s.at)! } : {}),
     }));
-  const jobJson = (job: ReturnType<ScreeningJobs['get']>) => ({
+  const jobJson = (job: ScreenJob) => ({
     jobId: job.jobId,
     state: job.state,
     total: job.total,
@@ -185,7 +186,7 @@ export function signalRoutes(deps: SignalRouteDeps) {
       }),
       status: 202,
       response: screenJob,
-      handler: async ({ body }) => jobJson(need().screening.start(body.idKind, body.ids)),
+      handler: async ({ body }) => jobJson(await need().screening.start(body.idKind, body.ids)),
     }),
     route({
       method: 'GET',
@@ -196,7 +197,7 @@ export function signalRoutes(deps: SignalRouteDeps) {
       params: z.object({ jobId: z.string().uuid() }),
       response: screenJob,
       auditTarget: ({ params }) => params.jobId,
-      handler: async ({ params }) => jobJson(need().screening.get(params.jobId)),
+      handler: async ({ params }) => jobJson(await need().screening.get(params.jobId)),
     }),
   ];
   if (!deps.plaintextBenchmark) return routes;

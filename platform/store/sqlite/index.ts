@@ -3,16 +3,24 @@ import { AUDIT_SCHEMA, sqliteAuditStore } from './audit.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
+import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
 
 export function openSqliteNodeStore(path: string): NodeStore {
-  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...DATASET_SCHEMA, ...PSI_SCHEMA]);
+  const db = openDatabase(path, [
+    ...AUDIT_SCHEMA,
+    ...SETTINGS_SCHEMA,
+    ...DATASET_SCHEMA,
+    ...PSI_SCHEMA,
+    ...SCREENING_SCHEMA,
+  ]);
   return {
     audit: sqliteAuditStore(db),
     datasets: sqliteDatasetStore(db),
     settings: sqliteSettingsStore(db),
     psiJobs: sqlitePsiJobStore(db),
+    screeningJobs: sqliteScreeningJobStore(db),
     close: async () => void db.close(),
   };
 }

@@ -7,7 +7,7 @@ import { blind } from '../shared/psi/blinding.js';
 import { hashToCurveBatch } from '../shared/psi/hash-to-curve.js';
 import { PsiKey } from '../shared/psi/psi-key.js';
 import { validatePoints } from '../shared/psi/validate-points.js';
-import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
 
 const n = Number(process.argv[2] ?? 40_000);
 const ids = Array.from({ length: n }, (_, i) => `+4479${String(i).padStart(8, '0')}`);

@@ -2,7 +2,7 @@
  * The coordinator process, built apart from listening: `buildCoordinator(config)` wires store, audit log, membership
  * and services; `start()` binds the mutual-TLS gRPC port; `stop()` drains and closes.
  */
-import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
 import * as grpc from '@grpc/grpc-js';
 import type { CoordinatorConfig } from '../platform/config/index.js';
 import {

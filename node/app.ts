@@ -17,7 +17,7 @@ import { auditRoutes } from './rest/routes/audit.js';
 import { datasetRoutes } from './rest/routes/datasets.js';
 import { systemRoutes } from './rest/routes/system.js';
 import { ACCORD_VERSION } from '../platform/version.js';
-import { CryptoWorkerPool } from '../shared/psi/worker-pool.js';
+import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
 import { PsiClient } from './psi/psi-client.js';
 import { PsiJobs } from './psi/psi-jobs.js';
 import { psiRoutes } from './rest/routes/psi.js';

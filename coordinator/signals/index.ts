@@ -1,5 +1,5 @@
 /** Builds the coordinator's fraud-signal service from its config (protocol: `signals-service.ts`). */
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { CoordinatorConfig } from '../../platform/config/index.js';
 import type { Audit } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';

@@ -27,7 +27,7 @@ import { type Audit, type HandlerOptions, unaryHandler } from '../../platform/gr
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
 import { type ElementBatch, pack, signalsWire as wire, unpack } from '../../platform/wire/signals.js';
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { tokenBatch } from '../../shared/oprf/fraud-token.js';

@@ -13,7 +13,7 @@ import type { AuditDraft } from '../../shared/audit/chain.js';
 import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, isIdKind } from '../../shared/identity/normalise.js';
 import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../shared/psi/session-protocol.js';
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { PsiClient } from './psi-client.js';
 import { PsiRun } from './psi-run.js';
 

@@ -16,7 +16,7 @@ import { AccordError, toAccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { PsiKey } from '../../shared/psi/psi-key.js';
 import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../shared/psi/session-protocol.js';
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';
 

@@ -1,5 +1,5 @@
 /** Builds the node's fraud-signal side from its config (protocol: `signals-service.ts`). */
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { ScreeningJobStore } from '../../platform/store/screening-types.js';

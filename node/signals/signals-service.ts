@@ -16,7 +16,7 @@ import { maskIdentifier } from '../../shared/audit/mask.js';
 import { AccordError } from '../../shared/errors/index.js';
 import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
 import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
-import type { CryptoWorkerPool } from '../../shared/psi/worker-pool.js';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { unpack } from '../../platform/wire/signals.js';
 import type { MemberKey } from '../../shared/oprf/member-key.js';
 import {

@@ -3,4 +3,3 @@ export { blind, validateAndBlind } from './blinding.js';
 export { hashToCurve, hashToCurveBatch, POINT_BYTES, PSI_SUITE, psiDst } from './hash-to-curve.js';
 export { PsiKey } from './psi-key.js';
 export { SMALL_ORDER_U, validatePoints } from './validate-points.js';
-export { CryptoWorkerPool, type CryptoWorkerPoolOptions } from './worker-pool.js';

@@ -37,7 +37,7 @@ export class PsiKey {
     return psiKeyFromSecret(secret);
   }
 
-  /** The raw 32-byte scalar. Never send this; only for handing to worker threads (see `worker-pool.ts`). */
+  /** The raw 32-byte scalar. Never send this; only for handing to worker threads (see `platform/crypto-workers/pool.ts`). */
   secretBytes(): Buffer {
     const d = this.privateKey.export({ format: 'jwk' }).d;
     if (typeof d !== 'string') throw new AccordError('ACCORD_PSI_KEY_INVALID', { reason: 'not exportable' });

@@ -1,18 +1,18 @@
 /**
- * Worker-thread side of `worker-pool.ts`: runs the PSI primitives on one chunk at a time. Protocol and what each
- * party learns: see `hash-to-curve.ts`. The secret arrives as raw bytes (a KeyObject cannot cross threads cheaply)
+ * Worker-thread side of `pool.ts`: runs the PSI and fraud-token primitives on one chunk at a time. Protocol and
+ * what each party learns: see `shared/psi/hash-to-curve.ts`. The secret arrives as raw bytes (a KeyObject cannot cross threads cheaply)
  * and is wiped as soon as it is a KeyObject again.
  */
 import { parentPort } from 'node:worker_threads';
-import { AccordError } from '../errors/index.js';
-import { blind } from './blinding.js';
-import { hashToCurveBatch } from './hash-to-curve.js';
-import { CoordinatorKey } from '../oprf/coordinator-key.js';
-import { memberElementBatch, tokenOf } from '../oprf/fraud-token.js';
-import { MemberKey } from '../oprf/member-key.js';
-import { psiKeyFromSecret } from './psi-key.js';
-import { validatePoints } from './validate-points.js';
-import { ownedCopy, type WorkerReply, type WorkerRequest, type WorkerTask } from './worker-protocol.js';
+import { AccordError } from '../../shared/errors/index.js';
+import { blind } from '../../shared/psi/blinding.js';
+import { hashToCurveBatch } from '../../shared/psi/hash-to-curve.js';
+import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
+import { memberElementBatch, tokenOf } from '../../shared/oprf/fraud-token.js';
+import { MemberKey } from '../../shared/oprf/member-key.js';
+import { psiKeyFromSecret } from '../../shared/psi/psi-key.js';
+import { validatePoints } from '../../shared/psi/validate-points.js';
+import { ownedCopy, type WorkerReply, type WorkerRequest, type WorkerTask } from './protocol.js';
 
 function keyOf(secret: Uint8Array) {
   try {
@@ -64,7 +64,7 @@ function run(task: WorkerTask): Uint8Array | null {
 }
 
 const port = parentPort;
-if (!port) throw new Error('psi-worker.ts must be started as a worker thread');
+if (!port) throw new Error('crypto-workers/worker.ts must be started as a worker thread');
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;

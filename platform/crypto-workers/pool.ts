@@ -1,8 +1,10 @@
 /**
  * A process's pool of crypto worker threads: the PSI primitives (protocol and what each party learns:
- * `hash-to-curve.ts`) and the bulk steps of fraud-signal tokens (`../oprf/fraud-token.ts`), on all cores. One pool
- * per process, so PSI and signal batches share the cores instead of competing with two sets of threads. Results are byte-identical to the single-threaded functions, and errors carry the same codes and
- * the same (global) point index, so callers may switch between the two freely.
+ * `shared/psi/hash-to-curve.ts`) and the bulk steps of fraud-signal tokens (`shared/oprf/fraud-token.ts`), on all
+ * cores. One pool per process, so PSI and signal batches share the cores instead of competing with two sets of
+ * threads. It lives in `platform/`, not `shared/`, because it starts threads; the primitives it runs stay pure.
+ * Results are byte-identical to the single-threaded functions, and errors carry the same codes and the same
+ * (global) point index, so callers may switch between the two freely.
  *
  * Each call is cut into chunks that idle workers pull from a queue; a chunk's input and output ArrayBuffers are
  * transferred, not copied. Workers start on first use and are unref'd while idle, so an idle pool never keeps the
@@ -10,14 +12,14 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AccordError } from '../errors/index.js';
-import type { IdKind } from '../identity/normalise.js';
-import { POINT_BYTES, psiDst } from './hash-to-curve.js';
-import type { FraudTokenInput } from '../oprf/fraud-token.js';
-import type { CoordinatorKey } from '../oprf/coordinator-key.js';
-import type { MemberKey } from '../oprf/member-key.js';
-import type { PsiKey } from './psi-key.js';
-import type { WorkerReply, WorkerRequest, WorkerTask } from './worker-protocol.js';
+import { AccordError } from '../../shared/errors/index.js';
+import type { IdKind } from '../../shared/identity/normalise.js';
+import { POINT_BYTES, psiDst } from '../../shared/psi/hash-to-curve.js';
+import type { FraudTokenInput } from '../../shared/oprf/fraud-token.js';
+import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
+import type { MemberKey } from '../../shared/oprf/member-key.js';
+import type { PsiKey } from '../../shared/psi/psi-key.js';
+import type { WorkerReply, WorkerRequest, WorkerTask } from './protocol.js';
 
 export interface CryptoWorkerPoolOptions {
   /** Number of worker threads; default os.availableParallelism(). */
@@ -39,9 +41,9 @@ interface Slot {
 }
 
 // From the TS sources the worker starts through a small .mjs entry that registers tsx (see that file); a compiled
-// build has a plain psi-worker.js.
+// build has a plain worker.js.
 const RUNNING_TS = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(RUNNING_TS ? './psi-worker-entry.mjs' : './psi-worker.js', import.meta.url);
+const WORKER_URL = new URL(RUNNING_TS ? './worker-entry.mjs' : './worker.js', import.meta.url);
 
 function workerExecArgv(): string[] {
   // The parent's `--import tsx` is dropped: in Node 20 it does not make .ts loadable inside a worker (the entry does

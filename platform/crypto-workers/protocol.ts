@@ -1,8 +1,8 @@
 /**
- * Messages between `worker-pool.ts` and `psi-worker.ts`. Buffers travel as transferred ArrayBuffers (moved, not
+ * Messages between `pool.ts` and `worker.ts`. Buffers travel as transferred ArrayBuffers (moved, not
  * copied); errors travel as registry code + params so that they are rebuilt as the same AccordError.
  */
-import type { IdKind } from '../identity/normalise.js';
+import type { IdKind } from '../../shared/identity/normalise.js';
 
 export type WorkerTask =
   | {

@@ -3,8 +3,8 @@ import { AccordError } from '../../../shared/errors/index.js';
 import { blind, validateAndBlind } from '../../../shared/psi/blinding.js';
 import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
 import { PsiKey } from '../../../shared/psi/psi-key.js';
-import { CryptoWorkerPool } from '../../../shared/psi/worker-pool.js';
-import { uToBytes } from './reference.js';
+import { CryptoWorkerPool } from '../../../platform/crypto-workers/pool.js';
+import { uToBytes } from '../psi/reference.js';
 
 // Small chunks so that even a test-sized input is spread over several workers and chunks.
 const pool = new CryptoWorkerPool({ size: 3, minChunk: 64 });

@@ -4,4 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./psi-worker.ts');
+await import('./worker.ts');

@@ -13,8 +13,10 @@ import { reportError } from './output.js';
 
 const HELP = `accord: partner banks compute together without showing each other their data
 
-  accord init <dir> --members bank-a,bank-b [--consortium name] [--coordinator-port 7443] [--rest-port 8081] [--force]
+  accord init <dir> --members bank-a,bank-b [--consortium name] [--coordinator-port 7443] [--rest-port 8081]
+             [--rest-tls] [--force]
       create a development consortium: CA, certificates, configs and API tokens
+      (--rest-tls: each node's REST API serves HTTPS with a certificate from the consortium CA)
   accord coordinator --config <file>
       run the coordinator (gRPC over mutual TLS)
   accord node --config <file> [--coordinator host:port] [--rest-port N]
@@ -26,6 +28,10 @@ const HELP = `accord: partner banks compute together without showing each other 
   accord psi --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> [--column id] [--kind customer_id]
              [--mode intersection|cardinality] [--reveal initiator|all] [--url http://..] [--token T]
       private set intersection with other banks, with a progress bar
+
+  Reaching a node whose REST API serves HTTPS (rest.tls in its config; the URL is then https://):
+    --ca <file>                verify the node against this CA (default: the node config's tls.ca, the consortium CA)
+    --cert <file> --key <file> client certificate, for nodes that ask for one (rest.tls.clientCa)
 `;
 
 function need(value: string | undefined, flag: string): string {
@@ -53,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       consortium: { type: 'string' },
       'coordinator-port': { type: 'string' },
       'rest-port': { type: 'string' },
+      'rest-tls': { type: 'boolean' },
       coordinator: { type: 'string' },
       force: { type: 'boolean' },
       'id-kind': { type: 'string' },
@@ -67,6 +74,9 @@ export async function main(argv: string[]): Promise<number> {
       reveal: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
     },
   });
   switch (command) {
@@ -81,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
         coordinatorPort: intFlag(values['coordinator-port'], '--coordinator-port', 7443),
         firstRestPort: intFlag(values['rest-port'], '--rest-port', 8081),
         force: values.force ?? false,
+        restTls: values['rest-tls'] ?? false,
       });
       process.stdout.write(
         `consortium created in ${result.dir}\n  coordinator: accord coordinator --config ${result.coordinatorConfig}\n`,
@@ -105,6 +116,9 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.url ? { url: values.url } : {}),
         ...(values.config ? { config: values.config } : {}),
         ...(values.token ? { token: values.token } : {}),
+        ...(values.ca ? { ca: values.ca } : {}),
+        ...(values.cert ? { cert: values.cert } : {}),
+        ...(values.key ? { key: values.key } : {}),
         ...(values['id-kind'] ? { idKind: values['id-kind'] } : {}),
         ...(values.id ? { id: values.id } : {}),
         ...(values.kind ? { kind: values.kind } : {}),
@@ -122,6 +136,9 @@ export async function main(argv: string[]): Promise<number> {
         config: need(values.config, '--config'),
         url: values.url,
         token: values.token,
+        ca: values.ca,
+        cert: values.cert,
+        key: values.key,
         peers: values.peer ?? [],
         dataset: need(values.dataset, '--dataset'),
         column: values.column,

@@ -1,10 +1,19 @@
 /**
- * How CLI commands reach a node's REST API: the URL from `--url` or the node config, the bearer token from `--token`,
- * `ACCORD_TOKEN`, or the `tokens.json` that `accord init` put next to the config (first of the wanted roles).
+ * How CLI commands reach a node's REST API: the URL from `--url` or the node config (`https://` when it has
+ * `rest.tls`), the bearer token from `--token`, `ACCORD_TOKEN`, or the `tokens.json` that `accord init` put next to
+ * the config (first of the wanted roles). An HTTPS node is verified against `--ca`, else the consortium CA of the node
+ * config (`tls.ca`, which signed the certificates `accord init --rest-tls` issues), else the system's CAs;
+ * `--cert`/`--key` present a client certificate to nodes that ask for one (`rest.tls.clientCa`).
+ *
+ * Uses node:http(s) rather than fetch: Node 20's fetch cannot take a CA or a client certificate without undici.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { loadNodeConfig } from '../platform/config/index.js';
+import { restBaseUrl } from '../platform/config/rest-listener.js';
+import { loadRestClientTls } from '../platform/tls/credentials.js';
 import { AccordError } from '../shared/errors/index.js';
 import type { Role } from '../shared/consortium/roles.js';
 
@@ -16,46 +25,95 @@ export interface NodeApiOptions {
   readonly config?: string | undefined;
   readonly url?: string | undefined;
   readonly token?: string | undefined;
+  /** PEM file of the CA to verify an HTTPS node with (default: the node config's `tls.ca`). */
+  readonly ca?: string | undefined;
+  /** PEM client certificate and key, for nodes with `rest.tls.clientCa`. */
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
   /** Roles whose token to take from tokens.json, in order of preference. */
   readonly roles: readonly Role[];
+}
+
+function usage(problem: string): never {
+  throw new AccordError('ACCORD_USAGE', { problem });
+}
+
+/** One agent per CLI run: keeps the connection (and TLS session) across the polls of a long job. */
+function agentFor(url: string, options: NodeApiOptions, configCa: string | undefined): HttpAgent {
+  const tlsFlags = options.ca ?? options.cert ?? options.key;
+  if (!url.startsWith('https://')) {
+    if (tlsFlags) usage(`--ca, --cert and --key apply to https:// nodes only, and ${url} is plain HTTP`);
+    return new HttpAgent({ keepAlive: true });
+  }
+  if (Boolean(options.cert) !== Boolean(options.key)) usage('give --cert and --key together');
+  const tls = loadRestClientTls({ ca: options.ca ?? configCa, cert: options.cert, key: options.key });
+  return new HttpsAgent({ keepAlive: true, ...tls });
+}
+
+function send(
+  agent: HttpAgent,
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; text: string }> {
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(target, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export function nodeApi(options: NodeApiOptions): NodeApi {
   const configFile = options.config;
   const config = configFile ? loadNodeConfig(configFile) : null;
-  if (!options.url && !config) {
-    throw new AccordError('ACCORD_USAGE', { problem: 'give --config <node.json> or --url <node REST URL>' });
-  }
-  const url = (options.url ?? `http://${config!.rest.host}:${config!.rest.port}`).replace(/\/$/, '');
+  if (!options.url && !config) usage('give --config <node.json> or --url <node REST URL>');
+  const url = (options.url ?? restBaseUrl(config!.rest, config!.rest.port)).replace(/\/$/, '');
   let token = options.token ?? process.env['ACCORD_TOKEN'];
   const tokensFile = configFile ? join(dirname(configFile), 'tokens.json') : null;
   if (!token && tokensFile && existsSync(tokensFile)) {
     const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
     token = options.roles.map((r) => tokens[r]).find(Boolean);
   }
-  if (!token)
-    throw new AccordError('ACCORD_USAGE', { problem: 'no API token: pass --token or set ACCORD_TOKEN' });
+  if (!token) usage('no API token: pass --token or set ACCORD_TOKEN');
+  const agent = agentFor(url, options, config?.tls.ca);
+  // Without --cert, a node that asks for client certificates ends the handshake: say what is missing.
+  const certHint =
+    config?.rest.tls?.clientCa && !options.cert
+      ? ' (this node asks for a client certificate: pass --cert and --key)'
+      : '';
   return {
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      let response: Response;
+      let response: { status: number; text: string };
       try {
-        response = await fetch(`${url}${path}`, {
+        response = await send(
+          agent,
+          new URL(`${url}${path}`),
           method,
-          headers: {
+          {
             authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
-          body: body === undefined ? null : JSON.stringify(body),
-        });
+          body === undefined ? undefined : JSON.stringify(body),
+        );
       } catch (err) {
-        throw new AccordError('ACCORD_USAGE', {
-          problem: `cannot reach the node at ${url}: ${(err as Error).message}`,
-        });
+        // OpenSSL errors carry the readable part (e.g. "tlsv13 alert certificate required") in `reason`.
+        const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+        usage(`cannot reach the node at ${url}: ${reason}${certHint}`);
       }
-      const payload = (await response.json().catch(() => ({}))) as {
-        error?: { code: string; params?: unknown };
-      };
-      if (!response.ok)
+      let payload: { error?: { code: string; params?: unknown } } = {};
+      try {
+        payload = JSON.parse(response.text);
+      } catch {}
+      if (response.status < 200 || response.status > 299)
         throw AccordError.fromWire(payload.error?.code ?? 'ACCORD_INTERNAL', payload.error?.params ?? {});
       return payload as T;
     },

@@ -7,7 +7,8 @@ import type { NodeConfig } from '../platform/config/index.js';
 import { createLogger, type Logger } from '../platform/log/logger.js';
 import { openSqliteNodeStore } from '../platform/store/sqlite/index.js';
 import type { NodeStore } from '../platform/store/types.js';
-import { loadTlsMaterial } from '../platform/tls/credentials.js';
+import { isLoopbackHost, restBaseUrl } from '../platform/config/rest-listener.js';
+import { loadRestTlsMaterial, loadTlsMaterial } from '../platform/tls/credentials.js';
 import type { AuditDraft } from '../shared/audit/chain.js';
 import { AccordError } from '../shared/errors/index.js';
 import { CoordinatorLink } from './coordinator-link.js';
@@ -27,7 +28,8 @@ export interface AccordNode {
   readonly rest: FastifyInstance;
   readonly store: NodeStore;
   readonly link: CoordinatorLink;
-  start(): Promise<{ restPort: number }>;
+  /** Listens; returns the REST port and base URL (`https://` when `rest.tls` is set). */
+  start(): Promise<{ restPort: number; restUrl: string }>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,8 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       expected: config.member,
     });
   }
+  // Read before anything opens, so a bad REST certificate stops the node with a coded error naming the file.
+  const restTls = config.rest.tls ? loadRestTlsMaterial(config.rest.tls) : null;
   const store = openSqliteNodeStore(config.store.path!);
   const audit = (draft: AuditDraft) => {
     store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
@@ -92,6 +96,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     audit,
     log,
     version: ACCORD_VERSION,
+    ...(restTls ? { https: restTls } : {}),
   });
 
   return {
@@ -116,11 +121,22 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       link.start();
       psiJobs.start();
       await signals.start();
+      if (!restTls && !isLoopbackHost(config.rest.host)) {
+        log.warn('REST API serves plain HTTP on a non-loopback address (rest.insecurePlainHttp)', {
+          host: config.rest.host,
+          risk: 'bearer tokens cross the network in clear unless a TLS-terminating proxy fronts the node',
+        });
+      }
       await rest.listen({ host: config.rest.host, port: options.restPort ?? config.rest.port });
       const address = rest.server.address();
       const restPort = typeof address === 'object' && address ? address.port : 0;
-      log.info('node REST API listening', { host: config.rest.host, port: restPort });
-      return { restPort };
+      const restUrl = restBaseUrl(config.rest, restPort);
+      log.info('node REST API listening', {
+        url: restUrl,
+        scheme: restTls ? 'https' : 'http',
+        clientCertificates: Boolean(restTls?.ca),
+      });
+      return { restPort, restUrl };
     },
     async stop() {
       await psiJobs.stop();

@@ -1,6 +1,7 @@
 /**
- * `accord init <dir> --members bank-a,bank-b,bank-c`: a development consortium in one folder: a CA, certificates and
- * keys for the coordinator and each member, one config file per process, and REST API tokens per role per node.
+ * `accord init <dir> --members bank-a,bank-b,bank-c [--rest-tls]`: a development consortium in one folder: a CA,
+ * certificates and keys for the coordinator and each member, one config file per process, and REST API tokens per
+ * role per node; with --rest-tls, a REST server certificate per node so its REST API serves HTTPS.
  * Production consortia bring their own PKI and point the configs at their PEM files.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,8 @@ export interface InitOptions {
   readonly coordinatorPort: number;
   readonly firstRestPort: number;
   readonly force: boolean;
+  /** Also issue each node a REST server certificate from the consortium CA and serve its REST API over HTTPS. */
+  readonly restTls?: boolean;
 }
 
 export interface InitResult {
@@ -106,6 +109,18 @@ export function initConsortium(options: InitOptions): InitResult {
     writeFileSync(join(memberDir, 'cert.pem'), leaf.certPem);
     writeSecret(join(memberDir, 'key.pem'), leaf.keyPem);
     writeSecret(join(memberDir, 'member-key.b64'), `${memberKey}\n`);
+    if (options.restTls) {
+      // Valid for the loopback names the CLI connects to; a node bound elsewhere needs a certificate naming that
+      // host. serverAuth only: this key may sit on a proxy, and must not be able to act as the member over gRPC.
+      const restLeaf = issueLeaf(ca, {
+        commonName: member,
+        consortium: options.consortium,
+        server: { dns: ['localhost'], ip: ['127.0.0.1'] },
+        serverOnly: true,
+      });
+      writeFileSync(join(memberDir, 'rest-cert.pem'), restLeaf.certPem);
+      writeSecret(join(memberDir, 'rest-key.pem'), restLeaf.keyPem);
+    }
     const tokens = Object.fromEntries(
       ROLES.map((role) => [role, `acc_${role}_${randomBytes(24).toString('base64url')}`]),
     );
@@ -115,7 +130,12 @@ export function initConsortium(options: InitOptions): InitResult {
       dataDir: 'data',
       coordinator: { address: `127.0.0.1:${options.coordinatorPort}`, serverName: COORDINATOR_NAME },
       tls: { ca: '../ca/ca.pem', cert: 'cert.pem', key: 'key.pem' },
-      rest: { host: '127.0.0.1', port: options.firstRestPort === 0 ? 0 : options.firstRestPort + index },
+      rest: {
+        host: '127.0.0.1',
+        port: options.firstRestPort === 0 ? 0 : options.firstRestPort + index,
+        ...(options.restTls ? { tls: { cert: 'rest-cert.pem', key: 'rest-key.pem' } } : {}),
+        insecurePlainHttp: false,
+      },
       tokens: ROLES.map((role) => ({ role, sha256: hashToken(tokens[role]!), label: `${member}-${role}` })),
       // A development consortium trusts its own members; production configs list partners explicitly.
       psi: { autoAcceptFrom: options.members.filter((m) => m !== member), workers: 0 },

@@ -20,6 +20,9 @@ export interface PsiCommand {
   config: string;
   url?: string | undefined;
   token?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
   peers: string[];
   dataset: string;
   column?: string | undefined;
@@ -35,6 +38,9 @@ export async function runPsi(command: PsiCommand): Promise<void> {
     config: command.config,
     url: command.url,
     token: command.token,
+    ca: command.ca,
+    cert: command.cert,
+    key: command.key,
     roles: ['risk', 'admin'],
   });
   let job = await api.call<JobView>('POST', '/v1/psi', {

@@ -35,7 +35,7 @@ export async function runNode(
     ...(overrides.coordinator ? { coordinatorAddress: overrides.coordinator } : {}),
     ...(overrides.restPort !== undefined ? { restPort: overrides.restPort } : {}),
   });
-  const { restPort } = await node.start();
-  emitEvent('ready', { role: 'node', member: config.member, rest: `http://${config.rest.host}:${restPort}` });
+  const { restUrl } = await node.start();
+  emitEvent('ready', { role: 'node', member: config.member, rest: restUrl });
   await onShutdown(() => node.stop());
 }

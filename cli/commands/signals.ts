@@ -16,6 +16,9 @@ export interface SignalsCliOptions {
   readonly url?: string;
   readonly config?: string;
   readonly token?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
   readonly idKind?: string;
   readonly id?: string;
   readonly kind?: string;
@@ -29,7 +32,15 @@ function usage(problem: string): never {
 
 export async function signalsCommand(sub: string | undefined, o: SignalsCliOptions): Promise<void> {
   const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-  const api = nodeApi({ config: o.config, url: o.url, token: o.token, roles: ['risk'] });
+  const api = nodeApi({
+    config: o.config,
+    url: o.url,
+    token: o.token,
+    ca: o.ca,
+    cert: o.cert,
+    key: o.key,
+    roles: ['risk'],
+  });
   const call = (_o: SignalsCliOptions, method: string, path: string, body?: unknown) =>
     // biome-ignore lint/suspicious/noExplicitAny: response bodies are printed or checked field by field
     api.call<any>(method, path, body);

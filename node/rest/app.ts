@@ -22,6 +22,14 @@ export interface RestDeps {
   readonly version: string;
   /** Largest JSON body (bytes); CSV uploads stream and are not limited by it. */
   readonly bodyLimit?: number;
+  /** Serve HTTPS with these PEM buffers; with `ca`, clients must also present a certificate it issued. */
+  readonly https?: RestHttpsOptions;
+}
+
+export interface RestHttpsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer | undefined;
 }
 
 declare module 'fastify' {
@@ -61,12 +69,24 @@ function fromFastifyError(err: { code?: string; statusCode?: number }): AccordEr
   return new AccordError('ACCORD_REQUEST_INVALID', { problems: problems[err.code] ?? 'malformed request' });
 }
 
-export function buildRestApp(deps: RestDeps): FastifyInstance {
-  const app = Fastify({
+/** Creates the fastify instance over plain HTTP, or over HTTPS (mutual TLS when a client CA is given). */
+function createServer(deps: RestDeps): FastifyInstance {
+  const options = {
     logger: false,
     bodyLimit: deps.bodyLimit ?? 32 * 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
-  });
+  };
+  if (!deps.https) return Fastify(options);
+  const { cert, key, ca } = deps.https;
+  // A client without a certificate from `ca` fails the handshake, before any route or token check runs.
+  const https = { cert, key, ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}) };
+  // Typed as FastifyInstance<https.Server>; Node's https.Server extends http.Server, so it is also the plain
+  // FastifyInstance the node and tests use (routes, hooks, inject(), listen(), server.address()): no cast needed.
+  return Fastify({ ...options, https });
+}
+
+export function buildRestApp(deps: RestDeps): FastifyInstance {
+  const app = createServer(deps);
   const openApi = buildOpenApi(deps.routes, { title: 'Accord node API', version: deps.version });
 
   // CSV uploads reach the handler as the raw stream: parsed and stored row by row, never buffered whole.

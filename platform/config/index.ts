@@ -37,9 +37,22 @@ export function parseCoordinatorConfig(
 export function parseNodeConfig(raw: unknown, file: string | null = null): Readonly<NodeConfig> {
   return parseConfig(nodeConfigSchema, raw, file, (c, base) => {
     const dataDir = resolveFrom(base, c.dataDir);
+    const restTls = c.rest.tls;
     return {
       ...resolveTls(c, base),
       dataDir,
+      rest: {
+        ...c.rest,
+        ...(restTls
+          ? {
+              tls: {
+                cert: resolveFrom(base, restTls.cert),
+                key: resolveFrom(base, restTls.key),
+                ...(restTls.clientCa ? { clientCa: resolveFrom(base, restTls.clientCa) } : {}),
+              },
+            }
+          : {}),
+      },
       signals: {
         ...c.signals,
         ...(c.signals.memberKeyFile ? { memberKeyFile: resolveFrom(base, c.signals.memberKeyFile) } : {}),

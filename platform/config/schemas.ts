@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN, ROLES } from '../../shared/consortium/roles.js';
+import { isLoopbackHost } from './rest-listener.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from './signals-schema.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
@@ -56,6 +57,45 @@ export const tokenSchema = z.strictObject({
   label: z.string().min(1).max(64),
 });
 
+const restTlsFilesSchema = z.strictObject({
+  /** PEM certificate the REST listener presents; its SANs must name the host clients connect to. */
+  cert: z.string().min(1),
+  /** PEM private key matching `cert`. */
+  key: z.string().min(1),
+  /**
+   * PEM CA(s) for client certificates. When set, REST clients must present a certificate it issued (mutual TLS);
+   * bearer tokens are still required on top.
+   */
+  clientCa: z.string().min(1).optional(),
+});
+
+const nodeRestSchema = z
+  .strictObject({
+    /** Address to listen on; anything but loopback needs `tls` or `insecurePlainHttp`. */
+    host: z.string().default('127.0.0.1'),
+    port: port.default(8080),
+    /** Serve HTTPS with these files instead of plain HTTP. */
+    tls: restTlsFilesSchema.optional(),
+    /**
+     * Plain HTTP on a non-loopback host, for a node behind a TLS-terminating proxy on a trusted network only: bearer
+     * tokens travel in clear between the proxy and the node. Ignored when `tls` is set.
+     */
+    insecurePlainHttp: z.boolean().default(false),
+  })
+  .superRefine((rest, ctx) => {
+    // Bearer tokens (admin, risk, ...) go with every request: over plain HTTP anyone on the path can replay them.
+    if (rest.tls || rest.insecurePlainHttp || isLoopbackHost(rest.host)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls'],
+      message:
+        `required because rest.host ${rest.host} is not a loopback address, so bearer tokens would cross the ` +
+        'network in clear: set rest.tls (cert, key), bind rest.host to 127.0.0.1, or set ' +
+        'rest.insecurePlainHttp to true if a TLS-terminating proxy fronts the node',
+    });
+  })
+  .prefault({});
+
 export const nodeConfigSchema = z.strictObject({
   kind: z.literal('node'),
   /** This bank's member name; must equal the name in `tls.cert`. */
@@ -69,9 +109,7 @@ export const nodeConfigSchema = z.strictObject({
     serverName: z.string().min(1).default('coordinator'),
   }),
   tls: tlsFilesSchema,
-  rest: z
-    .strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) })
-    .default({ host: '127.0.0.1', port: 8080 }),
+  rest: nodeRestSchema,
   tokens: z.array(tokenSchema).min(1),
   psi: z
     .strictObject({

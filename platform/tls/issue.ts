@@ -163,6 +163,11 @@ export interface LeafRequest {
   consortium: string;
   /** Server certificates (the coordinator) also get serverAuth and host names. */
   server?: { dns: string[]; ip: string[] };
+  /**
+   * Server authentication only (no clientAuth), for listeners that are not consortium peers (a node's REST API):
+   * such a certificate cannot stand in for its member on the mutual-TLS gRPC channels.
+   */
+  serverOnly?: boolean;
   /** URI SAN naming the member, e.g. urn:accord:member:bank-a. */
   uri?: string;
   days?: number;
@@ -176,7 +181,11 @@ export function issueLeaf(ca: Authority, request: LeafRequest): IssuedPem {
     subjectSpki: spkiDer,
     issuer: { name: ca.name, key: ca.key, spkiDer: ca.spkiDer },
     isCa: false,
-    extKeyUsages: request.server ? [OID.serverAuth, OID.clientAuth] : [OID.clientAuth],
+    extKeyUsages: request.serverOnly
+      ? [OID.serverAuth]
+      : request.server
+        ? [OID.serverAuth, OID.clientAuth]
+        : [OID.clientAuth],
     altNames: {
       dns: request.server?.dns ?? [],
       ip: request.server?.ip ?? [],

@@ -23,7 +23,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startLocalConsortium } from '../examples/local-consortium.js';
-import { runOpenLoop } from './lib/open-loop.js';
+import { runClosedLoop, runOpenLoop } from './lib/http-load.js';
 import { loadNodeConfig } from '../platform/config/index.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { SignalsClient } from '../node/signals/signals-client.js';
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       });
     }
 
-    // ---- open-loop latency at 300 q/s, from a worker thread with its own heap (see lib/open-loop.ts)
+    // ---- open-loop latency at 300 q/s, from a worker thread with its own heap (see lib/http-load.ts)
     const bodies = Array.from({ length: RATE * LATENCY_SECONDS }, () => ({ idKind: 'phone', id: fresh() }));
     const { latencies, errors } = await runOpenLoop({
       url: a.url,
@@ -213,22 +213,20 @@ async function main(): Promise<void> {
 
     // ---- max throughput, closed loop, concurrency 32
     const throughput = async (path: string): Promise<number> => {
-      let done = 0;
-      let failed = 0;
-      const end = performance.now() + THROUGHPUT_SECONDS * 1000;
-      const begin = performance.now();
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (performance.now() < end) {
-            const r = await post(a.url, token, path, { idKind: 'phone', id: fresh() });
-            if (r.status === 200) done++;
-            else failed++;
-          }
-        }),
-      );
-      const qps = done / ((performance.now() - begin) / 1000);
-      log(`  ${path}: ${qps.toFixed(0)} q/s at concurrency ${CONCURRENCY} (${failed} failed)`);
-      return qps;
+      const bodies = Array.from({ length: 4_000 * THROUGHPUT_SECONDS }, () => ({
+        idKind: 'phone',
+        id: fresh(),
+      }));
+      const { perSecond, errors } = await runClosedLoop({
+        url: a.url,
+        token,
+        path,
+        concurrency: CONCURRENCY,
+        seconds: THROUGHPUT_SECONDS,
+        bodies,
+      });
+      log(`  ${path}: ${perSecond.toFixed(0)} q/s at concurrency ${CONCURRENCY} (${errors} failed)`);
+      return perSecond;
     };
     const maxQps = await throughput('/v1/signals/query');
     const plaintextMaxQps = await throughput('/v1/signals/insecure-plaintext-benchmark/query');

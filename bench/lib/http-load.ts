@@ -1,8 +1,10 @@
 /**
- * An open-loop load generator in its own worker thread: requests leave on schedule (`rate` per second) whether or not
- * earlier ones have returned, and each latency is measured from its scheduled time. Running it in a worker gives it
- * its own heap and event loop, so the benchmark's other work (the preload's garbage) cannot pause it and inflate
- * the latencies it reports.
+ * HTTP load generators in their own worker thread, so the benchmark's other work (the preload's garbage) cannot pause
+ * them and inflate what they report:
+ *  - open loop (`runOpenLoop`): requests leave on schedule (`rate` per second) whether or not earlier ones have
+ *    returned, and each latency is measured from its scheduled time;
+ *  - closed loop (`runClosedLoop`): `concurrency` clients each send their next request when the last one returns;
+ *    reports completed requests per second.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -15,6 +17,22 @@ export interface OpenLoopOptions {
   readonly seconds: number;
   /** JSON bodies, used in order (cycled). */
   readonly bodies: readonly unknown[];
+}
+
+export interface ClosedLoopOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly path: string;
+  readonly concurrency: number;
+  readonly seconds: number;
+  /** JSON bodies, used in order (cycled). */
+  readonly bodies: readonly unknown[];
+}
+
+export interface ClosedLoopResult {
+  /** Requests answered 200 per second. */
+  readonly perSecond: number;
+  readonly errors: number;
 }
 
 export interface OpenLoopResult {
@@ -30,7 +48,7 @@ export interface OpenLoopResult {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const net = require('node:net');
-const { url, token, path, rate, seconds, bodies } = workerData;
+const { mode, url, token, path, rate, concurrency, seconds, bodies } = workerData;
 const target = new URL(url + path);
 const requests = bodies.map((body) => {
   const payload = Buffer.from(JSON.stringify(body));
@@ -77,7 +95,7 @@ function post(request) {
     socket.write(request);
   });
 }
-(async () => {
+async function openLoop() {
   const total = Math.round(rate * seconds);
   const latencies = [];
   let errors = 0;
@@ -95,19 +113,45 @@ function post(request) {
     }));
   }
   await Promise.all(inflight);
-  for (const socket of idle) socket.destroy();
   latencies.sort((a, b) => a - b);
-  parentPort.postMessage({ latencies, errors });
-})();
-`;
+  return { latencies, errors };
+}
+async function closedLoop() {
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  const begin = performance.now();
+  const end = begin + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const status = await post(requests[next++ % requests.length]);
+      if (status === 200) done++;
+      else errors++;
+    }
+  }));
+  return { perSecond: done / ((performance.now() - begin) / 1000), errors };
+}
+(async () => {
+  const result = mode === 'open' ? await openLoop() : await closedLoop();
+  for (const socket of idle) socket.destroy();
+  parentPort.postMessage(result);
+})();`;
 
-export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
+function inWorker<T>(workerData: object): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: options });
-    worker.once('message', (result: OpenLoopResult) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    worker.once('message', (result: T) => {
       resolve(result);
       void worker.terminate();
     });
     worker.once('error', reject);
   });
+}
+
+export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  return inWorker({ ...options, mode: 'open' });
+}
+
+export function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  return inWorker({ ...options, mode: 'closed' });
 }

@@ -37,6 +37,11 @@ export interface LocalConsortium {
     body?: unknown,
     contentType?: string,
   ): Promise<ApiResponse>;
+  /**
+   * Starts a member's node again from its config (after a test killed it): the new process is stopped with the rest.
+   * Returns its REST URL; `nodes[member]` still describes the first process.
+   */
+  restartNode(member: string): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
 }
 
@@ -213,6 +218,19 @@ export async function startLocalConsortium(options: StartOptions): Promise<Local
         const node = nodes[member];
         if (!node) throw new Error(`no node ${member}`);
         return callApi(node.url, node.tokens[role], method, path, body, contentType);
+      },
+      restartNode: async (member) => {
+        const node = nodes[member];
+        if (!node) throw new Error(`no node ${member}`);
+        const logFile = join(dir, `${member}-restart-${children.length}.log`);
+        const child = spawnCli(
+          ['node', '--config', node.configFile, '--coordinator', coordinatorAddress, '--rest-port', '0'],
+          logFile,
+          env,
+        );
+        children.push(child);
+        const ready = await waitReady(child, member, logFile);
+        return { url: ready['rest']!, process: child };
       },
       stop: stopAll,
     };

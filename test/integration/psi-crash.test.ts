@@ -3,23 +3,14 @@
  * node starts again its own interrupted job is marked failed with its partial result dropped.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  callApi,
-  type LocalConsortium,
-  spawnCli,
-  startLocalConsortium,
-  stopProcess,
-  waitReady,
-} from '../../examples/local-consortium.js';
+import { callApi, type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 
 const CREDIT = fileURLToPath(new URL('../../examples/data/default_credit_hetero_guest.csv', import.meta.url));
 
 describe('PSI when a node crashes mid-job', () => {
   let c: LocalConsortium;
-  const restarted: Array<ReturnType<typeof spawnCli>> = [];
   beforeAll(async () => {
     c = await startLocalConsortium({ members: ['bank-a', 'bank-b'] });
     const csv = readFileSync(CREDIT, 'utf8');
@@ -36,7 +27,6 @@ describe('PSI when a node crashes mid-job', () => {
     }
   });
   afterAll(async () => {
-    for (const p of restarted) await stopProcess(p);
     await c?.stop();
   });
 
@@ -65,30 +55,11 @@ describe('PSI when a node crashes mid-job', () => {
     expect(job.state).toBe('failed');
     expect(job.error?.code).toBe('ACCORD_PSI_PEER_LOST');
 
-    const logFile = join(c.dir, 'bank-b-restart.log');
-    const again = spawnCli(
-      [
-        'node',
-        '--config',
-        c.nodes['bank-b']!.configFile,
-        '--coordinator',
-        c.coordinatorAddress,
-        '--rest-port',
-        '0',
-      ],
-      logFile,
-    );
-    restarted.push(again);
-    const ready = await waitReady(again, 'bank-b', logFile);
-    const after = await callApi(ready['rest']!, c.nodes['bank-b']!.tokens.risk, 'GET', `/v1/psi/${id}`);
+    const again = await c.restartNode('bank-b');
+    const after = await callApi(again.url, c.nodes['bank-b']!.tokens.risk, 'GET', `/v1/psi/${id}`);
     expect(after.body.state).toBe('failed');
     expect(after.body.error.code).toBe('ACCORD_PSI_INTERRUPTED');
-    const rows = await callApi(
-      ready['rest']!,
-      c.nodes['bank-b']!.tokens.risk,
-      'GET',
-      `/v1/psi/${id}/alignment`,
-    );
+    const rows = await callApi(again.url, c.nodes['bank-b']!.tokens.risk, 'GET', `/v1/psi/${id}/alignment`);
     expect(rows.status).toBe(409);
   });
 });

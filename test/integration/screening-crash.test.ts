@@ -2,28 +2,18 @@
  * A node killed in the middle of a screening job: when it starts again, polling the job gives a coded, final
  * answer (failed, ACCORD_SIGNAL_SCREEN_INTERRUPTED, with the progress it had made) rather than "no such job".
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  callApi,
-  type LocalConsortium,
-  spawnCli,
-  startLocalConsortium,
-  stopProcess,
-  waitReady,
-} from '../../examples/local-consortium.js';
+import { callApi, type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 
 const IDS = 100_000;
 const phone = (i: number) => `+4477${String(i).padStart(8, '0')}`;
 
 describe('screening when the node crashes mid-job', () => {
   let c: LocalConsortium;
-  const restarted: Array<ReturnType<typeof spawnCli>> = [];
   beforeAll(async () => {
     c = await startLocalConsortium({ members: ['bank-a', 'bank-b'] });
   });
   afterAll(async () => {
-    for (const p of restarted) await stopProcess(p);
     await c?.stop();
   });
 
@@ -42,23 +32,9 @@ describe('screening when the node crashes mid-job', () => {
     }
     c.nodes['bank-a']!.process.kill('SIGKILL');
 
-    const logFile = join(c.dir, 'bank-a-restart.log');
-    const again = spawnCli(
-      [
-        'node',
-        '--config',
-        c.nodes['bank-a']!.configFile,
-        '--coordinator',
-        c.coordinatorAddress,
-        '--rest-port',
-        '0',
-      ],
-      logFile,
-    );
-    restarted.push(again);
-    const ready = await waitReady(again, 'bank-a', logFile);
+    const again = await c.restartNode('bank-a');
     const after = await callApi(
-      ready['rest']!,
+      again.url,
       c.nodes['bank-a']!.tokens.risk,
       'GET',
       `/v1/signals/screen/${jobId}`,

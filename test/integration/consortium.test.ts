@@ -2,10 +2,8 @@
  * The skeleton end to end: real coordinator and node processes over mutual TLS on 127.0.0.1, real SQLite, the REST
  * API and the CLI as an operator uses them.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
@@ -13,23 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { serviceOf } from '../../platform/grpc/proto.js';
 import { tempConsortium } from '../helpers/temp-consortium.js';
+import { accord } from '../helpers/run-cli.js';
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 const FIXTURE = readFileSync(
   fileURLToPath(new URL('../fixtures/breast_hetero_guest.csv', import.meta.url)),
   'utf8',
 );
-
-async function accord(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function coordinatorAudit(
   consortium: LocalConsortium,

@@ -5,21 +5,17 @@
  * Checked with real handshakes: the server verifies against the consortium CA, plain HTTP and unverified clients are
  * refused, and the CLI finds and verifies the node from its config alone.
  */
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { type RequestOptions, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InitResult, initConsortium } from '../../cli/commands/init.js';
 import { spawnCli, stopProcess, waitReady } from '../../examples/local-consortium.js';
 import { createAuthority, issueLeaf } from '../../platform/tls/issue.js';
-
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+import { accord } from '../helpers/run-cli.js';
 
 interface Reply {
   status: number;
@@ -48,16 +44,6 @@ function get(url: string, options: RequestOptions = {}): Promise<Reply> {
     req.on('error', reject);
     req.end();
   });
-}
-
-async function accord(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
 }
 
 async function waitConnected(url: string, options: RequestOptions, timeoutMs = 20_000): Promise<void> {

@@ -22,7 +22,7 @@
  * (enough to see one token queried many times, not enough to look it up).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { multiplexedHandler } from '../../platform/grpc/multiplexed-server.js';
+import { multiplexedHandler, OpenStreams } from '../../platform/grpc/multiplexed-server.js';
 import { type Audit, type HandlerOptions, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
@@ -110,6 +110,8 @@ export class SignalsCoordinator {
   private readonly evaluations: MemberRateLimiter;
   private readonly queries: MemberRateLimiter;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Nodes' QueryStreams, ended on close() so the server's graceful shutdown need not wait them out. */
+  private readonly streams = new OpenStreams();
 
   constructor(private readonly deps: SignalsServiceDeps) {
     this.evaluations = new MemberRateLimiter(deps.settings.evaluationLimit, deps.now);
@@ -197,6 +199,7 @@ export class SignalsCoordinator {
   close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    this.streams.endAll();
   }
 
   handlers(): grpc.UntypedServiceImplementation {
@@ -277,7 +280,7 @@ export class SignalsCoordinator {
         log,
       ),
       query: unaryHandler(queryOptions, audit, log),
-      queryStream: multiplexedHandler(queryOptions, audit, log),
+      queryStream: multiplexedHandler(queryOptions, audit, log, this.streams),
       queryBatch: unaryHandler(
         {
           name: 'Signals.QueryBatch',

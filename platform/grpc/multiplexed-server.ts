@@ -26,10 +26,36 @@ interface RequestEnvelope {
   readonly request?: unknown;
 }
 
+/**
+ * The streams a server has open. A graceful shutdown waits for every call to finish, and a client never finishes a
+ * long-lived stream by itself: `endAll()` stops taking calls on each stream and ends it once its calls in flight are
+ * answered, so the server can stop without falling back to a forced shutdown.
+ */
+export class OpenStreams {
+  private readonly closers = new Set<() => void>();
+  private closing = false;
+
+  add(close: () => void): void {
+    if (this.closing) close();
+    else this.closers.add(close);
+  }
+
+  delete(close: () => void): void {
+    this.closers.delete(close);
+  }
+
+  endAll(): void {
+    this.closing = true;
+    for (const close of this.closers) close();
+    this.closers.clear();
+  }
+}
+
 export function multiplexedHandler<Req, Res>(
   options: HandlerOptions<Req, Res>,
   audit: Audit,
   log: Logger,
+  open: OpenStreams = new OpenStreams(),
 ): grpc.handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     const member = peerMemberOrError(call);
@@ -42,10 +68,20 @@ export function multiplexedHandler<Req, Res>(
     }
     const controller = new AbortController();
     let inFlight = 0;
-    let clientDone = false;
+    // Set when the client half-closes or the server is shutting down: no new calls, end once the last is answered.
+    let draining = false;
     const endIfDone = () => {
-      if (clientDone && inFlight === 0 && !call.writableEnded) call.end();
+      if (draining && inFlight === 0 && !call.writableEnded) call.end();
     };
+    const drain = () => {
+      draining = true;
+      endIfDone();
+    };
+    open.add(drain);
+    const forget = () => open.delete(drain);
+    call.on('finish', forget);
+    call.on('close', forget);
+    call.on('cancelled', forget);
     const reply = (message: unknown) => {
       if (!call.cancelled && !call.writableEnded) call.write(message);
     };
@@ -53,6 +89,11 @@ export function multiplexedHandler<Req, Res>(
     call.on('error', () => controller.abort());
     call.on('data', (envelope: RequestEnvelope) => {
       const callId = Number(envelope?.callId ?? 0);
+      if (draining) {
+        const closing = new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'shutting down' });
+        reply({ callId, error: errorPayload(closing) });
+        return;
+      }
       if (inFlight >= MAX_IN_FLIGHT_PER_STREAM) {
         const busy = new AccordError('ACCORD_RATE_LIMITED', {
           what: 'calls in flight on one stream',
@@ -72,9 +113,6 @@ export function multiplexedHandler<Req, Res>(
           endIfDone();
         });
     });
-    call.on('end', () => {
-      clientDone = true;
-      endIfDone();
-    });
+    call.on('end', drain);
   };
 }

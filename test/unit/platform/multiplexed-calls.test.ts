@@ -9,10 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMtlsClient } from '../../../platform/grpc/client.js';
 import { MultiplexedCalls } from '../../../platform/grpc/multiplexed-client.js';
-import { multiplexedHandler } from '../../../platform/grpc/multiplexed-server.js';
+import { multiplexedHandler, OpenStreams } from '../../../platform/grpc/multiplexed-server.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
-import { createLogger } from '../../../platform/log/logger.js';
+import type { Logger } from '../../../platform/log/logger.js';
 import type { TlsMaterial } from '../../../platform/tls/credentials.js';
 import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
@@ -41,7 +41,15 @@ function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name:
 }
 
 describe('multiplexed calls over one stream', () => {
-  const log = createLogger('test', 'error');
+  // Errors logged locally (never sent): the test checks an internal error lands here and not on the wire.
+  const logged: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+  const log: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: () => {},
+    error: (msg, fields) => logged.push({ msg, ...(fields ? { fields } : {}) }),
+    child: () => log,
+  };
   const audits: AuditDraft[] = [];
   const ca = createAuthority('test-consortium');
   const serverTls = material(
@@ -63,9 +71,11 @@ describe('multiplexed calls over one stream', () => {
   let port = 0;
   let client: grpc.Client;
   let calls: MultiplexedCalls;
+  let open: OpenStreams;
 
   async function startServer(): Promise<void> {
     server = new grpc.Server();
+    open = new OpenStreams();
     server.addService(Signals.service, {
       queryStream: multiplexedHandler<{ items: Uint8Array }, SignalAggregates>(
         {
@@ -84,6 +94,7 @@ describe('multiplexed calls over one stream', () => {
         },
         (draft) => audits.push(draft),
         log,
+        open,
       ),
     });
     port = await bindServer(server, '127.0.0.1', port, serverCredentials(serverTls));
@@ -129,6 +140,7 @@ describe('multiplexed calls over one stream', () => {
     const crashed = (results[2] as PromiseRejectedResult).reason as AccordError;
     expect(crashed.code).toBe('ACCORD_INTERNAL');
     expect(JSON.stringify(crashed)).not.toContain('secret internal detail');
+    expect(logged.some((l) => (l.fields?.['err'] as Error)?.message === 'secret internal detail')).toBe(true);
     expect((await query(element(Behaviour.answer, 5))).applications.d1).toBe(5);
   });
 
@@ -170,5 +182,25 @@ describe('multiplexed calls over one stream', () => {
       });
     }
     expect(answer?.applications.d1).toBe(42);
+  });
+
+  it('ends open streams for a shutdown: calls in flight are answered, new ones fail fast', async () => {
+    expect((await query(element(Behaviour.answer, 1))).applications.d1).toBe(1);
+    const inFlight = query(element(Behaviour.slow, 2));
+    await new Promise((r) => setTimeout(r, 20));
+    open.endAll();
+    expect((await inFlight).applications.d1).toBe(2);
+    await expect(query(element(Behaviour.answer, 3))).rejects.toMatchObject({
+      code: 'ACCORD_COORDINATOR_UNAVAILABLE',
+    });
+    // With every stream ended, a graceful shutdown completes without being forced.
+    const graceful = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1_000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(graceful).toBe(true);
   });
 });

@@ -19,6 +19,7 @@ import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
 import type { AuditDraft } from '../shared/audit/chain.js';
 import { COORDINATOR_NAME } from '../shared/consortium/roles.js';
+import { consortiumKinds } from '../shared/signals/kinds.js';
 import { AccordError } from '../shared/errors/index.js';
 import { consortiumService } from './consortium-service.js';
 import { Membership } from './membership.js';
@@ -53,6 +54,8 @@ export function buildCoordinator(
     store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
   };
   const membership = new Membership(config.members, config.heartbeat.offlineAfterMs);
+  // One list for both services: what publish accepts is exactly what registration tells the nodes.
+  const signalKinds = consortiumKinds(config.signals.extraFlagKinds);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
@@ -64,6 +67,7 @@ export function buildCoordinator(
       membership,
       consortium: config.consortium,
       heartbeatIntervalMs: config.heartbeat.intervalMs,
+      signalKinds: signalKinds.all,
       audit,
       log,
       now: Date.now,
@@ -85,6 +89,7 @@ export function buildCoordinator(
   const signals = buildSignalsCoordinator(config, {
     isMember: (m) => membership.isMember(m),
     store: store.signals,
+    kinds: signalKinds,
     audit,
     log,
     workers,

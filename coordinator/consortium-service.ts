@@ -10,6 +10,8 @@ export interface ConsortiumServiceDeps {
   readonly membership: Membership;
   readonly consortium: string;
   readonly heartbeatIntervalMs: number;
+  /** The consortium's signal kinds, built-ins first (`shared/signals/kinds.ts`), announced at registration. */
+  readonly signalKinds: readonly string[];
   readonly audit: Audit;
   readonly log: Logger;
   readonly now: () => number;
@@ -37,6 +39,7 @@ export function consortiumService(deps: ConsortiumServiceDeps): grpc.UntypedServ
             consortium: deps.consortium,
             heartbeatIntervalMs: deps.heartbeatIntervalMs,
             serverTimeMs: deps.now(),
+            signalKinds: deps.signalKinds,
           };
         },
       },

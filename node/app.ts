@@ -79,6 +79,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     settings: store.settings,
     screeningJobs: store.screeningJobs,
     audit,
+    signalKinds: () => link.signalKinds(),
     log: log.child('signals'),
     workers: pool,
   });

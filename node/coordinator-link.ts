@@ -1,6 +1,7 @@
 /**
  * The node's connection to the coordinator: mutual-TLS gRPC client, registration with retry and back-off,
- * heartbeats carrying the audit-log head, and re-registration when the coordinator restarts.
+ * heartbeats carrying the audit-log head, and re-registration when the coordinator restarts. Keeps what the latest
+ * registration told the node, including the consortium's signal kinds.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../platform/config/index.js';
@@ -17,6 +18,7 @@ import {
 } from '../platform/wire/consortium.js';
 import type { AuditDraft } from '../shared/audit/chain.js';
 import { AccordError } from '../shared/errors/index.js';
+import { announcedKinds, BUILT_IN_KINDS, type SignalKinds } from '../shared/signals/kinds.js';
 
 export interface LinkStatus {
   readonly connected: boolean;
@@ -41,6 +43,8 @@ export class CoordinatorLink {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private ack: RegistrationAck | null = null;
+  /** From the latest registration; kept while re-registering (the coordinator checks every publish anyway). */
+  private kinds: SignalKinds = BUILT_IN_KINDS;
   private lastHeartbeatMs = 0;
   private lastErrorCode: string | null = null;
   private retryMs = 250;
@@ -70,6 +74,15 @@ export class CoordinatorLink {
       lastHeartbeatMs: this.lastHeartbeatMs,
       lastErrorCode: this.lastErrorCode,
     };
+  }
+
+  /**
+   * The consortium's signal kinds from the latest registration, or the built-ins before the first one. It only lets
+   * the node refuse early: the coordinator checks every publish against its own list, so a stale one never lets a
+   * bad kind in.
+   */
+  signalKinds(): SignalKinds {
+    return this.kinds;
   }
 
   start(): void {
@@ -150,9 +163,11 @@ export class CoordinatorLink {
           'membership',
         );
         this.ack = wire.registerResponse.fromProto(response);
+        this.kinds = announcedKinds(this.ack.signalKinds);
         this.deps.log.info('registered with coordinator', {
           member: this.ack.member,
           consortium: this.ack.consortium,
+          signalKinds: this.kinds.all.join(' '),
         });
       }
       const head = await this.deps.auditHead();

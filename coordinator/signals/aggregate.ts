@@ -10,7 +10,6 @@ import {
   APPLICATION_KIND,
   APPLICATION_WINDOWS,
   DAY_MS,
-  FLAG_KINDS,
   type FlagAggregate,
   type SignalAggregates,
 } from '../../shared/signals/protocol.js';
@@ -32,6 +31,8 @@ export interface AggregateContext {
   readonly nowMs: number;
   /** Signals older than this (ms) are ignored (they are also deleted by the sweep). */
   readonly retentionMs: number;
+  /** The consortium's flag kinds in answer order (`SignalKinds.flags`: built-ins, then the configured extras). */
+  readonly flagKinds: readonly string[];
 }
 
 export const EMPTY_AGGREGATES: Aggregates = Object.freeze({
@@ -67,8 +68,10 @@ export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateC
     return n;
   };
   const flagList: FlagAggregate[] = [];
-  // Registry order first, then any kind this version does not know (stored by a newer publisher), by name.
-  const order = [...FLAG_KINDS, ...[...flags.keys()].filter((k) => !FLAG_KINDS.includes(k as never)).sort()];
+  // The consortium's order first, then any stored kind it no longer lists (an extra removed from the config after
+  // signals of it were stored: they still count until they expire), by name.
+  const listed: ReadonlySet<string> = new Set(ctx.flagKinds);
+  const order = [...ctx.flagKinds, ...[...flags.keys()].filter((k) => !listed.has(k)).sort()];
   for (const kind of order) {
     const byMember = flags.get(kind);
     if (!byMember || byMember.size === 0) continue;

@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/log/logger.js';
 import type { SignalStore } from '../../platform/store/signal-types.js';
 import { readSecretFile } from '../../platform/config/secret-file.js';
 import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
+import type { SignalKinds } from '../../shared/signals/kinds.js';
 import { SignalsCoordinator } from './signals-service.js';
 
 export { SIGNALS_PROTO, SIGNALS_SERVICE } from '../../platform/wire/signals.js';
@@ -16,6 +17,8 @@ export function buildSignalsCoordinator(
   deps: {
     isMember: (member: string) => boolean;
     store: SignalStore;
+    /** The consortium's kinds (`consortiumKinds(config.signals.extraFlagKinds)`), also announced at registration. */
+    kinds: SignalKinds;
     audit: Audit;
     log: Logger;
     now?: () => number;
@@ -37,6 +40,7 @@ export function buildSignalsCoordinator(
     log: deps.log,
     now: deps.now ?? Date.now,
     settings: {
+      kinds: deps.kinds,
       retentionDays: s.retentionDays,
       clockSkewMs: s.clockSkewMs,
       sweepIntervalMs: s.sweepIntervalMs,

@@ -7,9 +7,10 @@
  *  1. Node: normalises the identifier, sends the member element M = H(x)^k_m.     -> Publish / Query(M)
  *  2. Coordinator (here): rate-limits the member per element (evaluations), checks M, derives the token
  *     T = hash(M^k_c). Learns: that this member asked about token T; not x (it lacks k_m to test guesses).
- *  3a. Publish(M, kind, at): every entry is checked (known kind; `at` within the clock-skew allowance and the
- *      retention period) before any is stored; then (T, kind, member, at) is stored. Learns: member X reported a
- *      signal of this kind for SOME identifier at this time; it cannot tell which identifier.
+ *  3a. Publish(M, kind, at): every entry is checked (a kind of this consortium: the built-ins, then
+ *      `signals.extraFlagKinds`; `at` within the clock-skew allowance and the retention period) before any is
+ *      stored; then (T, kind, member, at) is stored. Learns: member X reported a signal of this kind for SOME
+ *      identifier at this time; it cannot tell which identifier.
  *  3b. Query(M): rate-limits queries, reads the token's unexpired signals, and answers aggregates only
  *      (`aggregate.ts`): distinct OTHER members per application window and per flag kind, newest flag time.
  *      The querying member learns those counts and nothing else: no member names, not its own signals back.
@@ -31,20 +32,17 @@ import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { AccordError } from '../../shared/errors/index.js';
 import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
 import { tokenBatch } from '../../shared/oprf/fraud-token.js';
-import {
-  AUDIT_TOKEN_PREFIX_HEX,
-  DAY_MS,
-  isSignalKind,
-  SIGNAL_KINDS,
-  type SignalAggregates,
-} from '../../shared/signals/protocol.js';
-import { aggregateSignals, isEmptyAggregate } from './aggregate.js';
+import type { SignalKinds } from '../../shared/signals/kinds.js';
+import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, type SignalAggregates } from '../../shared/signals/protocol.js';
+import { type AggregateContext, aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
 
 /** Batches at least this large go to the crypto workers (smaller ones cost less than the hand-off). */
 const WORKER_BATCH = 64;
 
 export interface SignalsSettings {
+  /** The consortium's kinds (built-ins, then `signals.extraFlagKinds`): publish refuses any other. */
+  readonly kinds: SignalKinds;
   readonly retentionDays: number;
   readonly clockSkewMs: number;
   readonly sweepIntervalMs: number;
@@ -79,17 +77,17 @@ const at = (index: number) => ` at index ${index}`;
 export function validateSignals(
   signals: ReadonlyArray<Pick<NewSignal, 'kind' | 'atMs'>>,
   nowMs: number,
-  settings: Pick<SignalsSettings, 'retentionDays' | 'clockSkewMs'>,
+  settings: Pick<SignalsSettings, 'kinds' | 'retentionDays' | 'clockSkewMs'>,
 ): void {
   const oldest = nowMs - settings.retentionDays * DAY_MS;
   const newest = nowMs + settings.clockSkewMs;
   for (let i = 0; i < signals.length; i++) {
     const s = signals[i]!;
-    if (!isSignalKind(s.kind))
+    if (!settings.kinds.isKind(s.kind))
       throw new AccordError('ACCORD_SIGNAL_KIND_UNKNOWN', {
         at: at(i),
         index: i,
-        known: SIGNAL_KINDS.join(', '),
+        known: settings.kinds.all.join(', '),
       });
     if (s.atMs > newest)
       throw new AccordError('ACCORD_SIGNAL_TIME_FUTURE', {
@@ -120,6 +118,10 @@ export class SignalsCoordinator {
 
   private get retentionMs(): number {
     return this.deps.settings.retentionDays * DAY_MS;
+  }
+
+  private aggregateContext(self: string, nowMs: number): AggregateContext {
+    return { self, nowMs, retentionMs: this.retentionMs, flagKinds: this.deps.settings.kinds.flags };
   }
 
   private requireMember(member: string): void {
@@ -227,7 +229,7 @@ export class SignalsCoordinator {
         });
         const nowMs = now();
         const groups = await store.groups(token!, nowMs - this.retentionMs);
-        return aggregateSignals(groups, { self: member, nowMs, retentionMs: this.retentionMs });
+        return aggregateSignals(groups, this.aggregateContext(member, nowMs));
       },
     };
     return {
@@ -303,7 +305,7 @@ export class SignalsCoordinator {
             });
             const nowMs = now();
             const all = await store.groupsMany(tokens, nowMs - this.retentionMs);
-            const ctx = { self: member, nowMs, retentionMs: this.retentionMs };
+            const ctx = this.aggregateContext(member, nowMs);
             const hits = [];
             for (let i = 0; i < all.length; i++) {
               if (all[i]!.length === 0) continue;

@@ -10,6 +10,7 @@ import { AccordError } from '../../shared/errors/index.js';
 import { signalRoutes } from '../rest/routes/signals.js';
 import { readSecretFile } from '../../platform/config/secret-file.js';
 import { MemberKey } from '../../shared/oprf/member-key.js';
+import type { SignalKinds } from '../../shared/signals/kinds.js';
 import { ScreeningJobs } from './screening.js';
 import { SignalsClient } from './signals-client.js';
 import { NodeSignals } from './signals-service.js';
@@ -31,6 +32,8 @@ export function buildNodeSignals(
     settings: SettingsStore;
     screeningJobs: ScreeningJobStore;
     audit: (draft: AuditDraft) => void;
+    /** The consortium's kinds from the node's latest registration (`CoordinatorLink.signalKinds`). */
+    signalKinds: () => SignalKinds;
     log: Logger;
     /** The node's crypto worker pool (shared with PSI), for large batches. */
     workers?: CryptoWorkerPool;
@@ -45,7 +48,12 @@ export function buildNodeSignals(
   if (!s.memberKeyFile) {
     deps.log.warn('no signals.memberKeyFile in the config: fraud-signal routes are disabled');
     return {
-      routes: signalRoutes({ signals: null, screening: null, plaintextBenchmark: false }),
+      routes: signalRoutes({
+        signals: null,
+        screening: null,
+        kinds: deps.signalKinds,
+        plaintextBenchmark: false,
+      }),
       start: async () => {},
       close: () => {},
     };
@@ -58,11 +66,17 @@ export function buildNodeSignals(
     cache: new TokenCache(s.tokenCacheSize),
     settings: deps.settings,
     audit: deps.audit,
+    kinds: deps.signalKinds,
     ...(deps.workers ? { workers: deps.workers } : {}),
   });
   const screening = new ScreeningJobs(signals, deps.screeningJobs, deps.log);
   return {
-    routes: signalRoutes({ signals, screening, plaintextBenchmark: s.insecurePlaintextBenchmark }),
+    routes: signalRoutes({
+      signals,
+      screening,
+      kinds: deps.signalKinds,
+      plaintextBenchmark: s.insecurePlaintextBenchmark,
+    }),
     start: () => signals.init(),
     close: () => client.close(),
   };

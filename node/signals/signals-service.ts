@@ -2,7 +2,8 @@
  * The bank's side of fraud-signal sharing. Protocol and what each party learns: `shared/oprf/fraud-token.ts`
  * (step 1 runs here) and `coordinator/signals/signals-service.ts` (publish / query / retract). Per call:
  *
- *  1. normalise every identifier (`normaliseId`); validate the whole request (kinds, times) before any RPC;
+ *  1. normalise every identifier (`normaliseId`); validate the whole request (kinds: the consortium's list from the
+ *     latest registration; times) before any RPC;
  *  2. member elements M = H(x)^k_m: from the LRU cache, else computed here (no round trip);
  *  3. Publish / Query / QueryBatch with member elements only; the raw identifier never leaves this process;
  *  4. audit locally with the identifier masked (HMAC under a node-local key from the settings store).
@@ -19,12 +20,11 @@ import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { unpack } from '../../platform/wire/signals.js';
 import type { MemberKey } from '../../shared/oprf/member-key.js';
+import type { SignalKinds } from '../../shared/signals/kinds.js';
 import {
   APPLICATION_KIND,
-  isSignalKind,
   MAX_PUBLISH_BATCH,
   MAX_RPC_BATCH,
-  SIGNAL_KINDS,
   type SignalAggregates,
 } from '../../shared/signals/protocol.js';
 import type { SettingsStore } from '../../platform/store/types.js';
@@ -68,6 +68,8 @@ export interface NodeSignalsDeps {
   readonly cache: TokenCache;
   readonly settings: SettingsStore;
   readonly audit: (draft: AuditDraft) => void;
+  /** The consortium's kinds from the latest registration (built-ins before it): `CoordinatorLink.signalKinds`. */
+  readonly kinds: () => SignalKinds;
   readonly now?: () => number;
 }
 
@@ -94,16 +96,19 @@ export function normaliseAll(inputs: readonly IdentifierInput[]): NormalisedId[]
   });
 }
 
-/** Checks kinds and times of a whole publish batch (node side); throws the first failure with its index. */
-export function checkSignals(inputs: readonly SignalInput[], nowMs: number): void {
+/**
+ * Checks kinds (against `kinds`, the consortium's list as this node knows it) and times of a whole publish batch
+ * (node side); throws the first failure with its index. The coordinator checks again with its own list and clock.
+ */
+export function checkSignals(inputs: readonly SignalInput[], nowMs: number, kinds: SignalKinds): void {
   if (inputs.length > MAX_PUBLISH_BATCH)
     throw new AccordError('ACCORD_SIGNAL_BATCH_TOO_LARGE', { size: inputs.length, limit: MAX_PUBLISH_BATCH });
   inputs.forEach((s, i) => {
-    if (!isSignalKind(s.kind))
+    if (!kinds.isKind(s.kind))
       throw new AccordError('ACCORD_SIGNAL_KIND_UNKNOWN', {
         at: ` at index ${i}`,
         index: i,
-        known: SIGNAL_KINDS.join(', '),
+        known: kinds.all.join(', '),
       });
     if (s.atMs !== undefined && s.atMs > nowMs + NODE_CLOCK_SKEW_MS)
       throw new AccordError('ACCORD_SIGNAL_TIME_FUTURE', {
@@ -215,7 +220,7 @@ export class NodeSignals {
   /** Publishes signals (all or nothing); returns their ids in order. */
   async publish(inputs: readonly SignalInput[], plaintext = false): Promise<string[]> {
     const nowMs = this.now();
-    checkSignals(inputs, nowMs);
+    checkSignals(inputs, nowMs, this.deps.kinds());
     const ids = normaliseAll(inputs);
     const elements = await this.elementsOf(ids, plaintext);
     const action = plaintext ? 'signals:publish-plaintext-benchmark' : 'signals:publish';
@@ -270,7 +275,7 @@ export class NodeSignals {
   ): Promise<{ signalId: string; aggregates: SignalAggregates }> {
     const nowMs = this.now();
     const signal: SignalInput = { ...input, kind: APPLICATION_KIND, atMs: input.atMs ?? nowMs };
-    checkSignals([signal], nowMs);
+    checkSignals([signal], nowMs, this.deps.kinds());
     const [id] = normaliseAll([input]);
     const [element] = await this.elementsOf([id!]);
     try {

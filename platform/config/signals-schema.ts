@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN } from '../../shared/consortium/roles.js';
+import { extraFlagKindProblems } from '../../shared/signals/kinds.js';
 
 const bucket = z.strictObject({
   /** Sustained rate, per second (evaluations: identifiers; queries: tokens). */
@@ -23,6 +24,18 @@ export const coordinatorSignalsSchema = z
     clockSkewMs: z.number().int().min(0).max(3_600_000).default(300_000),
     /** Milliseconds between retention sweeps. */
     sweepIntervalMs: z.number().int().min(1_000).max(86_400_000).default(3_600_000),
+    /**
+     * Flag kinds this consortium adds to the built-in ones (`shared/signals/kinds.ts`), e.g. `synthetic_identity`.
+     * Nodes learn them when they register; no release needed. Removing one refuses new signals of that kind, while
+     * stored ones still show in answers until they expire.
+     */
+    extraFlagKinds: z
+      .array(z.string())
+      .default([])
+      .superRefine((extras, ctx) => {
+        for (const { index, problem } of extraFlagKindProblems(extras))
+          ctx.addIssue({ code: 'custom', path: index === null ? [] : [index], message: problem });
+      }),
     rateLimits: z
       .strictObject({
         /** OPRF evaluations per member: the only brake on dictionary attacks on low-entropy identifiers. */

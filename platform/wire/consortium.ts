@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN, MEMBER_STATUS, type MemberStatus } from '../../shared/consortium/roles.js';
+import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KIND_PATTERN } from '../../shared/signals/kinds.js';
+import { SIGNAL_KINDS } from '../../shared/signals/protocol.js';
 import { decodeWith } from './decode.js';
 
 export const CONSORTIUM_PROTO = 'consortium.proto';
@@ -20,6 +22,8 @@ export interface RegistrationAck {
   readonly consortium: string;
   readonly heartbeatIntervalMs: number;
   readonly serverTimeMs: number;
+  /** The consortium's signal kinds, built-ins first; empty from a coordinator that predates the field. */
+  readonly signalKinds: readonly string[];
 }
 export interface Heartbeat {
   readonly sentAtMs: number;
@@ -42,6 +46,10 @@ const registerResponse = z.object({
   consortium: z.string(),
   heartbeatIntervalMs: z.number().int().positive(),
   serverTimeMs: z.number().int(),
+  signalKinds: z
+    .array(z.string().regex(SIGNAL_KIND_PATTERN))
+    .max(SIGNAL_KINDS.length + MAX_EXTRA_FLAG_KINDS)
+    .refine((kinds) => new Set(kinds).size === kinds.length, 'kinds must be unique'),
 });
 const heartbeatRequest = z.object({
   sentAtMs: z.number().int().nonnegative(),
@@ -63,7 +71,7 @@ export const consortiumWire = {
     fromProto: (w: unknown): Registration => decodeWith(registerRequest, 'RegisterRequest', w),
   },
   registerResponse: {
-    toProto: (r: RegistrationAck) => ({ ...r }),
+    toProto: (r: RegistrationAck) => ({ ...r, signalKinds: [...r.signalKinds] }),
     fromProto: (w: unknown): RegistrationAck => decodeWith(registerResponse, 'RegisterResponse', w),
   },
   heartbeatRequest: {

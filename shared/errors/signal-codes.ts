@@ -10,7 +10,7 @@ import { defineErrors, GrpcCode as G } from './define.js';
 export const signalErrors = defineErrors({
   ACCORD_SIGNAL_KIND_UNKNOWN: {
     message: 'the signal kind is unknown{at}; known kinds: {known}',
-    hint: 'Use one of the listed signal kinds (the value is not echoed in case it holds an identifier).',
+    hint: 'Use one of the listed signal kinds, also listed by a node at GET /v1/signals/kinds (the value is not echoed in case it holds an identifier). A consortium adds flag kinds in the coordinator config, `signals.extraFlagKinds`; nodes learn them when they register.',
     http: 400,
     grpc: G.INVALID_ARGUMENT,
   },

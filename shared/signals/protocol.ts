@@ -5,18 +5,21 @@
  */
 
 /**
- * Signal kinds. `application`: the member saw a credit application carrying the identifier (counted per time
- * window). The others are flags (counted over the whole retention period). Extend by adding an entry: both sides
- * import this list, so the coordinator accepts the new kind as soon as it runs the new version.
+ * The built-in signal kinds. `application`: the member saw a credit application carrying the identifier (counted per
+ * time window). The others are flags (counted over the whole retention period). A consortium adds flag kinds without
+ * a release through the coordinator's `signals.extraFlagKinds`; nodes learn them at registration. Code whose answer
+ * depends on the consortium uses `kinds.ts` instead of these constants, which hold the built-ins only.
  */
 export const SIGNAL_KINDS = ['application', 'telecom_scam', 'mule_account', 'confirmed_fraud'] as const;
 export type SignalKind = (typeof SIGNAL_KINDS)[number];
 
 /** The kind counted in time windows; every other kind is a flag. */
 export const APPLICATION_KIND = 'application' satisfies SignalKind;
+/** The built-in flag kinds (a consortium's extras: `kinds.ts`). */
 export const FLAG_KINDS = SIGNAL_KINDS.filter((k) => k !== APPLICATION_KIND);
 
 const KIND_SET: ReadonlySet<string> = new Set(SIGNAL_KINDS);
+/** True for a built-in kind only (a consortium's extras: `SignalKinds.isKind` in `kinds.ts`). */
 export function isSignalKind(value: unknown): value is SignalKind {
   return typeof value === 'string' && KIND_SET.has(value);
 }

@@ -15,6 +15,10 @@ const PHONE_NORMALISED = '+447700900123';
 const OTHER_RAW = '0049 151 2345 6789';
 const OTHER_NORMALISED = '+4915123456789';
 const EMAIL_RAW = 'Mule.Account@Example.org';
+/** Flagged only with the consortium's configured extra kind. */
+const SYNTHETIC_RAW = '+44 7700 900456';
+const SYNTHETIC_NORMALISED = '+447700900456';
+const EXTRA_KIND = 'synthetic_identity';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -57,6 +61,8 @@ describe('fraud signals over real processes', () => {
       env: { ACCORD_WIRE_RECORD: wireFile },
       configure: (init) => {
         const config = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
+        // A consortium-specific flag kind, added by configuration only (nodes learn it at registration).
+        config.signals.extraFlagKinds = [EXTRA_KIND];
         // bank-d gets tiny limits so the test can reach them.
         config.signals.rateLimits.perMember = {
           'bank-d': { evaluations: { perSecond: 0.001, burst: 5 }, queries: { perSecond: 0.001, burst: 3 } },
@@ -159,6 +165,69 @@ describe('fraud signals over real processes', () => {
     expect(q.body.applications.d30).toBe(0);
   });
 
+  it('accepts a flag kind the coordinator config adds, lists it, and refuses kinds nobody configured', async () => {
+    const kinds = await c.api('bank-b', 'risk', 'GET', '/v1/signals/kinds');
+    expect(kinds.status, JSON.stringify(kinds.body)).toBe(200);
+    expect(kinds.body).toEqual({
+      kinds: [
+        { kind: 'application', windowed: true },
+        { kind: 'telecom_scam', windowed: false },
+        { kind: 'mule_account', windowed: false },
+        { kind: 'confirmed_fraud', windowed: false },
+        { kind: EXTRA_KIND, windowed: false },
+      ],
+    });
+    expect((await c.api('bank-b', 'reviewer', 'GET', '/v1/signals/kinds')).status).toBe(403);
+
+    const published = await c.api('bank-a', 'risk', 'POST', '/v1/signals', {
+      idKind: 'phone',
+      id: SYNTHETIC_RAW,
+      kind: EXTRA_KIND,
+      at: iso(now - DAY),
+    });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    const b = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', {
+      idKind: 'phone',
+      id: SYNTHETIC_RAW,
+    });
+    expect(b.body).toEqual({
+      applications: { d1: 0, d7: 0, d30: 0 },
+      flags: [{ kind: EXTRA_KIND, members: 1, lastSeen: iso(now - DAY) }],
+    });
+
+    // An unknown kind is refused by the node itself: nothing stored, no Publish reaches the coordinator.
+    const publishRpcs = () => {
+      const db = coordinatorDb(c);
+      try {
+        return (
+          db
+            .prepare(
+              "SELECT COUNT(*) AS n FROM audit_log WHERE actor = 'bank-a' AND action = 'rpc:Signals.Publish'",
+            )
+            .get() as { n: number }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    const storedBefore = signalCount(c);
+    const rpcsBefore = publishRpcs();
+    const refused = await c.api('bank-a', 'risk', 'POST', '/v1/signals', {
+      signals: [
+        { idKind: 'phone', id: SYNTHETIC_RAW, kind: EXTRA_KIND },
+        { idKind: 'phone', id: SYNTHETIC_RAW, kind: 'account_takeover' },
+      ],
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(refused.body.error.code).toBe('ACCORD_SIGNAL_KIND_UNKNOWN');
+    expect(refused.body.error.params.index).toBe(1);
+    expect(refused.body.error.params.known.split(', ')).toContain(EXTRA_KIND);
+    expect(refused.body.error.message).toContain(EXTRA_KIND);
+    expect(JSON.stringify(refused.body)).not.toContain(SYNTHETIC_NORMALISED);
+    expect(signalCount(c)).toBe(storedBefore);
+    expect(publishRpcs()).toBe(rpcsBefore);
+  });
+
   it('screens a batch with progress and lists the flagged identifiers', async () => {
     const idsToScreen = [OTHER_RAW, PHONE_RAW, '+33612345678', '+33612345679'];
     const start = await c.api('bank-a', 'risk', 'POST', '/v1/signals/screen', {
@@ -224,6 +293,8 @@ describe('fraud signals over real processes', () => {
       EMAIL_RAW,
       EMAIL_RAW.toLowerCase(),
       '7700900123',
+      SYNTHETIC_RAW,
+      SYNTHETIC_NORMALISED,
     )) {
       expect(wire.includes(needle), `wire holds ${needle}`).toBe(false);
       expect(stored.includes(needle), `coordinator files hold ${needle}`).toBe(false);

@@ -1,11 +1,13 @@
 /**
  * Fraud-signal routes (role `risk`). Identifiers arrive here and never leave the node: the coordinator sees only
  * blinded elements and tokens (protocol: node/signals/signals-service.ts). Answers are counts of distinct other
- * members, never names.
+ * members, never names. Signal kinds are the consortium's (`shared/signals/kinds.ts`): the body schema checks only
+ * their shape, the service checks them against the list of the node's latest registration.
  */
 import { z } from 'zod';
 import { AccordError } from '../../../shared/errors/index.js';
 import { ID_KINDS } from '../../../shared/identity/normalise.js';
+import { SIGNAL_KIND_PATTERN, SIGNAL_KIND_RULE, type SignalKinds } from '../../../shared/signals/kinds.js';
 import {
   MAX_PUBLISH_BATCH,
   MAX_SCREEN_IDS,
@@ -31,8 +33,11 @@ const identifier = z.object({
 const signal = identifier.extend({
   kind: z
     .string()
-    .max(64)
-    .describe(`one of: ${SIGNAL_KINDS.join(', ')}`),
+    .regex(SIGNAL_KIND_PATTERN, SIGNAL_KIND_RULE)
+    .describe(
+      `one of the consortium’s signal kinds, listed at GET /v1/signals/kinds: the built-ins ` +
+        `${SIGNAL_KINDS.join(', ')}, then any flag kinds the coordinator's config adds`,
+    ),
   at,
 });
 const publishBody = z.union([signal, z.object({ signals: z.array(signal).min(1).max(MAX_PUBLISH_BATCH) })]);
@@ -66,6 +71,21 @@ export function aggregatesToJson(a: SignalAggregates): z.infer<typeof aggregates
   };
 }
 
+const kindsSchema = z.object({
+  kinds: z
+    .array(
+      z.object({
+        kind: z.string(),
+        windowed: z
+          .boolean()
+          .describe(
+            'true: counted per 1/7/30-day window (application); false: a flag over the retention period',
+          ),
+      }),
+    )
+    .describe('the consortium’s signal kinds from this node’s latest registration, built-ins first'),
+});
+
 const screenJob = z.object({
   jobId: z.string(),
   state: z.enum(['running', 'done', 'failed']),
@@ -83,6 +103,8 @@ export interface SignalRouteDeps {
   /** null when the node has no member key: every route answers ACCORD_SIGNAL_NOT_CONFIGURED. */
   readonly signals: NodeSignals | null;
   readonly screening: ScreeningJobs | null;
+  /** The consortium's kinds as the node knows them (answered even without a member key: nothing secret). */
+  readonly kinds: () => SignalKinds;
   /** Adds the INSECURE plaintext benchmark routes. */
   readonly plaintextBenchmark: boolean;
 }
@@ -133,6 +155,18 @@ export function signalRoutes(deps: SignalRouteDeps) {
         signalIds: z.array(z.string()).describe('keep them to retract a false positive'),
       }),
       handler: async ({ body }) => ({ signalIds: await need().signals.publish(inputsOf(body)) }),
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/signals/kinds',
+      summary: 'The consortium’s signal kinds (the coordinator announces them when the node registers)',
+      tags: ['signals'],
+      roles: ROLES,
+      response: kindsSchema,
+      handler: async () => {
+        const kinds = deps.kinds();
+        return { kinds: kinds.all.map((kind) => ({ kind, windowed: kinds.isWindowed(kind) })) };
+      },
     }),
     route({
       method: 'DELETE',

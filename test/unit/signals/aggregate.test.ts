@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateSignals, isEmptyAggregate } from '../../../coordinator/signals/aggregate.js';
+import { BUILT_IN_KINDS, consortiumKinds } from '../../../shared/signals/kinds.js';
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
-const ctx = { self: 'bank-a', nowMs: NOW, retentionMs: 90 * DAY };
+const ctx = { self: 'bank-a', nowMs: NOW, retentionMs: 90 * DAY, flagKinds: BUILT_IN_KINDS.flags };
 
 describe('aggregateSignals', () => {
   it('counts distinct other members per application window, newest application per member', () => {
@@ -66,5 +67,41 @@ describe('aggregateSignals', () => {
         retentionMs: 5 * DAY,
       }).applications.d30,
     ).toBe(0);
+  });
+
+  it('lists a consortium’s extra flag kinds after the built-ins, in config order, then unlisted kinds by name', () => {
+    const groups = [
+      { kind: 'zz_removed', member: 'bank-b', lastAtMs: NOW - DAY },
+      { kind: 'synthetic_identity', member: 'bank-b', lastAtMs: NOW - 2 * DAY },
+      { kind: 'account_takeover', member: 'bank-c', lastAtMs: NOW - 3 * DAY },
+      { kind: 'confirmed_fraud', member: 'bank-c', lastAtMs: NOW - 4 * DAY },
+      { kind: 'aa_removed', member: 'bank-d', lastAtMs: NOW - 5 * DAY },
+      { kind: 'telecom_scam', member: 'bank-d', lastAtMs: NOW - 6 * DAY },
+    ];
+    const kinds = consortiumKinds(['synthetic_identity', 'account_takeover']);
+    const order = (flagKinds: readonly string[]) =>
+      aggregateSignals(groups, { ...ctx, flagKinds }).flags.map((f) => f.kind);
+    expect(order(kinds.flags)).toEqual([
+      'telecom_scam',
+      'confirmed_fraud',
+      'synthetic_identity',
+      'account_takeover',
+      'aa_removed',
+      'zz_removed',
+    ]);
+    // Without the extras configured, the same stored kinds still count, after the built-ins and by name.
+    expect(order(BUILT_IN_KINDS.flags)).toEqual([
+      'telecom_scam',
+      'confirmed_fraud',
+      'aa_removed',
+      'account_takeover',
+      'synthetic_identity',
+      'zz_removed',
+    ]);
+    expect(aggregateSignals(groups, { ...ctx, flagKinds: kinds.flags }).flags[2]).toEqual({
+      kind: 'synthetic_identity',
+      members: 1,
+      lastSeenMs: NOW - 2 * DAY,
+    });
   });
 });

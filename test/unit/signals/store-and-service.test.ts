@@ -8,10 +8,11 @@ import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index
 import type { CoordinatorStore } from '../../../platform/store/types.js';
 import { pack, signalsWire, unpack } from '../../../platform/wire/signals.js';
 import { AccordError } from '../../../shared/errors/index.js';
+import { BUILT_IN_KINDS, consortiumKinds } from '../../../shared/signals/kinds.js';
 
 const DAY = 86_400_000;
 const token = (n: number) => new Uint8Array(32).fill(n);
-const settings = { retentionDays: 90, clockSkewMs: 300_000 };
+const settings = { retentionDays: 90, clockSkewMs: 300_000, kinds: BUILT_IN_KINDS };
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -36,6 +37,24 @@ describe('validateSignals', () => {
       'ACCORD_SIGNAL_TIME_EXPIRED@0',
     );
     expect(codeOf(() => validateSignals([ok, { ...ok, atMs: now + 300_000 }], now, settings))).toBe('none');
+  });
+
+  it('accepts the consortium’s extra kinds and lists them when it refuses another', () => {
+    const extra = { ...ok, kind: 'synthetic_identity' };
+    expect(codeOf(() => validateSignals([ok, extra], now, settings))).toBe('ACCORD_SIGNAL_KIND_UNKNOWN@1');
+    const consortium = { ...settings, kinds: consortiumKinds(['synthetic_identity']) };
+    expect(codeOf(() => validateSignals([ok, extra], now, consortium))).toBe('none');
+    let error: unknown;
+    try {
+      validateSignals([extra, { ...ok, kind: 'gossip' }], now, consortium);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AccordError);
+    expect((error as AccordError).params['known']).toBe(
+      'application, telecom_scam, mule_account, confirmed_fraud, synthetic_identity',
+    );
+    expect((error as AccordError).message).toContain('synthetic_identity');
   });
 });
 

@@ -24,6 +24,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { startLocalConsortium } from '../examples/local-consortium.js';
 import { runClosedLoop, runOpenLoop } from './lib/http-load.js';
+import { cpuPerOperation, cpuSnapshot } from './lib/process-cpu.js';
 import { loadNodeConfig } from '../platform/config/index.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { SignalsClient } from '../node/signals/signals-client.js';
@@ -185,6 +186,8 @@ async function main(): Promise<void> {
 
     // ---- open-loop latency at 300 q/s, from a worker thread with its own heap (see lib/http-load.ts)
     const bodies = Array.from({ length: RATE * LATENCY_SECONDS }, () => ({ idKind: 'phone', id: fresh() }));
+    const serving = { 'bank-a node': a.process.pid, coordinator: consortium.coordinator.pid };
+    let cpuBefore = cpuSnapshot(serving);
     const { latencies, errors } = await runOpenLoop({
       url: a.url,
       token,
@@ -195,6 +198,8 @@ async function main(): Promise<void> {
     });
     const p50Ms = percentile(latencies, 0.5);
     const p99Ms = percentile(latencies, 0.99);
+    const oprfCpu = cpuPerOperation(serving, cpuBefore, RATE * LATENCY_SECONDS);
+    cpuBefore = cpuSnapshot(serving);
     // The same open loop on the plaintext anchor: how much of the tail is the platform rather than privacy.
     const plain = await runOpenLoop({
       url: a.url,
@@ -205,10 +210,10 @@ async function main(): Promise<void> {
       bodies: Array.from({ length: RATE * LATENCY_SECONDS }, () => ({ idKind: 'phone', id: fresh() })),
     });
     log(
-      `plaintext anchor, same open loop: p50 ${percentile(plain.latencies, 0.5).toFixed(2)} ms, p99 ${percentile(plain.latencies, 0.99).toFixed(2)} ms`,
+      `plaintext anchor, same open loop: p50 ${percentile(plain.latencies, 0.5).toFixed(2)} ms, p99 ${percentile(plain.latencies, 0.99).toFixed(2)} ms; CPU per query: ${cpuPerOperation(serving, cpuBefore, RATE * LATENCY_SECONDS)}`,
     );
     log(
-      `open loop ${RATE} q/s for ${LATENCY_SECONDS} s: p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms, errors ${errors}`,
+      `open loop ${RATE} q/s for ${LATENCY_SECONDS} s: p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms, errors ${errors}; CPU per query: ${oprfCpu}`,
     );
 
     // ---- max throughput, closed loop, concurrency 32

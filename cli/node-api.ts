@@ -11,9 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { loadNodeConfig } from '../platform/config/index.js';
 import { restBaseUrl } from '../platform/config/rest-listener.js';
 import { loadRestClientTls } from '../platform/tls/credentials.js';
+import { memberNameOfPeer } from '../platform/tls/identity.js';
 import { AccordError } from '../shared/errors/index.js';
 import type { Role } from '../shared/consortium/roles.js';
 
@@ -39,7 +41,12 @@ function usage(problem: string): never {
 }
 
 /** One agent per CLI run: keeps the connection (and TLS session) across the polls of a long job. */
-function agentFor(url: string, options: NodeApiOptions, configCa: string | undefined): HttpAgent {
+function agentFor(
+  url: string,
+  options: NodeApiOptions,
+  configCa: string | undefined,
+  expectedMember: string | null,
+): HttpAgent {
   const tlsFlags = options.ca ?? options.cert ?? options.key;
   if (!url.startsWith('https://')) {
     if (tlsFlags) usage(`--ca, --cert and --key apply to https:// nodes only, and ${url} is plain HTTP`);
@@ -47,7 +54,24 @@ function agentFor(url: string, options: NodeApiOptions, configCa: string | undef
   }
   if (Boolean(options.cert) !== Boolean(options.key)) usage('give --cert and --key together');
   const tls = loadRestClientTls({ ca: options.ca ?? configCa, cert: options.cert, key: options.key });
-  return new HttpsAgent({ keepAlive: true, ...tls });
+  // The consortium CA signs every member's and the coordinator's certificates: trusting it alone would let any of
+  // them stand in for this bank's node and collect its tokens. So without --ca the node must also be this member.
+  const member = options.ca ? null : expectedMember;
+  return new HttpsAgent({
+    keepAlive: true,
+    ...tls,
+    ...(member ? { checkServerIdentity: (host, cert) => sameMember(host, cert, member) } : {}),
+  });
+}
+
+function sameMember(host: string, cert: PeerCertificate, member: string): Error | undefined {
+  const hostProblem = checkServerIdentity(host, cert);
+  if (hostProblem) return hostProblem;
+  const named = memberNameOfPeer(cert);
+  if (named === member) return undefined;
+  return new Error(
+    `the server's certificate names ${named ?? 'no member'}, not ${member}: pass --ca <file> if this node uses another PKI`,
+  );
 }
 
 function send(
@@ -84,7 +108,7 @@ export function nodeApi(options: NodeApiOptions): NodeApi {
     token = options.roles.map((r) => tokens[r]).find(Boolean);
   }
   if (!token) usage('no API token: pass --token or set ACCORD_TOKEN');
-  const agent = agentFor(url, options, config?.tls.ca);
+  const agent = agentFor(url, options, config?.tls.ca, config?.member ?? null);
   // Without --cert, a node that asks for client certificates ends the handshake: say what is missing.
   const certHint =
     config?.rest.tls?.clientCa && !options.cert

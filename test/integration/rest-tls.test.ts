@@ -8,7 +8,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { type RequestOptions, request as httpsRequest } from 'node:https';
+import { createServer as createHttpsServer, type RequestOptions, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,5 +186,37 @@ describe('node REST API over HTTPS (accord init --rest-tls)', () => {
     expect(bWithout.stderr).toContain('pass --cert and --key');
     expect(wrongCa.code).not.toBe(0);
     expect(wrongCa.stderr).toMatch(/cannot reach the node at https:\/\/.*(certificate|issuer)/);
+  });
+
+  it('the CLI refuses another member’s REST certificate, though the consortium CA signed it', async () => {
+    // An impostor serving bank-b's genuine REST certificate where bank-a's config points.
+    const impostor = createHttpsServer(
+      {
+        cert: readFileSync(file('bank-b', 'rest-cert.pem')),
+        key: readFileSync(file('bank-b', 'rest-key.pem')),
+      },
+      (_req, res) => res.end('{}'),
+    );
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = JSON.parse(readFileSync(file('bank-a', 'node.json'), 'utf8'));
+      config.rest.port = (impostor.address() as AddressInfo).port;
+      const misdirected = file('bank-a', 'misdirected.json');
+      writeFileSync(misdirected, JSON.stringify(config));
+      const r = await accord([
+        'signals',
+        'query',
+        '--id-kind',
+        'phone',
+        '--id',
+        '+44 7700 900123',
+        '--config',
+        misdirected,
+      ]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('names bank-b, not bank-a');
+    } finally {
+      impostor.close();
+    }
   });
 });

@@ -23,6 +23,8 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+const UNANSWERED = 'no answer on the stream before the deadline';
+
 /** Call ids wrap at 2^32 (the wire field is uint32); far more than can be in flight at once. */
 const CALL_ID_LIMIT = 2 ** 32;
 
@@ -30,6 +32,8 @@ export class MultiplexedCalls {
   private stream: grpc.ClientDuplexStream<unknown, unknown> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** When the current stream last delivered an answer (performance.now()). */
+  private lastAnswerAt = 0;
 
   /**
    * @param open starts the bidirectional call (e.g. `() => client.queryStream()`).
@@ -45,10 +49,14 @@ export class MultiplexedCalls {
     const stream = this.stream ?? this.connect();
     const callId = this.nextId;
     this.nextId = (this.nextId % (CALL_ID_LIMIT - 1)) + 1;
+    const sentAt = performance.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(callId);
         reject(new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'deadline exceeded' }));
+        // Nothing at all came back since this call left: the connection is likely dead (a half-open TCP link can
+        // take keepalive 40 s to notice). Drop the stream so the next call dials again instead of waiting too.
+        if (this.stream === stream && this.lastAnswerAt < sentAt) this.abandon(stream, UNANSWERED);
       }, this.deadlineMs);
       this.pending.set(callId, { resolve, reject, timer });
       stream.write({ callId, request: wireRequest });
@@ -62,16 +70,21 @@ export class MultiplexedCalls {
 
   /** Ends the stream; calls still in flight fail as if the peer had gone. */
   close(): void {
-    const stream = this.stream;
+    if (this.stream) this.abandon(this.stream, 'client closed');
+  }
+
+  private abandon(stream: grpc.ClientDuplexStream<unknown, unknown>, reason: string): void {
     this.stream = null;
-    stream?.cancel();
-    this.failAll(new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'client closed' }));
+    this.failAll(new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason }));
+    stream.cancel();
   }
 
   private connect(): grpc.ClientDuplexStream<unknown, unknown> {
     const stream = this.open();
     this.stream = stream;
+    this.lastAnswerAt = 0;
     stream.on('data', (envelope: ResponseEnvelope) => {
+      this.lastAnswerAt = performance.now();
       const callId = Number(envelope?.callId ?? 0);
       const waiting = this.pending.get(callId);
       if (!waiting) return; // past its deadline

@@ -18,7 +18,7 @@ import type { Logger } from '../log/logger.js';
 import { errorPayload, toServiceError } from './errors.js';
 import { type Audit, type HandlerOptions, peerMemberOrError, runHandler } from './server.js';
 
-/** Calls one stream may have in flight; more are refused per call (a well-behaved client never gets there). */
+/** Calls one stream may have in flight (received, answer not yet flushed); past it the stream stops reading. */
 export const MAX_IN_FLIGHT_PER_STREAM = 4_096;
 
 interface RequestEnvelope {
@@ -51,11 +51,19 @@ export class OpenStreams {
   }
 }
 
+/** A call that arrived while the stream drains for a shutdown: audited as failed, answered with a coded error. */
+function refused(name: string, member: string, audit: Audit): AccordError {
+  const err = new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'shutting down' });
+  audit({ actor: member, action: `rpc:${name}`, target: '', outcome: 'failed', details: { code: err.code } });
+  return err;
+}
+
 export function multiplexedHandler<Req, Res>(
   options: HandlerOptions<Req, Res>,
   audit: Audit,
   log: Logger,
   open: OpenStreams = new OpenStreams(),
+  maxInFlight = MAX_IN_FLIGHT_PER_STREAM,
 ): grpc.handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     const member = peerMemberOrError(call);
@@ -82,35 +90,43 @@ export function multiplexedHandler<Req, Res>(
     call.on('finish', forget);
     call.on('close', forget);
     call.on('cancelled', forget);
-    const reply = (message: unknown) => {
-      if (!call.cancelled && !call.writableEnded) call.write(message);
+    // Backpressure: a call counts until its answer is flushed to the connection, and past the cap the stream stops
+    // reading, so HTTP/2 flow control slows the client; a client that never reads its answers cannot pile them up here.
+    let paused = false;
+    const settle = () => {
+      inFlight--;
+      if (paused && inFlight <= maxInFlight / 2) {
+        paused = false;
+        call.resume();
+      }
+      endIfDone();
+    };
+    const reply = (message: unknown, done: () => void) => {
+      if (call.cancelled || call.writableEnded) done();
+      else call.write(message, () => done());
     };
     call.on('cancelled', () => controller.abort());
     call.on('error', () => controller.abort());
     call.on('data', (envelope: RequestEnvelope) => {
       const callId = Number(envelope?.callId ?? 0);
-      if (draining) {
-        const closing = new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'shutting down' });
-        reply({ callId, error: errorPayload(closing) });
-        return;
-      }
-      if (inFlight >= MAX_IN_FLIGHT_PER_STREAM) {
-        const busy = new AccordError('ACCORD_RATE_LIMITED', {
-          what: 'calls in flight on one stream',
-          limit: MAX_IN_FLIGHT_PER_STREAM,
-        });
-        reply({ callId, error: errorPayload(busy) });
-        return;
-      }
       inFlight++;
-      runHandler(options, member, envelope?.request, controller.signal, audit, log)
+      if (!paused && inFlight >= maxInFlight) {
+        paused = true;
+        call.pause();
+      }
+      const answer = draining
+        ? // Shutting down: refused like a unary call would be, and audited the same way.
+          Promise.reject(refused(options.name, member, audit))
+        : runHandler(options, member, envelope?.request, controller.signal, audit, log);
+      answer
         .then(
-          (response) => reply({ callId, response }),
-          (err: AccordError) => reply({ callId, error: errorPayload(err) }),
+          (response) => ({ callId, response }),
+          (err: AccordError) => ({ callId, error: errorPayload(err) }),
         )
-        .finally(() => {
-          inFlight--;
-          endIfDone();
+        .then((message) => reply(message, settle))
+        .catch((err: unknown) => {
+          log.error('could not answer a multiplexed call', { rpc: options.name, err });
+          settle();
         });
     });
     call.on('end', drain);

@@ -5,6 +5,7 @@
  * member named by the client certificate.
  */
 import { X509Certificate } from 'node:crypto';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMtlsClient } from '../../../platform/grpc/client.js';
@@ -72,6 +73,7 @@ describe('multiplexed calls over one stream', () => {
   let client: grpc.Client;
   let calls: MultiplexedCalls;
   let open: OpenStreams;
+  let streamsOpened = 0;
 
   async function startServer(): Promise<void> {
     server = new grpc.Server();
@@ -109,7 +111,10 @@ describe('multiplexed calls over one stream', () => {
     await startServer();
     client = createMtlsClient(Signals, `127.0.0.1:${port}`, 'coordinator', clientTls);
     const c = client as unknown as { queryStream(): grpc.ClientDuplexStream<unknown, unknown> };
-    calls = new MultiplexedCalls(() => c.queryStream(), 400);
+    calls = new MultiplexedCalls(() => {
+      streamsOpened++;
+      return c.queryStream();
+    }, 400);
   });
 
   afterAll(() => {
@@ -160,11 +165,25 @@ describe('multiplexed calls over one stream', () => {
   });
 
   it('fails a call at its deadline and drops nothing else', async () => {
+    const before = streamsOpened;
     const hung = query(element(Behaviour.hang, 0));
     const answered = query(element(Behaviour.answer, 7));
     await expect(hung).rejects.toMatchObject({ code: 'ACCORD_COORDINATOR_UNAVAILABLE' });
     expect((await answered).applications.d1).toBe(7);
     expect(calls.inFlight).toBe(0);
+    // Answers still arrive on this stream: it is kept.
+    await query(element(Behaviour.answer, 6));
+    expect(streamsOpened).toBe(before);
+  });
+
+  it('drops a stream on which nothing came back before a deadline, and dials again for the next call', async () => {
+    await query(element(Behaviour.answer, 1));
+    const before = streamsOpened;
+    await expect(query(element(Behaviour.hang, 0))).rejects.toMatchObject({
+      code: 'ACCORD_COORDINATOR_UNAVAILABLE',
+    });
+    expect((await query(element(Behaviour.answer, 8))).applications.d1).toBe(8);
+    expect(streamsOpened).toBe(before + 1);
   });
 
   it('fails the calls in flight when the peer goes away, and opens a new stream for the next call', async () => {
@@ -202,5 +221,73 @@ describe('multiplexed calls over one stream', () => {
       });
     });
     expect(graceful).toBe(true);
+  });
+
+  it('stops reading from a client that does not read its answers, and catches up when it does', async () => {
+    const N = 20_000;
+    let handled = 0;
+    const slowReader = new grpc.Server();
+    slowReader.addService(Signals.service, {
+      queryStream: multiplexedHandler<{ items: Uint8Array }, SignalAggregates>(
+        {
+          name: 'Test.Query',
+          auditSuccess: false,
+          decode: wire.queryRequest.fromProto,
+          encode: wire.queryResponse.toProto,
+          handle: async () => {
+            handled++;
+            return { applications: { d1: 1, d7: 0, d30: 0 }, flags: [] };
+          },
+        },
+        () => {},
+        log,
+        new OpenStreams(),
+        8,
+      ),
+    });
+    const slowPort = await bindServer(slowReader, '127.0.0.1', 0, serverCredentials(serverTls));
+    // A raw HTTP/2 client that never reads its answers (grpc-js clients always drain the socket).
+    const session = http2.connect(`https://127.0.0.1:${slowPort}`, {
+      ca: clientTls.caPem,
+      cert: clientTls.certPem,
+      key: clientTls.keyPem,
+      servername: 'coordinator',
+    });
+    session.on('error', () => {}); // the forced shutdown below drops the connection
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/accord.v1.Signals/QueryStream',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      stream.on('error', () => {});
+      stream.pause();
+      const serialize = (
+        Signals.service as unknown as Record<string, { requestSerialize(v: unknown): Buffer }>
+      )['QueryStream']!.requestSerialize;
+      const request = wire.queryRequest.toProto({
+        items: element(Behaviour.answer, 1),
+        insecurePlaintext: false,
+      });
+      const frames: Buffer[] = [];
+      for (let callId = 1; callId <= N; callId++) {
+        const message = serialize({ callId, request });
+        const prefix = Buffer.alloc(5);
+        prefix.writeUInt32BE(message.length, 1);
+        frames.push(prefix, message);
+      }
+      stream.write(Buffer.concat(frames));
+      await new Promise((r) => setTimeout(r, 1_500));
+      // Only as many answers as the flow-control windows hold (plus the in-flight cap) were produced, not all N.
+      expect(handled).toBeLessThan(N / 2);
+      stream.resume();
+      for (let waited = 0; handled < N && waited < 10_000; waited += 50)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(handled).toBe(N);
+    } finally {
+      session.destroy();
+      slowReader.forceShutdown();
+    }
   });
 });

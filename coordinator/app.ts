@@ -15,6 +15,7 @@ import { serviceOf } from '../platform/grpc/proto.js';
 import { createLogger, type Logger } from '../platform/log/logger.js';
 import { openSqliteCoordinatorStore } from '../platform/store/sqlite/index.js';
 import type { CoordinatorStore } from '../platform/store/types.js';
+import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
 import type { AuditDraft } from '../shared/audit/chain.js';
@@ -40,6 +41,7 @@ export function buildCoordinator(
   log: Logger = createLogger('coordinator'),
 ): Coordinator {
   const tls = loadTlsMaterial(config.tls);
+  warnIfReadableByOthers(config.tls.key, 'TLS key', log);
   if (tls.name !== COORDINATOR_NAME) {
     throw new AccordError('ACCORD_TLS_IDENTITY_MISMATCH', {
       file: config.tls.cert,

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../platform/log/logger.js';
 import { openSqliteNodeStore } from '../platform/store/sqlite/index.js';
 import type { NodeStore } from '../platform/store/types.js';
 import { isLoopbackHost, restBaseUrl } from '../platform/config/rest-listener.js';
+import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadRestTlsMaterial, loadTlsMaterial } from '../platform/tls/credentials.js';
 import type { AuditDraft } from '../shared/audit/chain.js';
 import { AccordError } from '../shared/errors/index.js';
@@ -55,6 +56,8 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   }
   // Read before anything opens, so a bad REST certificate stops the node with a coded error naming the file.
   const restTls = config.rest.tls ? loadRestTlsMaterial(config.rest.tls) : null;
+  warnIfReadableByOthers(config.tls.key, 'TLS key', log);
+  if (config.rest.tls) warnIfReadableByOthers(config.rest.tls.key, 'REST TLS key', log);
   const store = openSqliteNodeStore(config.store.path!);
   const audit = (draft: AuditDraft) => {
     store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));

@@ -137,7 +137,10 @@ async function closedLoop() {
   parentPort.postMessage(result);
 })();`;
 
-function inWorker<T>(workerData: object): Promise<T> {
+function inWorker<T>(workerData: { url: string; mode: string }): Promise<T> {
+  // The raw client speaks plain HTTP only: pointed at an https:// node it would send the bearer token in clear.
+  if (!workerData.url.startsWith('http://'))
+    return Promise.reject(new Error(`http-load speaks plain HTTP to loopback only, not ${workerData.url}`));
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.once('message', (result: T) => {

@@ -5,7 +5,7 @@
  * Production consortia bring their own PKI and point the configs at their PEM files.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAuthority, issueLeaf } from '../../platform/tls/issue.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from '../../platform/config/signals-schema.js';
@@ -40,6 +40,8 @@ export interface InitResult {
 
 function writeSecret(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
+  // `mode` applies only when the file is created: `init --force` over an old file must tighten it too.
+  chmodSync(path, 0o600);
 }
 
 function writeJson(path: string, value: unknown, secret = false): void {

@@ -6,11 +6,20 @@ import { readFileSync, statSync } from 'node:fs';
 import { AccordError } from '../../shared/errors/index.js';
 import type { Logger } from '../log/logger.js';
 
+/** Logs a warning when users other than the owner may read `file` (a private key, a signal key). */
+export function warnIfReadableByOthers(file: string, what: string, log: Logger): void {
+  try {
+    if ((statSync(file).mode & 0o077) !== 0)
+      log.warn(`the ${what} file is readable by other users; chmod 600 it`, { file });
+  } catch {
+    // Unreadable files are reported by whoever reads them, with their coded error.
+  }
+}
+
 export function readSecretFile(file: string, what: string, log: Logger): string {
   try {
     const text = readFileSync(file, 'utf8');
-    if ((statSync(file).mode & 0o077) !== 0)
-      log.warn(`the ${what} file is readable by other users; chmod 600 it`, { file });
+    warnIfReadableByOthers(file, what, log);
     return text.trim();
   } catch (err) {
     throw new AccordError('ACCORD_CONFIG_UNREADABLE', {

@@ -3,9 +3,12 @@
  * folder, certificates from `accord init`, embedded SQLite), real public data, end to end. Prints a summary, stops
  * everything and exits 0; any failed step exits 1.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type LocalConsortium, startLocalConsortium } from './local-consortium.js';
+
+/** The consortium's own flag kind, configured at the coordinator (`signals.extraFlagKinds`). */
+const CONSORTIUM_FLAG = 'synthetic_identity';
 
 const DATA = (file: string) => fileURLToPath(new URL(`./data/${file}`, import.meta.url));
 
@@ -156,13 +159,20 @@ async function run(consortium: LocalConsortium): Promise<void> {
   expectOk(
     'bank-c publish',
     await consortium.api('bank-c', 'risk', 'POST', '/v1/signals', {
-      idKind: 'phone',
-      id: '0044 7700 900 461',
-      kind: 'application',
-      at: new Date(Date.now() - 72 * hour).toISOString(),
+      signals: [
+        {
+          idKind: 'phone',
+          id: '0044 7700 900 461',
+          kind: 'application',
+          at: new Date(Date.now() - 72 * hour).toISOString(),
+        },
+        { idKind: 'phone', id: '0044 7700 900 461', kind: CONSORTIUM_FLAG },
+      ],
     }),
   );
-  process.stdout.write('  bank-b: application 2 h ago + telecom-scam flag; bank-c: application 3 days ago\n');
+  process.stdout.write(
+    `  bank-b: application 2 h ago + telecom-scam flag; bank-c: application 3 days ago + ${CONSORTIUM_FLAG} flag (a kind from the coordinator config)\n`,
+  );
   const signalAnswer = await consortium.api('bank-a', 'risk', 'POST', '/v1/signals/applications', {
     idKind: 'phone',
     id: scamPhone,
@@ -192,6 +202,12 @@ async function main(): Promise<void> {
   const consortium = await startLocalConsortium({
     members: ['bank-a', 'bank-b', 'bank-c'],
     onReady: (name) => process.stdout.write(`  ${name} ready\n`),
+    // A flag kind of this consortium's own, on top of the built-ins: no software release needed.
+    configure: (init) => {
+      const coordinator = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
+      coordinator.signals.extraFlagKinds = [CONSORTIUM_FLAG];
+      writeFileSync(init.coordinatorConfig, JSON.stringify(coordinator, null, 2));
+    },
   });
   try {
     await run(consortium);

@@ -70,9 +70,9 @@ export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateC
   const flagList: FlagAggregate[] = [];
   // The consortium's order first, then any stored kind it no longer lists (an extra removed from the config after
   // signals of it were stored: they still count until they expire), by name.
-  const listed: ReadonlySet<string> = new Set(ctx.flagKinds);
-  const order = [...ctx.flagKinds, ...[...flags.keys()].filter((k) => !listed.has(k)).sort()];
-  for (const kind of order) {
+  // Most answers carry no flag at all: order nothing then (this runs once per query).
+  const unlisted = flags.size === 0 ? [] : [...flags.keys()].filter((k) => !ctx.flagKinds.includes(k)).sort();
+  for (const kind of flags.size === 0 ? [] : [...ctx.flagKinds, ...unlisted]) {
     const byMember = flags.get(kind);
     if (!byMember || byMember.size === 0) continue;
     flagList.push({ kind, members: byMember.size, lastSeenMs: Math.max(...byMember.values()) });

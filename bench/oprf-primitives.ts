@@ -8,10 +8,10 @@
  * CPU one fraud-signal query costs across both sides, single-threaded) and its p50/p99, plus the building blocks
  * (hashToGroup, one scalar multiplication). Single-threaded, one core.
  */
-import { CoordinatorKey } from '../shared/oprf/coordinator-key.js';
-import { memberElement, tokenBatch, tokenOf } from '../shared/oprf/fraud-token.js';
-import { MemberKey } from '../shared/oprf/member-key.js';
-import { availableBackends, type RistrettoBackend } from '../shared/oprf/ristretto.js';
+import { CoordinatorKey } from '../primitives/oprf/coordinator-key.js';
+import { memberElement, tokenBatch, tokenOf } from '../primitives/oprf/fraud-token.js';
+import { MemberKey } from '../primitives/oprf/member-key.js';
+import { availableBackends, type RistrettoBackend } from '../primitives/oprf/ristretto.js';
 
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg >= 0 ? Number(process.argv[secondsArg + 1]) : 1;

@@ -3,10 +3,10 @@
  *   node --import tsx bench/psi-primitives.ts [count]
  */
 import os from 'node:os';
-import { blind } from '../shared/psi/blinding.js';
-import { hashToCurveBatch } from '../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../shared/psi/psi-key.js';
-import { validatePoints } from '../shared/psi/validate-points.js';
+import { blind } from '../primitives/psi/blinding.js';
+import { hashToCurveBatch } from '../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../primitives/psi/psi-key.js';
+import { validatePoints } from '../primitives/psi/validate-points.js';
 import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
 
 const n = Number(process.argv[2] ?? 40_000);

@@ -30,9 +30,9 @@ import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { SignalsClient } from '../node/signals/signals-client.js';
 import type { SignalSubmission } from '../platform/wire/signals.js';
 import { plaintextToken } from '../node/signals/signals-service.js';
-import { memberElement } from '../shared/oprf/fraud-token.js';
-import { MemberKey } from '../shared/oprf/member-key.js';
-import { DAY_MS, SIGNAL_KINDS } from '../shared/signals/protocol.js';
+import { memberElement } from '../primitives/oprf/fraud-token.js';
+import { MemberKey } from '../primitives/oprf/member-key.js';
+import { DAY_MS, SIGNAL_KINDS } from '../primitives/signals/protocol.js';
 
 const IDS = Number(process.env['BENCH_IDS'] ?? 100_000);
 const PER_ID = 10;

@@ -3,7 +3,7 @@
  * The `accord` command line. Each command lives in `commands/`; this file parses flags and dispatches.
  */
 import { parseArgs } from 'node:util';
-import { AccordError } from '../shared/errors/index.js';
+import { AccordError } from '../primitives/errors/index.js';
 import { auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';

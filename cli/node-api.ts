@@ -16,8 +16,8 @@ import { loadNodeConfig } from '../platform/config/index.js';
 import { restBaseUrl } from '../platform/config/rest-listener.js';
 import { loadRestClientTls } from '../platform/tls/credentials.js';
 import { memberNameOfPeer } from '../platform/tls/identity.js';
-import { AccordError } from '../shared/errors/index.js';
-import type { Role } from '../shared/consortium/roles.js';
+import { AccordError } from '../primitives/errors/index.js';
+import type { Role } from '../primitives/consortium/roles.js';
 
 export interface NodeApi {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;

@@ -1,4 +1,4 @@
-import { AccordError } from '../shared/errors/index.js';
+import { AccordError } from '../primitives/errors/index.js';
 
 /** Prints a coded error the same way for every command and returns the exit code. */
 export function reportError(err: unknown): number {

@@ -3,14 +3,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../platform/log/logger.js';
 import { type Audit, unaryHandler } from '../platform/grpc/server.js';
 import { consortiumWire as wire } from '../platform/wire/consortium.js';
-import { AccordError } from '../shared/errors/index.js';
+import { AccordError } from '../primitives/errors/index.js';
 import type { Membership } from './membership.js';
 
 export interface ConsortiumServiceDeps {
   readonly membership: Membership;
   readonly consortium: string;
   readonly heartbeatIntervalMs: number;
-  /** The consortium's signal kinds, built-ins first (`shared/signals/kinds.ts`), announced at registration. */
+  /** The consortium's signal kinds, built-ins first (`primitives/signals/kinds.ts`), announced at registration. */
   readonly signalKinds: readonly string[];
   readonly audit: Audit;
   readonly log: Logger;

@@ -2,7 +2,7 @@
  * Member liveness, as pure state: the caller passes the clock. A member is online while its last registration or
  * heartbeat is younger than `offlineAfterMs`.
  */
-import { MEMBER_STATUS } from '../shared/consortium/roles.js';
+import { MEMBER_STATUS } from '../primitives/consortium/roles.js';
 import type { MemberView } from '../platform/wire/consortium.js';
 
 interface Seen {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type InitResult, initConsortium } from '../cli/commands/init.js';
-import type { Role } from '../shared/consortium/roles.js';
+import type { Role } from '../primitives/consortium/roles.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 

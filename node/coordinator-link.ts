@@ -16,9 +16,9 @@ import {
   type MemberView,
   type RegistrationAck,
 } from '../platform/wire/consortium.js';
-import type { AuditDraft } from '../shared/audit/chain.js';
-import { AccordError } from '../shared/errors/index.js';
-import { announcedKinds, BUILT_IN_KINDS, type SignalKinds } from '../shared/signals/kinds.js';
+import type { AuditDraft } from '../primitives/audit/chain.js';
+import { AccordError } from '../primitives/errors/index.js';
+import { announcedKinds, BUILT_IN_KINDS, type SignalKinds } from '../primitives/signals/kinds.js';
 
 export interface LinkStatus {
   readonly connected: boolean;

@@ -4,7 +4,7 @@ import { readJsonFile } from '../../platform/config/load.js';
 import { loadCoordinatorConfig, loadNodeConfig } from '../../platform/config/index.js';
 import { verifyAuditLog } from '../../platform/audit/verify.js';
 import { openSqliteCoordinatorStore, openSqliteNodeStore } from '../../platform/store/sqlite/index.js';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 
 export async function auditVerify(configFile: string): Promise<void> {
   const kind = (readJsonFile(configFile) as { kind?: string })?.kind;

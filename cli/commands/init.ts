@@ -9,15 +9,15 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { createAuthority, issueLeaf } from '../../platform/tls/issue.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from '../../platform/config/signals-schema.js';
-import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import { MemberKey } from '../../shared/oprf/member-key.js';
+import { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
+import { MemberKey } from '../../primitives/oprf/member-key.js';
 import {
   COORDINATOR_NAME,
   MEMBER_NAME_PATTERN,
   MEMBER_URI_PREFIX,
   ROLES,
-} from '../../shared/consortium/roles.js';
-import { AccordError } from '../../shared/errors/index.js';
+} from '../../primitives/consortium/roles.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { hashToken } from '../../node/rest/auth.js';
 import type { CoordinatorConfig, NodeConfig } from '../../platform/config/index.js';
 

@@ -3,7 +3,7 @@
  *  [--mode intersection|cardinality] [--reveal initiator|all]`: starts a PSI job on the node and follows it with a
  * progress bar until it ends.
  */
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { nodeApi } from '../node-api.js';
 import { ProgressBar } from '../progress.js';
 

@@ -8,7 +8,7 @@
  *   accord signals screen  --config node.json --id-kind phone --file ids.txt   (one id per line; progress bar)
  */
 import { readFileSync } from 'node:fs';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { nodeApi } from '../node-api.js';
 import { ProgressBar } from '../progress.js';
 

@@ -3,7 +3,7 @@
  * which values every other party holds, padded so the learner cannot tell how many there are, and shuffled so
  * positions carry nothing. Comparison keys are the first 16 bytes of a point (128 bits: collisions negligible).
  */
-import { fisherYates } from '../../shared/random/secure-shuffle.js';
+import { fisherYates } from '../../primitives/random/secure-shuffle.js';
 
 const POINT = 32;
 const KEY = 16;
@@ -43,7 +43,7 @@ export function padTo(points: Buffer, size: number, randomPoints: (n: number) =>
   return missing > 0 ? Buffer.concat([points, randomPoints(missing)]) : points;
 }
 
-/** Fisher-Yates over 32-byte records with a CSPRNG (unbiased: see shared/random/secure-shuffle.ts). */
+/** Fisher-Yates over 32-byte records with a CSPRNG (unbiased: see primitives/random/secure-shuffle.ts). */
 export function shuffled(points: Buffer): Buffer {
   const out = Buffer.from(points);
   const tmp = Buffer.allocUnsafe(POINT);

@@ -4,7 +4,7 @@
  * back-pressure) instead of growing memory here.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { type PsiEvent, psiWire } from '../../platform/wire/psi.js';
 
 export class Inboxes {

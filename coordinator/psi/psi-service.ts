@@ -1,20 +1,20 @@
 /**
  * The Psi gRPC service: opens sessions, relays invitations and answers, routes point batches around the ring, and
- * computes what each learner receives at the end (see shared/psi/session-protocol.ts for the flow).
+ * computes what each learner receives at the end (see primitives/psi/session-protocol.ts for the flow).
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../platform/log/logger.js';
 import { type Audit, peerMember, unaryHandler } from '../../platform/grpc/server.js';
 import { type PsiEvent, psiWire as wire } from '../../platform/wire/psi.js';
-import { AccordError, toAccordError } from '../../shared/errors/index.js';
-import type { IdKind } from '../../shared/identity/normalise.js';
-import { hashToCurveBatch } from '../../shared/psi/hash-to-curve.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
+import { hashToCurveBatch } from '../../primitives/psi/hash-to-curve.js';
 import {
   PSI_BATCH_POINTS,
   PSI_OUTCOME,
   PSI_STAGE,
   type PsiOutcome,
-} from '../../shared/psi/session-protocol.js';
+} from '../../primitives/psi/session-protocol.js';
 import type { Membership } from '../membership.js';
 import { commonToAll, padTo, shuffled } from './final-sets.js';
 import type { Inboxes } from './inboxes.js';

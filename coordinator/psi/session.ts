@@ -3,14 +3,14 @@
  * terms and set size, which batch each (origin, hop) stream expects next, and the fully blinded sets as they
  * complete. Every check a misbehaving party could fail lives here and throws a coded error.
  */
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import {
   expectedSender,
   learnersOf,
   nextInRing,
   type PsiMode,
   type PsiReveal,
-} from '../../shared/psi/session-protocol.js';
+} from '../../primitives/psi/session-protocol.js';
 import type { PsiRespond, PsiSend } from '../../platform/wire/psi.js';
 
 const POINT = 32;

@@ -12,7 +12,7 @@ import {
   DAY_MS,
   type FlagAggregate,
   type SignalAggregates,
-} from '../../shared/signals/protocol.js';
+} from '../../primitives/signals/protocol.js';
 
 /** One (kind, member) group of a token's signals: the newest time that member reported that kind. */
 export interface SignalGroup {

@@ -5,8 +5,8 @@ import type { Audit } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { SignalStore } from '../../platform/store/signal-types.js';
 import { readSecretFile } from '../../platform/config/secret-file.js';
-import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import type { SignalKinds } from '../../shared/signals/kinds.js';
+import { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
+import type { SignalKinds } from '../../primitives/signals/kinds.js';
 import { SignalsCoordinator } from './signals-service.js';
 
 export { SIGNALS_PROTO, SIGNALS_SERVICE } from '../../platform/wire/signals.js';

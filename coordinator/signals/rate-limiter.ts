@@ -1,7 +1,7 @@
 /**
  * Per-member rate limits for the coordinator's signal RPCs, as a pure token bucket. The evaluation limit is the
  * only thing that stops a member from running a dictionary of guessed identifiers (phone numbers) through the
- * OPRF (see shared/oprf/fraud-token.ts, "What each party cannot do"), so it is enforced per member, per element.
+ * OPRF (see primitives/oprf/fraud-token.ts, "What each party cannot do"), so it is enforced per member, per element.
  */
 
 export interface BucketLimit {

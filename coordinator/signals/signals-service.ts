@@ -1,7 +1,7 @@
 /**
  * The Signals gRPC service: the coordinator's side of fraud-signal sharing.
  *
- * Tokens come from the two-key PRF of `shared/oprf/fraud-token.ts` (read its header first: numbered flow, keys,
+ * Tokens come from the two-key PRF of `primitives/oprf/fraud-token.ts` (read its header first: numbered flow, keys,
  * what each party learns). Around it, one query or publish runs in a single round trip:
  *
  *  1. Node: normalises the identifier, sends the member element M = H(x)^k_m.     -> Publish / Query(M)
@@ -29,11 +29,11 @@ import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
 import { type ElementBatch, pack, signalsWire as wire, unpack } from '../../platform/wire/signals.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
-import { AccordError } from '../../shared/errors/index.js';
-import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import { tokenBatch } from '../../shared/oprf/fraud-token.js';
-import type { SignalKinds } from '../../shared/signals/kinds.js';
-import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, type SignalAggregates } from '../../shared/signals/protocol.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import type { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
+import { tokenBatch } from '../../primitives/oprf/fraud-token.js';
+import type { SignalKinds } from '../../primitives/signals/kinds.js';
+import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, type SignalAggregates } from '../../primitives/signals/protocol.js';
 import { type AggregateContext, aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
 

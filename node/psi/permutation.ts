@@ -1,4 +1,4 @@
-import { fisherYates } from '../../shared/random/secure-shuffle.js';
+import { fisherYates } from '../../primitives/random/secure-shuffle.js';
 
 /**
  * A uniformly random permutation of 0..n-1. A party sends its set in this order so that positions in the fully

@@ -19,7 +19,7 @@ import {
   type PsiSend,
   psiWire as wire,
 } from '../../platform/wire/psi.js';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 
 export interface InboxHandlers {
   onEvent(event: PsiEvent): void;

@@ -1,6 +1,6 @@
 /**
  * One PSI session as this node runs it, once every participant has accepted (the flow and what each party learns:
- * shared/psi/session-protocol.ts). Three streams run at once:
+ * primitives/psi/session-protocol.ts). Three streams run at once:
  *  - own set: rows in a random order -> normalise -> hash to the curve and blind (worker pool) -> Send (hop 1);
  *  - ring: other parties' batches routed here -> check every point, blind with our key -> Send (hop + 1), in order;
  *  - final (learners): the values common to all other sets, then our own fully blinded set -> shared rows.
@@ -12,10 +12,10 @@ import type { Logger } from '../../platform/log/logger.js';
 import { endedWith, type PsiJobRecord, type PsiJobStore } from '../../platform/store/psi-types.js';
 import type { DatasetStore } from '../../platform/store/types.js';
 import type { PsiBatch, PsiEnd, PsiStart } from '../../platform/wire/psi.js';
-import { AccordError, toAccordError } from '../../shared/errors/index.js';
-import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
-import { PsiKey } from '../../shared/psi/psi-key.js';
-import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../shared/psi/session-protocol.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import { type IdKind, normaliseId } from '../../primitives/identity/normalise.js';
+import { PsiKey } from '../../primitives/psi/psi-key.js';
+import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../primitives/psi/session-protocol.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';

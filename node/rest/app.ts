@@ -6,8 +6,8 @@
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { AuditDraft, AuditOutcome } from '../../shared/audit/chain.js';
-import { AccordError, toAccordError } from '../../shared/errors/index.js';
+import type { AuditDraft, AuditOutcome } from '../../primitives/audit/chain.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import { formatZodIssues } from '../../platform/config/load.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { TokenAuthenticator } from './auth.js';

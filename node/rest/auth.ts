@@ -3,8 +3,8 @@
  * up. Unknown or missing token: 401. Known token of a role the route does not allow: 403.
  */
 import { createHash } from 'node:crypto';
-import type { Role } from '../../shared/consortium/roles.js';
-import { AccordError } from '../../shared/errors/index.js';
+import type { Role } from '../../primitives/consortium/roles.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { Caller } from './route.js';
 
 export interface TokenEntry {

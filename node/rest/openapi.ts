@@ -1,6 +1,6 @@
 /** Builds the OpenAPI 3.1 document from the route declarations (zod 4 emits JSON Schema natively). */
 import { z } from 'zod';
-import { registry } from '../../shared/errors/index.js';
+import { registry } from '../../primitives/errors/index.js';
 import type { RouteSpec } from './route.js';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {

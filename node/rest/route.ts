@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { Role } from '../../shared/consortium/roles.js';
+import type { Role } from '../../primitives/consortium/roles.js';
 
 export interface Caller {
   readonly role: Role;

@@ -11,9 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/log/logger.js';
 import type { ScreenHit, ScreenJob, ScreeningJobStore } from '../../platform/store/screening-types.js';
-import { AccordError } from '../../shared/errors/index.js';
-import type { IdKind } from '../../shared/identity/normalise.js';
-import { MAX_SCREEN_IDS } from '../../shared/signals/protocol.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
+import { MAX_SCREEN_IDS } from '../../primitives/signals/protocol.js';
 import { type NodeSignals, normaliseAll } from './signals-service.js';
 
 export const SCREEN_CHUNK = 2_000;

@@ -15,7 +15,7 @@ import {
   SIGNALS_SERVICE,
   signalsWire as wire,
 } from '../../platform/wire/signals.js';
-import type { SignalAggregates } from '../../shared/signals/protocol.js';
+import type { SignalAggregates } from '../../primitives/signals/protocol.js';
 
 export class SignalsClient {
   private readonly client: grpc.Client;

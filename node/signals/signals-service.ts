@@ -1,5 +1,5 @@
 /**
- * The bank's side of fraud-signal sharing. Protocol and what each party learns: `shared/oprf/fraud-token.ts`
+ * The bank's side of fraud-signal sharing. Protocol and what each party learns: `primitives/oprf/fraud-token.ts`
  * (step 1 runs here) and `coordinator/signals/signals-service.ts` (publish / query / retract). Per call:
  *
  *  1. normalise every identifier (`normaliseId`); validate the whole request (kinds: the consortium's list from the
@@ -12,21 +12,21 @@
  * a guessed identifier, so it exists only as the benchmark's anchor and is refused unless explicitly allowed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuditDraft } from '../../shared/audit/chain.js';
-import { maskIdentifier } from '../../shared/audit/mask.js';
-import { AccordError } from '../../shared/errors/index.js';
-import { type IdKind, normaliseId } from '../../shared/identity/normalise.js';
-import { memberElementBatch } from '../../shared/oprf/fraud-token.js';
+import type { AuditDraft } from '../../primitives/audit/chain.js';
+import { maskIdentifier } from '../../primitives/audit/mask.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import { type IdKind, normaliseId } from '../../primitives/identity/normalise.js';
+import { memberElementBatch } from '../../primitives/oprf/fraud-token.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { unpack } from '../../platform/wire/signals.js';
-import type { MemberKey } from '../../shared/oprf/member-key.js';
-import type { SignalKinds } from '../../shared/signals/kinds.js';
+import type { MemberKey } from '../../primitives/oprf/member-key.js';
+import type { SignalKinds } from '../../primitives/signals/kinds.js';
 import {
   APPLICATION_KIND,
   MAX_PUBLISH_BATCH,
   MAX_RPC_BATCH,
   type SignalAggregates,
-} from '../../shared/signals/protocol.js';
+} from '../../primitives/signals/protocol.js';
 import type { SettingsStore } from '../../platform/store/types.js';
 import type { SignalsClient } from './signals-client.js';
 import { Coalescer } from './coalescer.js';

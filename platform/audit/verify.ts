@@ -1,4 +1,4 @@
-import { ChainVerifier, type ChainVerdict } from '../../shared/audit/chain.js';
+import { ChainVerifier, type ChainVerdict } from '../../primitives/audit/chain.js';
 import type { AuditStore } from '../store/types.js';
 
 /** Streams the whole log through the chain verifier; stops at the first broken entry. */

@@ -2,7 +2,7 @@
  * Config schemas for both processes, with defaults and units. One place; `accord init` writes files that match.
  */
 import { z } from 'zod';
-import { MEMBER_NAME_PATTERN, ROLES } from '../../shared/consortium/roles.js';
+import { MEMBER_NAME_PATTERN, ROLES } from '../../primitives/consortium/roles.js';
 import { isLoopbackHost } from './rest-listener.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from './signals-schema.js';
 

@@ -3,7 +3,7 @@
  * ACCORD_CONFIG_UNREADABLE naming the file. Warns when other users can read it. The text is never logged.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 
 /** Logs a warning when users other than the owner may read `file` (a private key, a signal key). */

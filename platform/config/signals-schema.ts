@@ -3,8 +3,8 @@
  * `schemas.ts` so that the capability owns its settings. Units in the comments.
  */
 import { z } from 'zod';
-import { MEMBER_NAME_PATTERN } from '../../shared/consortium/roles.js';
-import { extraFlagKindProblems } from '../../shared/signals/kinds.js';
+import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
+import { extraFlagKindProblems } from '../../primitives/signals/kinds.js';
 
 const bucket = z.strictObject({
   /** Sustained rate, per second (evaluations: identifiers; queries: tokens). */
@@ -25,7 +25,7 @@ export const coordinatorSignalsSchema = z
     /** Milliseconds between retention sweeps. */
     sweepIntervalMs: z.number().int().min(1_000).max(86_400_000).default(3_600_000),
     /**
-     * Flag kinds this consortium adds to the built-in ones (`shared/signals/kinds.ts`), e.g. `synthetic_identity`.
+     * Flag kinds this consortium adds to the built-in ones (`primitives/signals/kinds.ts`), e.g. `synthetic_identity`.
      * Nodes learn them when they register; no release needed. Removing one refuses new signals of that kind, while
      * stored ones still show in answers until they expire.
      */

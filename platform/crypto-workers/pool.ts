@@ -1,8 +1,8 @@
 /**
  * A process's pool of crypto worker threads: the PSI primitives (protocol and what each party learns:
- * `shared/psi/hash-to-curve.ts`) and the bulk steps of fraud-signal tokens (`shared/oprf/fraud-token.ts`), on all
+ * `primitives/psi/hash-to-curve.ts`) and the bulk steps of fraud-signal tokens (`primitives/oprf/fraud-token.ts`), on all
  * cores. One pool per process, so PSI and signal batches share the cores instead of competing with two sets of
- * threads. It lives in `platform/`, not `shared/`, because it starts threads; the primitives it runs stay pure.
+ * threads. It lives in `platform/`, not `primitives/`, because it starts threads; the primitives it runs stay pure.
  * Results are byte-identical to the single-threaded functions, and errors carry the same codes and the same
  * (global) point index, so callers may switch between the two freely.
  *
@@ -12,13 +12,13 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AccordError } from '../../shared/errors/index.js';
-import type { IdKind } from '../../shared/identity/normalise.js';
-import { POINT_BYTES, psiDst } from '../../shared/psi/hash-to-curve.js';
-import type { FraudTokenInput } from '../../shared/oprf/fraud-token.js';
-import type { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import type { MemberKey } from '../../shared/oprf/member-key.js';
-import type { PsiKey } from '../../shared/psi/psi-key.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
+import { POINT_BYTES, psiDst } from '../../primitives/psi/hash-to-curve.js';
+import type { FraudTokenInput } from '../../primitives/oprf/fraud-token.js';
+import type { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
+import type { MemberKey } from '../../primitives/oprf/member-key.js';
+import type { PsiKey } from '../../primitives/psi/psi-key.js';
 import type { WorkerReply, WorkerRequest, WorkerTask } from './protocol.js';
 
 export interface CryptoWorkerPoolOptions {
@@ -122,7 +122,7 @@ export class CryptoWorkerPool {
   }
 
   /**
-   * Fraud-signal member elements M = H(x)^k_m for many identifiers (shared/oprf/fraud-token.ts step 1), 32 bytes
+   * Fraud-signal member elements M = H(x)^k_m for many identifiers (primitives/oprf/fraud-token.ts step 1), 32 bytes
    * each, in order: screening and batch publishes use every core instead of the event loop.
    */
   async memberElements(key: MemberKey, inputs: readonly FraudTokenInput[]): Promise<Buffer> {

@@ -2,7 +2,7 @@
  * Messages between `pool.ts` and `worker.ts`. Buffers travel as transferred ArrayBuffers (moved, not
  * copied); errors travel as registry code + params so that they are rebuilt as the same AccordError.
  */
-import type { IdKind } from '../../shared/identity/normalise.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
 
 export type WorkerTask =
   | {
@@ -21,7 +21,7 @@ export type WorkerTask =
     }
   | { readonly op: 'validate'; readonly points: Uint8Array; readonly indexBase: number }
   | {
-      /** Fraud-signal step 1 (shared/oprf/fraud-token.ts), so a node keeps one pool of crypto workers. */
+      /** Fraud-signal step 1 (primitives/oprf/fraud-token.ts), so a node keeps one pool of crypto workers. */
       readonly op: 'memberElements';
       readonly secret: Uint8Array;
       readonly kinds: string[];

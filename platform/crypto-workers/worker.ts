@@ -1,17 +1,17 @@
 /**
  * Worker-thread side of `pool.ts`: runs the PSI and fraud-token primitives on one chunk at a time. Protocol and
- * what each party learns: see `shared/psi/hash-to-curve.ts`. The secret arrives as raw bytes (a KeyObject cannot cross threads cheaply)
+ * what each party learns: see `primitives/psi/hash-to-curve.ts`. The secret arrives as raw bytes (a KeyObject cannot cross threads cheaply)
  * and is wiped as soon as it is a KeyObject again.
  */
 import { parentPort } from 'node:worker_threads';
-import { AccordError } from '../../shared/errors/index.js';
-import { blind } from '../../shared/psi/blinding.js';
-import { hashToCurveBatch } from '../../shared/psi/hash-to-curve.js';
-import { CoordinatorKey } from '../../shared/oprf/coordinator-key.js';
-import { memberElementBatch, tokenOf } from '../../shared/oprf/fraud-token.js';
-import { MemberKey } from '../../shared/oprf/member-key.js';
-import { psiKeyFromSecret } from '../../shared/psi/psi-key.js';
-import { validatePoints } from '../../shared/psi/validate-points.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import { blind } from '../../primitives/psi/blinding.js';
+import { hashToCurveBatch } from '../../primitives/psi/hash-to-curve.js';
+import { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
+import { memberElementBatch, tokenOf } from '../../primitives/oprf/fraud-token.js';
+import { MemberKey } from '../../primitives/oprf/member-key.js';
+import { psiKeyFromSecret } from '../../primitives/psi/psi-key.js';
+import { validatePoints } from '../../primitives/psi/validate-points.js';
 import { ownedCopy, type WorkerReply, type WorkerRequest, type WorkerTask } from './protocol.js';
 
 function keyOf(secret: Uint8Array) {

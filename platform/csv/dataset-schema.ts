@@ -2,7 +2,7 @@
  * Turns the upload's declared schema (`idColumn`, `columns=name:type[?],...`, `defaultType`) and the CSV header into
  * the dataset's column list, listing every problem at once.
  */
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { COLUMN_TYPES, type ColumnDef, type ColumnType } from '../store/types.js';
 
 export interface DeclaredSchema {

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { Cell, ColumnDef, DatasetInfo, DatasetStore, StagedRow } from '../store/types.js';
 import { parseCell } from './cell-types.js';
 import { type DeclaredSchema, resolveColumns } from './dataset-schema.js';

@@ -3,7 +3,7 @@
  * (checked instead of the address host, so loopback ports work). Calls return promises and throw AccordErrors.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AccordError } from '../../shared/errors/index.js';
+import type { AccordError } from '../../primitives/errors/index.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { fromServiceError } from './errors.js';
 import { wireRecorderInterceptors } from './wire-recorder.js';

@@ -3,7 +3,7 @@
  * `accord-error-bin` trailer holding `{code, params}`; anything else is logged locally and sent as ACCORD_INTERNAL.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AccordError, toAccordError } from '../../shared/errors/index.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 
 const TRAILER = 'accord-error-bin';

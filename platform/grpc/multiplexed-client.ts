@@ -8,7 +8,7 @@
  * A per-call error from the peer is its registry error, and only that call fails.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { fromErrorPayload, fromServiceError } from './errors.js';
 
 interface ResponseEnvelope {

@@ -13,7 +13,7 @@
  * per stream), decode, handle, audit, encode. Answers may come back in any order.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorPayload, toServiceError } from './errors.js';
 import { type Audit, type HandlerOptions, peerMemberOrError, runHandler } from './server.js';

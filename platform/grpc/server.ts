@@ -9,8 +9,8 @@
  */
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { AuditDraft } from '../../shared/audit/chain.js';
-import { AccordError } from '../../shared/errors/index.js';
+import type { AuditDraft } from '../../primitives/audit/chain.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { memberNameOfPeer } from '../tls/identity.js';

@@ -3,8 +3,8 @@
  * reported, with the aggregates the coordinator answered). Kept in the node's store so that a job outlives the
  * process that ran it: after a crash it reads as cleanly failed rather than unknown.
  */
-import type { IdKind } from '../../shared/identity/normalise.js';
-import type { SignalAggregates } from '../../shared/signals/protocol.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
+import type { SignalAggregates } from '../../primitives/signals/protocol.js';
 
 export const SCREEN_STATES = ['running', 'done', 'failed'] as const;
 export type ScreenState = (typeof SCREEN_STATES)[number];

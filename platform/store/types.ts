@@ -2,7 +2,7 @@
  * The storage interface. Callers see only these types; `sqlite/` implements them over an embedded database. The
  * interface is async and row-streaming so that a PostgreSQL implementation can be added without touching callers.
  */
-import type { AuditDraft, AuditEntry } from '../../shared/audit/chain.js';
+import type { AuditDraft, AuditEntry } from '../../primitives/audit/chain.js';
 import type { PsiJobStore } from './psi-types.js';
 import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';

@@ -4,7 +4,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import { MEMBER_NAME_PATTERN, MEMBER_URI_PREFIX } from '../../shared/consortium/roles.js';
+import { MEMBER_NAME_PATTERN, MEMBER_URI_PREFIX } from '../../primitives/consortium/roles.js';
 
 function fromAltNames(altNames: string | undefined): string | null {
   for (const entry of (altNames ?? '').split(/,\s*/)) {

@@ -3,9 +3,9 @@
  * both the coordinator (server) and the node (client) go through it.
  */
 import { z } from 'zod';
-import { MEMBER_NAME_PATTERN, MEMBER_STATUS, type MemberStatus } from '../../shared/consortium/roles.js';
-import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KIND_PATTERN } from '../../shared/signals/kinds.js';
-import { SIGNAL_KINDS } from '../../shared/signals/protocol.js';
+import { MEMBER_NAME_PATTERN, MEMBER_STATUS, type MemberStatus } from '../../primitives/consortium/roles.js';
+import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KIND_PATTERN } from '../../primitives/signals/kinds.js';
+import { SIGNAL_KINDS } from '../../primitives/signals/protocol.js';
 import { decodeWith } from './decode.js';
 
 export const CONSORTIUM_PROTO = 'consortium.proto';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AccordError } from '../../shared/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import { formatZodIssues } from '../config/load.js';
 
 /** Validates a decoded protobuf message right at the edge; a malformed one becomes ACCORD_WIRE_INVALID. */

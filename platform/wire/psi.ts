@@ -3,8 +3,8 @@
  * Point payloads stay Buffers (no per-point objects); their length is checked against `count` here.
  */
 import { z } from 'zod';
-import { ID_KINDS } from '../../shared/identity/normalise.js';
-import { MEMBER_NAME_PATTERN } from '../../shared/consortium/roles.js';
+import { ID_KINDS } from '../../primitives/identity/normalise.js';
+import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
 import {
   PSI_BATCH_POINTS,
   PSI_MAX_PARTIES,
@@ -12,7 +12,7 @@ import {
   PSI_OUTCOME,
   PSI_REVEAL,
   PSI_STAGE,
-} from '../../shared/psi/session-protocol.js';
+} from '../../primitives/psi/session-protocol.js';
 import { decodeWith } from './decode.js';
 
 export const PSI_PROTO = 'psi.proto';

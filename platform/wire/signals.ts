@@ -1,7 +1,7 @@
 /**
  * Wire <-> domain conversion for `proto/accord/v1/signals.proto`, used by the coordinator (server) and the node
  * (client). Element and token payloads travel packed (one bytes field, 32 bytes each); their lengths are checked
- * against `count` here. Protocol: shared/oprf/fraud-token.ts and coordinator/signals/signals-service.ts.
+ * against `count` here. Protocol: primitives/oprf/fraud-token.ts and coordinator/signals/signals-service.ts.
  */
 import { z } from 'zod';
 import {
@@ -10,7 +10,7 @@ import {
   SIGNAL_ID_PATTERN,
   SIGNAL_TOKEN_BYTES,
   type SignalAggregates,
-} from '../../shared/signals/protocol.js';
+} from '../../primitives/signals/protocol.js';
 import { decodeWith } from './decode.js';
 
 export const SIGNALS_PROTO = 'signals.proto';

@@ -14,7 +14,7 @@ import { parseNodeConfig } from '../../platform/config/index.js';
 import { loadTlsMaterial } from '../../platform/tls/credentials.js';
 import type { PsiEvent } from '../../platform/wire/psi.js';
 import { PsiClient } from '../../node/psi/psi-client.js';
-import { normaliseId } from '../../shared/identity/normalise.js';
+import { normaliseId } from '../../primitives/identity/normalise.js';
 
 const CREDIT = fileURLToPath(new URL('../../examples/data/default_credit_hetero_guest.csv', import.meta.url));
 

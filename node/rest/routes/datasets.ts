@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { importCsv } from '../../../platform/csv/import-csv.js';
 import { COLUMN_TYPES, type DatasetStore } from '../../../platform/store/types.js';
-import { ROLES } from '../../../shared/consortium/roles.js';
-import { AccordError } from '../../../shared/errors/index.js';
+import { ROLES } from '../../../primitives/consortium/roles.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import { route } from '../route.js';
 
 const datasetName = z

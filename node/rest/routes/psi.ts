@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { PsiJobRecord } from '../../../platform/store/psi-types.js';
 import type { PsiJobStore } from '../../../platform/store/psi-types.js';
-import { MEMBER_NAME_PATTERN } from '../../../shared/consortium/roles.js';
-import { AccordError } from '../../../shared/errors/index.js';
-import { ID_KINDS } from '../../../shared/identity/normalise.js';
-import { PSI_MODES, PSI_REVEAL } from '../../../shared/psi/session-protocol.js';
+import { MEMBER_NAME_PATTERN } from '../../../primitives/consortium/roles.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { ID_KINDS } from '../../../primitives/identity/normalise.js';
+import { PSI_MODES, PSI_REVEAL } from '../../../primitives/psi/session-protocol.js';
 import type { PsiJobs } from '../../psi/psi-jobs.js';
 import { route } from '../route.js';
 

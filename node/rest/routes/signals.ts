@@ -1,20 +1,24 @@
 /**
  * Fraud-signal routes (role `risk`). Identifiers arrive here and never leave the node: the coordinator sees only
  * blinded elements and tokens (protocol: node/signals/signals-service.ts). Answers are counts of distinct other
- * members, never names. Signal kinds are the consortium's (`shared/signals/kinds.ts`): the body schema checks only
+ * members, never names. Signal kinds are the consortium's (`primitives/signals/kinds.ts`): the body schema checks only
  * their shape, the service checks them against the list of the node's latest registration.
  */
 import { z } from 'zod';
-import { AccordError } from '../../../shared/errors/index.js';
-import { ID_KINDS } from '../../../shared/identity/normalise.js';
-import { SIGNAL_KIND_PATTERN, SIGNAL_KIND_RULE, type SignalKinds } from '../../../shared/signals/kinds.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { ID_KINDS } from '../../../primitives/identity/normalise.js';
+import {
+  SIGNAL_KIND_PATTERN,
+  SIGNAL_KIND_RULE,
+  type SignalKinds,
+} from '../../../primitives/signals/kinds.js';
 import {
   MAX_PUBLISH_BATCH,
   MAX_SCREEN_IDS,
   SIGNAL_ID_PATTERN,
   SIGNAL_KINDS,
   type SignalAggregates,
-} from '../../../shared/signals/protocol.js';
+} from '../../../primitives/signals/protocol.js';
 import type { ScreenJob } from '../../../platform/store/screening-types.js';
 import type { ScreeningJobs } from '../../signals/screening.js';
 import type { NodeSignals, SignalInput } from '../../signals/signals-service.js';

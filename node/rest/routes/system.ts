@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from '../../../shared/consortium/roles.js';
+import { ROLES } from '../../../primitives/consortium/roles.js';
 import type { CoordinatorLink } from '../../coordinator-link.js';
 import { route } from '../route.js';
 

@@ -1,4 +1,4 @@
-import { type AuditDraft, type AuditEntry, sealEntry } from '../../../shared/audit/chain.js';
+import { type AuditDraft, type AuditEntry, sealEntry } from '../../../primitives/audit/chain.js';
 import type { AuditStore } from '../types.js';
 import type { Db } from './open.js';
 

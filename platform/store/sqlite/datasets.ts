@@ -1,4 +1,4 @@
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import type { DatasetDefinition, DatasetImport, DatasetInfo, DatasetStore, StagedRow } from '../types.js';
 import type { Db } from './open.js';
 

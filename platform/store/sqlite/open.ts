@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 
 export type Db = Database.Database;
 

@@ -1,5 +1,5 @@
-import type { IdKind } from '../../../shared/identity/normalise.js';
-import type { SignalAggregates } from '../../../shared/signals/protocol.js';
+import type { IdKind } from '../../../primitives/identity/normalise.js';
+import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
 import type { ScreenHit, ScreenJob, ScreenState, ScreeningJobStore } from '../screening-types.js';
 import type { Db } from './open.js';
 

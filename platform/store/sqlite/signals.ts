@@ -4,7 +4,7 @@
  * volume to the members that hold them.
  */
 import { randomBytes } from 'node:crypto';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import type { NewSignal, SignalGroupRow, SignalStore } from '../signal-types.js';
 import type { Db } from './open.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AccordError } from '../../../shared/errors/index.js';
-import { ID_KINDS, type IdKind, isIdKind, normaliseId } from '../../../shared/identity/normalise.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { ID_KINDS, type IdKind, isIdKind, normaliseId } from '../../../primitives/identity/normalise.js';
 import vectors from '../../vectors/identity/normalise.json' with { type: 'json' };
 
 describe('normaliseId', () => {

@@ -1,7 +1,7 @@
 import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { CoordinatorKey } from '../../../shared/oprf/coordinator-key.js';
+import { CoordinatorKey } from '../../../primitives/oprf/coordinator-key.js';
 import {
   CONTEXT_STRING,
   computeTokenForTesting,
@@ -12,15 +12,15 @@ import {
   TOKEN_BYTES,
   tokenBatch,
   tokenOf,
-} from '../../../shared/oprf/fraud-token.js';
-import { MemberKey } from '../../../shared/oprf/member-key.js';
+} from '../../../primitives/oprf/fraud-token.js';
+import { MemberKey } from '../../../primitives/oprf/member-key.js';
 import {
   availableBackends,
   defaultBackend,
   libsodiumBackend,
   nobleBackend,
   type RistrettoBackend,
-} from '../../../shared/oprf/ristretto.js';
+} from '../../../primitives/oprf/ristretto.js';
 import rfc9496 from '../../vectors/oprf/rfc9496-ristretto255.json' with { type: 'json' };
 import rfc9497 from '../../vectors/oprf/rfc9497-ristretto255-sha512.json' with { type: 'json' };
 import tokens from '../../vectors/oprf/tokens.json' with { type: 'json' };

@@ -1,6 +1,6 @@
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { expect } from 'vitest';
-import { AccordError, type ErrorCode } from '../../../shared/errors/index.js';
+import { AccordError, type ErrorCode } from '../../../primitives/errors/index.js';
 
 /** Runs `fn`, expects an AccordError with `code` (and the given params), and returns it. */
 export function expectAccordError(

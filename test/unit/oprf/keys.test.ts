@@ -1,8 +1,12 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CoordinatorKey } from '../../../shared/oprf/coordinator-key.js';
-import { MemberKey } from '../../../shared/oprf/member-key.js';
-import { availableBackends, GROUP_ORDER, isCanonicalNonZeroScalar } from '../../../shared/oprf/ristretto.js';
+import { CoordinatorKey } from '../../../primitives/oprf/coordinator-key.js';
+import { MemberKey } from '../../../primitives/oprf/member-key.js';
+import {
+  availableBackends,
+  GROUP_ORDER,
+  isCanonicalNonZeroScalar,
+} from '../../../primitives/oprf/ristretto.js';
 import { expectAccordError } from './helpers.js';
 
 function le(n: bigint): Uint8Array {

@@ -9,7 +9,7 @@ import {
   getBackend,
   isCanonicalNonZeroScalar,
   libsodiumBackend,
-} from '../../../shared/oprf/ristretto.js';
+} from '../../../primitives/oprf/ristretto.js';
 import rfc9496 from '../../vectors/oprf/rfc9496-ristretto255.json' with { type: 'json' };
 import { expectAccordError, hex } from './helpers.js';
 

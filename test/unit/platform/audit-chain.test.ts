@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AuditEntry, ChainVerifier, GENESIS_HASH, sealEntry } from '../../../shared/audit/chain.js';
-import { maskIdentifier } from '../../../shared/audit/mask.js';
+import { type AuditEntry, ChainVerifier, GENESIS_HASH, sealEntry } from '../../../primitives/audit/chain.js';
+import { maskIdentifier } from '../../../primitives/audit/mask.js';
 
 function chain(n: number): AuditEntry[] {
   const entries: AuditEntry[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseNodeConfig } from '../../../platform/config/index.js';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 
 const valid = {
   kind: 'node',

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { AccordError } from '../../../shared/errors/index.js';
-import { blind, validateAndBlind } from '../../../shared/psi/blinding.js';
-import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../../../shared/psi/psi-key.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { blind, validateAndBlind } from '../../../primitives/psi/blinding.js';
+import { hashToCurveBatch } from '../../../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../../../primitives/psi/psi-key.js';
 import { CryptoWorkerPool } from '../../../platform/crypto-workers/pool.js';
 import { uToBytes } from '../psi/reference.js';
 
@@ -79,8 +79,8 @@ describe('CryptoWorkerPool', () => {
 
 describe('CryptoWorkerPool, fraud-signal member elements', () => {
   it('matches the single-threaded memberElementBatch byte for byte, in order', async () => {
-    const { MemberKey } = await import('../../../shared/oprf/member-key.js');
-    const { memberElementBatch } = await import('../../../shared/oprf/fraud-token.js');
+    const { MemberKey } = await import('../../../primitives/oprf/member-key.js');
+    const { memberElementBatch } = await import('../../../primitives/oprf/fraud-token.js');
     const memberKey = MemberKey.generate();
     const inputs = ids.slice(0, 300).map((id, i) => ({ kind: i % 2 ? 'phone' : 'email', normalisedId: id }));
     const pooled = await pool.memberElements(memberKey, inputs);
@@ -92,9 +92,9 @@ describe('CryptoWorkerPool, fraud-signal member elements', () => {
 
 describe('CryptoWorkerPool, fraud-signal tokens', () => {
   it('matches tokenBatch byte for byte and reports a bad element by its index in the whole batch', async () => {
-    const { CoordinatorKey } = await import('../../../shared/oprf/coordinator-key.js');
-    const { MemberKey } = await import('../../../shared/oprf/member-key.js');
-    const { memberElementBatch, tokenBatch } = await import('../../../shared/oprf/fraud-token.js');
+    const { CoordinatorKey } = await import('../../../primitives/oprf/coordinator-key.js');
+    const { MemberKey } = await import('../../../primitives/oprf/member-key.js');
+    const { memberElementBatch, tokenBatch } = await import('../../../primitives/oprf/fraud-token.js');
     const kc = CoordinatorKey.generate();
     const elements = memberElementBatch(
       ids.slice(0, 200).map((id) => ({ kind: 'phone', normalisedId: id })),

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importCsv } from '../../../platform/csv/import-csv.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import type { NodeStore } from '../../../platform/store/types.js';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 
 let dir: string;
 let store: NodeStore;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { renderErrorDocs } from '../../../shared/errors/docs.js';
-import { AccordError, registry } from '../../../shared/errors/index.js';
+import { renderErrorDocs } from '../../../primitives/errors/docs.js';
+import { AccordError, registry } from '../../../primitives/errors/index.js';
 
 describe('error registry', () => {
   it('every code is component-grouped, with a message, a hint, an HTTP and a gRPC status', () => {

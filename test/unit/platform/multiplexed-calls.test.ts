@@ -17,9 +17,9 @@ import type { Logger } from '../../../platform/log/logger.js';
 import type { TlsMaterial } from '../../../platform/tls/credentials.js';
 import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
-import type { AuditDraft } from '../../../shared/audit/chain.js';
-import { AccordError } from '../../../shared/errors/index.js';
-import type { SignalAggregates } from '../../../shared/signals/protocol.js';
+import type { AuditDraft } from '../../../primitives/audit/chain.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
 
 /** The element's first byte says what the test server does; the second is echoed as d1. */
 const Behaviour = { answer: 0, slow: 1, refuse: 2, hang: 3, crash: 4 } as const;

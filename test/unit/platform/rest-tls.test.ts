@@ -12,7 +12,7 @@ import { buildRestApp } from '../../../node/rest/app.js';
 import { loadNodeConfig } from '../../../platform/config/index.js';
 import { createLogger } from '../../../platform/log/logger.js';
 import { loadRestClientTls, loadRestTlsMaterial } from '../../../platform/tls/credentials.js';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import { tempConsortium } from '../../helpers/temp-consortium.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

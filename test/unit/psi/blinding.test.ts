@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { blind, validateAndBlind } from '../../../shared/psi/blinding.js';
-import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../../../shared/psi/psi-key.js';
-import { validatePoints } from '../../../shared/psi/validate-points.js';
+import { blind, validateAndBlind } from '../../../primitives/psi/blinding.js';
+import { hashToCurveBatch } from '../../../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../../../primitives/psi/psi-key.js';
+import { validatePoints } from '../../../primitives/psi/validate-points.js';
 import { bytesToU, isOnCurve, refX25519 } from './reference.js';
 
 const points = (buf: Buffer) =>

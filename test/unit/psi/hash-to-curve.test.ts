@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { mapToCurveBatch } from '../../../shared/psi/elligator2.js';
-import { FieldHasher } from '../../../shared/psi/expand-message.js';
-import { encodeToCurveU, hashToCurve, hashToCurveBatch, psiDst } from '../../../shared/psi/hash-to-curve.js';
-import { ID_KINDS } from '../../../shared/identity/normalise.js';
+import { mapToCurveBatch } from '../../../primitives/psi/elligator2.js';
+import { FieldHasher } from '../../../primitives/psi/expand-message.js';
+import {
+  encodeToCurveU,
+  hashToCurve,
+  hashToCurveBatch,
+  psiDst,
+} from '../../../primitives/psi/hash-to-curve.js';
+import { ID_KINDS } from '../../../primitives/identity/normalise.js';
 import { bytesToU, isOnCurve, P, refHashToField, refMapToU } from './reference.js';
 
 // RFC 9380 appendix J, suite curve25519_XMD:SHA-512_ELL2_NU_: u[0] and Q.x (Q is before clear_cofactor, which

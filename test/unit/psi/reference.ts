@@ -1,6 +1,6 @@
 /**
  * An independent reference for the PSI primitives, built only from @noble/curves and @noble/hashes (pure JS, no
- * shared code with shared/psi): RFC 9380 hash_to_field, noble's RFC 9380 Elligator 2 map for curve25519, and noble's
+ * shared code with primitives/psi): RFC 9380 hash_to_field, noble's RFC 9380 Elligator 2 map for curve25519, and noble's
  * X25519. Slow; for tests and for checking generated vectors.
  */
 import { _map_to_curve_elligator2_curve25519, x25519 } from '@noble/curves/ed25519.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AccordError } from '../../../shared/errors/index.js';
-import { blind } from '../../../shared/psi/blinding.js';
-import { hashToCurveBatch } from '../../../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../../../shared/psi/psi-key.js';
-import { SMALL_ORDER_U, validatePoints } from '../../../shared/psi/validate-points.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { blind } from '../../../primitives/psi/blinding.js';
+import { hashToCurveBatch } from '../../../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../../../primitives/psi/psi-key.js';
+import { SMALL_ORDER_U, validatePoints } from '../../../primitives/psi/validate-points.js';
 import { P, refX25519, uToBytes } from './reference.js';
 
 function codeOf(fn: () => void): { code: string; params: Record<string, string | number> } | undefined {

@@ -3,11 +3,11 @@
  * reference). A failure here means the wire format changed: partner banks would stop matching.
  */
 import { describe, expect, it } from 'vitest';
-import { blind } from '../../../shared/psi/blinding.js';
-import { hashToCurveBatch, psiDst } from '../../../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../../../shared/psi/psi-key.js';
-import { validatePoints } from '../../../shared/psi/validate-points.js';
-import type { IdKind } from '../../../shared/identity/normalise.js';
+import { blind } from '../../../primitives/psi/blinding.js';
+import { hashToCurveBatch, psiDst } from '../../../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../../../primitives/psi/psi-key.js';
+import { validatePoints } from '../../../primitives/psi/validate-points.js';
+import type { IdKind } from '../../../primitives/identity/normalise.js';
 import blindVectors from '../../vectors/psi/blind.json' with { type: 'json' };
 import hashVectors from '../../vectors/psi/hash-to-curve.json' with { type: 'json' };
 import invalidVectors from '../../vectors/psi/invalid-points.json' with { type: 'json' };

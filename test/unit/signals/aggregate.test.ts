@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregateSignals, isEmptyAggregate } from '../../../coordinator/signals/aggregate.js';
-import { BUILT_IN_KINDS, consortiumKinds } from '../../../shared/signals/kinds.js';
+import { BUILT_IN_KINDS, consortiumKinds } from '../../../primitives/signals/kinds.js';
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;

@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { parseCoordinatorConfig } from '../../../platform/config/index.js';
 import { consortiumWire } from '../../../platform/wire/consortium.js';
 import { checkSignals } from '../../../node/signals/signals-service.js';
-import { AccordError } from '../../../shared/errors/index.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import {
   announcedKinds,
   BUILT_IN_KINDS,
   consortiumKinds,
   MAX_EXTRA_FLAG_KINDS,
-} from '../../../shared/signals/kinds.js';
-import { SIGNAL_KINDS } from '../../../shared/signals/protocol.js';
+} from '../../../primitives/signals/kinds.js';
+import { SIGNAL_KINDS } from '../../../primitives/signals/protocol.js';
 
 const coordinator = (signals: object) => ({
   kind: 'coordinator',

@@ -13,8 +13,8 @@ import type { Logger } from '../../../platform/log/logger.js';
 import type { ScreenHit, ScreenJob } from '../../../platform/store/screening-types.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import type { NodeStore } from '../../../platform/store/types.js';
-import { AccordError } from '../../../shared/errors/index.js';
-import type { SignalAggregates } from '../../../shared/signals/protocol.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
 
 const aggregates = (n: number): SignalAggregates => ({
   applications: { d1: 0, d7: n, d30: n + 1 },

@@ -7,8 +7,8 @@ import { SignalsCoordinator, validateSignals } from '../../../coordinator/signal
 import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index.js';
 import type { CoordinatorStore } from '../../../platform/store/types.js';
 import { pack, signalsWire, unpack } from '../../../platform/wire/signals.js';
-import { AccordError } from '../../../shared/errors/index.js';
-import { BUILT_IN_KINDS, consortiumKinds } from '../../../shared/signals/kinds.js';
+import { AccordError } from '../../../primitives/errors/index.js';
+import { BUILT_IN_KINDS, consortiumKinds } from '../../../primitives/signals/kinds.js';
 
 const DAY = 86_400_000;
 const token = (n: number) => new Uint8Array(32).fill(n);

@@ -1,14 +1,14 @@
 /**
- * Regenerates the PSI known-answer vectors in this folder from shared/psi, refusing to write any value that the
+ * Regenerates the PSI known-answer vectors in this folder from primitives/psi, refusing to write any value that the
  * independent noble reference (test/unit/psi/reference.ts) does not reproduce. Run once:
  *   node --import tsx test/vectors/psi/generate.ts
  * The vectors are a protocol fixture: if they ever need to change, every partner bank must upgrade together.
  */
 import { writeFileSync } from 'node:fs';
-import { blind } from '../../../shared/psi/blinding.js';
-import { hashToCurveBatch, psiDst } from '../../../shared/psi/hash-to-curve.js';
-import { PsiKey } from '../../../shared/psi/psi-key.js';
-import type { IdKind } from '../../../shared/identity/normalise.js';
+import { blind } from '../../../primitives/psi/blinding.js';
+import { hashToCurveBatch, psiDst } from '../../../primitives/psi/hash-to-curve.js';
+import { PsiKey } from '../../../primitives/psi/psi-key.js';
+import type { IdKind } from '../../../primitives/identity/normalise.js';
 import { P, refEncodeToU, refX25519, uToBytes } from '../../unit/psi/reference.js';
 
 const here = new URL('./', import.meta.url);

@@ -1,6 +1,6 @@
 /**
  * Fraud-signal sharing: the names and limits both sides use, defined once (`as const`; no string literals in
- * handlers). The protocol itself — numbered flow, what each party learns — is in `shared/oprf/fraud-token.ts`
+ * handlers). The protocol itself — numbered flow, what each party learns — is in `primitives/oprf/fraud-token.ts`
  * (token derivation) and `coordinator/signals/signals-service.ts` (publish / query / retract).
  */
 

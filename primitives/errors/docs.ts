@@ -30,7 +30,7 @@ export function renderErrorDocs(): string {
   return [
     '# Accord error codes',
     '',
-    'Generated from `shared/errors/` by `npm run docs:errors`; do not edit by hand. Codes are never reused.',
+    'Generated from `primitives/errors/` by `npm run docs:errors`; do not edit by hand. Codes are never reused.',
     'REST bodies carry `{"error": {code, message, hint, params}}`; gRPC calls carry the status below and the code in',
     'the `accord-error-bin` trailer. Messages never contain an identifier, a ciphertext or a feature value.',
     '',

@@ -45,7 +45,7 @@
  *  - Key rotation: changing k_m or k_c changes every token; stored signals would need a re-keying plan.
  *
  * All functions are pure (no I/O). Identifiers must already be normalised (`normaliseId(kind, raw)` in
- * shared/identity/normalise.ts); `kind` is the `IdKind` passed to it. No error raised here carries an identifier,
+ * primitives/identity/normalise.ts); `kind` is the `IdKind` passed to it. No error raised here carries an identifier,
  * an element or a scalar.
  */
 import { sha512 } from '@noble/hashes/sha2.js';

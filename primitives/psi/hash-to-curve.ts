@@ -3,7 +3,7 @@
  *
  * Protocol (Diffie-Hellman PSI, Meadows 1986 / Huberman-Franklin-Hogg 1999, over X25519 of RFC 7748):
  *  1. Both parties agree on a job domain (a fresh job id) and an identifier kind; each normalises its ids
- *     (`shared/identity/normalise.ts`) and hashes them to points H(x) with this file.
+ *     (`primitives/identity/normalise.ts`) and hashes them to points H(x) with this file.
  *  2. Each party raises its points to its own per-job secret: A sends H(x)^a, B sends H(y)^b.
  *  3. Each validates what it received and raises it to its own secret: H(y)^ba, H(x)^ab.
  *  4. H(x)^ab = H(y)^ba exactly when x = y, so comparing the doubly blinded sets gives the intersection.

@@ -11,7 +11,7 @@ import type { NodeStore } from '../../platform/store/types.js';
 import type { PsiEvent, PsiInvitation } from '../../platform/wire/psi.js';
 import type { AuditDraft } from '../../primitives/audit/chain.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
-import { type IdKind, isIdKind } from '../../primitives/identity/normalise.js';
+import { ID_KINDS, type IdKind, isIdKind } from '../../primitives/identity/normalise.js';
 import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../primitives/psi/session-protocol.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { PsiClient } from './psi-client.js';
@@ -110,7 +110,8 @@ export class PsiJobs {
     if (column === info.idColumn && kind !== info.idKind) {
       throw new AccordError('ACCORD_PSI_ID_KIND_MISMATCH', { dataset, actual: info.idKind, expected: kind });
     }
-    if (!isIdKind(kind)) throw new AccordError('ACCORD_ID_KIND_UNKNOWN', { kind });
+    if (!isIdKind(kind))
+      throw new AccordError('ACCORD_ID_KIND_UNKNOWN', { kind, known: ID_KINDS.join(', ') });
     return { column, kind };
   }
 

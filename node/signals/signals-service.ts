@@ -80,7 +80,7 @@ function atIndex(err: unknown, index: number): never {
     (err.code === 'ACCORD_ID_INVALID' || err.code === 'ACCORD_ID_KIND_UNKNOWN')
   ) {
     const reason = typeof err.params['reason'] === 'string' ? err.params['reason'] : '';
-    throw new AccordError(err.code, { ...err.params, reason: `${reason} (entry ${index})`, index });
+    throw err.withParams({ reason: `${reason} (entry ${index})`, index });
   }
   throw err;
 }

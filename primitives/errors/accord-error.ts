@@ -1,25 +1,43 @@
-import { type ErrorCode, isErrorCode, specOf } from './registry.js';
+import { type ErrorCode, isErrorCode, type registry, specOf } from './registry.js';
 
 export type ErrorParams = Record<string, string | number>;
 
+/** The `{name}` placeholders of a template literal type, as a union of names. */
+type Placeholders<S extends string> = S extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | Placeholders<Rest>
+  : never;
+
+/** Names a code's message and hint need: `new AccordError(code, params)` fails to compile when one is missing. */
+export type ParamNames<C extends ErrorCode> = Placeholders<
+  (typeof registry)[C]['message'] | (typeof registry)[C]['hint']
+>;
+
+/** The params argument of `code`: required, with every placeholder, when the code has any; optional otherwise. */
+export type ParamsArg<C extends ErrorCode> = [ParamNames<C>] extends [never]
+  ? [params?: ErrorParams, options?: { cause?: unknown }]
+  : [params: Record<ParamNames<C>, string | number> & ErrorParams, options?: { cause?: unknown }];
+
+/** What a missing placeholder renders as (only possible for an error rebuilt from a peer's message). */
+const MISSING = '(not given)';
+
 function render(template: string, params: ErrorParams): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
-    Object.hasOwn(params, key) ? String(params[key]) : whole,
+  return template.replace(/\{(\w+)\}/g, (_whole, key: string) =>
+    Object.hasOwn(params, key) ? String(params[key]) : MISSING,
   );
 }
 
 /**
  * An error from the registry. `params` fill the message template; they must never hold an identifier, a ciphertext
- * or a feature value (they are sent to peers and written to logs).
+ * or a feature value (they are sent to peers and written to logs). Each code's params are typed from its templates.
  */
-export class AccordError extends Error {
-  readonly code: ErrorCode;
+export class AccordError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly params: ErrorParams;
   readonly hint: string;
   readonly httpStatus: number;
   readonly grpcStatus: number;
 
-  constructor(code: ErrorCode, params: ErrorParams = {}, options?: { cause?: unknown }) {
+  constructor(code: C, ...[params = {}, options]: ParamsArg<C>) {
     const spec = specOf(code);
     super(render(spec.message, params), options);
     this.name = 'AccordError';
@@ -35,6 +53,14 @@ export class AccordError extends Error {
     return { code: this.code, message: this.message, hint: this.hint, params: this.params };
   }
 
+  /**
+   * The same error with other params (for a code only known at run time, e.g. adding the failing entry's index to an
+   * error raised deeper down). Params the caller omits keep their values.
+   */
+  withParams(params: ErrorParams): AccordError {
+    return AccordError.fromWire(this.code, { ...this.params, ...params });
+  }
+
   /** Rebuild an error received from a peer; unknown codes become ACCORD_INTERNAL. */
   static fromWire(code: string, params: unknown): AccordError {
     if (!isErrorCode(code)) return new AccordError('ACCORD_INTERNAL');
@@ -44,7 +70,8 @@ export class AccordError extends Error {
         if (typeof v === 'string' || typeof v === 'number') safe[k] = v;
       }
     }
-    return new AccordError(code, safe);
+    // A peer's params are data, not code: a missing one renders as MISSING rather than failing here.
+    return new (AccordError as new (code: ErrorCode, params: ErrorParams) => AccordError)(code, safe);
   }
 }
 

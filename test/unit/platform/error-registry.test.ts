@@ -26,4 +26,22 @@ describe('error registry', () => {
     ).toEqual({ dataset: 'x' });
     expect(AccordError.fromWire('SOMETHING_ELSE', {}).code).toBe('ACCORD_INTERNAL');
   });
+
+  it('types params per code: leaving one out does not compile', () => {
+    // @ts-expect-error ACCORD_ID_KIND_UNKNOWN's hint needs {known} too (the bug that showed users "{known}")
+    const missing = () => new AccordError('ACCORD_ID_KIND_UNKNOWN', { kind: 'x' });
+    // @ts-expect-error a code with placeholders needs its params
+    const none = () => new AccordError('ACCORD_DATASET_NOT_FOUND');
+    expect(missing).toBeTypeOf('function');
+    expect(none).toBeTypeOf('function');
+    const full = new AccordError('ACCORD_ID_KIND_UNKNOWN', { kind: 'x', known: 'phone, email' });
+    expect(`${full.message} ${full.hint}`).not.toMatch(/\{\w+\}/);
+  });
+
+  it('never shows a raw placeholder, even for a peer error that lacks a param', () => {
+    for (const code of Object.keys(registry)) {
+      const rebuilt = AccordError.fromWire(code, {});
+      expect(`${rebuilt.message} ${rebuilt.hint}`, code).not.toMatch(/\{\w+\}/);
+    }
+  });
 });

@@ -32,7 +32,8 @@ import type { SignalSubmission } from '../platform/wire/signals.js';
 import { plaintextToken } from '../node/signals/signals-service.js';
 import { memberElement } from '../primitives/oprf/fraud-token.js';
 import { MemberKey } from '../primitives/oprf/member-key.js';
-import { DAY_MS, SIGNAL_KINDS } from '../primitives/signals/protocol.js';
+import { SIGNAL_KINDS } from '../primitives/signals/kinds.js';
+import { DAY_MS } from '../primitives/signals/protocol.js';
 
 const IDS = Number(process.env['BENCH_IDS'] ?? 100_000);
 const PER_ID = 10;

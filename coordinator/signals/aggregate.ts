@@ -6,8 +6,8 @@
  * kind, how many distinct other members flagged the token and when the newest flag was. It never names a member,
  * never counts the caller's own signals, and never counts signals outside the retention period.
  */
+import { APPLICATION_KIND } from '../../primitives/signals/kinds.js';
 import {
-  APPLICATION_KIND,
   APPLICATION_WINDOWS,
   DAY_MS,
   type FlagAggregate,

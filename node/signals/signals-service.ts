@@ -20,9 +20,8 @@ import { memberElementBatch } from '../../primitives/oprf/fraud-token.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import { unpack } from '../../platform/wire/signals.js';
 import type { MemberKey } from '../../primitives/oprf/member-key.js';
-import type { SignalKinds } from '../../primitives/signals/kinds.js';
+import { APPLICATION_KIND, type SignalKinds } from '../../primitives/signals/kinds.js';
 import {
-  APPLICATION_KIND,
   MAX_PUBLISH_BATCH,
   MAX_RPC_BATCH,
   type SignalAggregates,

@@ -12,7 +12,6 @@ const bucket = z.strictObject({
   /** Largest burst, and the largest single request (a screening chunk is 10 000). */
   burst: z.number().int().min(1).max(10_000_000).default(100_000),
 });
-export type BucketConfig = z.infer<typeof bucket>;
 
 export const coordinatorSignalsSchema = z
   .strictObject({
@@ -53,7 +52,6 @@ export const coordinatorSignalsSchema = z
       .prefault({}),
   })
   .prefault({});
-export type CoordinatorSignalsConfig = z.infer<typeof coordinatorSignalsSchema>;
 
 export const nodeSignalsSchema = z
   .strictObject({
@@ -72,4 +70,3 @@ export const nodeSignalsSchema = z
     insecurePlaintextBenchmark: z.boolean().default(false),
   })
   .prefault({});
-export type NodeSignalsConfig = z.infer<typeof nodeSignalsSchema>;

@@ -148,15 +148,6 @@ export function createAuthority(consortium: string, days = 3650): Authority {
   return { certPem: toPem('CERTIFICATE', der), keyPem, key, name: caName, spkiDer };
 }
 
-export function authorityFromPem(
-  certPem: string,
-  keyPem: string,
-  caName: string,
-  spkiDer: Buffer,
-): Authority {
-  return { certPem, keyPem, key: createPrivateKey(keyPem), name: caName, spkiDer };
-}
-
 export interface LeafRequest {
   /** Member name or `coordinator`; goes into the subject CN. */
   commonName: string;

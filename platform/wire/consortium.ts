@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN, MEMBER_STATUS, type MemberStatus } from '../../primitives/consortium/roles.js';
-import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KIND_PATTERN } from '../../primitives/signals/kinds.js';
-import { SIGNAL_KINDS } from '../../primitives/signals/protocol.js';
+import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KIND_PATTERN, SIGNAL_KINDS } from '../../primitives/signals/kinds.js';
 import { decodeWith } from './decode.js';
 
 export const CONSORTIUM_PROTO = 'consortium.proto';

@@ -24,10 +24,6 @@ export function toBytesBE(a: bigint): Buffer {
   return Buffer.from(a.toString(16).padStart(64, '0'), 'hex');
 }
 
-export function fromBytesBE(b: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
-}
-
 /** Writes `a` (< 2^256) as 32 little-endian bytes, the X25519 wire format (RFC 7748 section 5). */
 export function writeLE(a: bigint, out: Buffer, offset: number): void {
   out.write(a.toString(16).padStart(64, '0'), offset, 32, 'hex');

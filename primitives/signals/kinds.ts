@@ -2,7 +2,7 @@
  * The consortium's signal kinds, as data rather than a constant, so that a consortium adds a flag kind by editing the
  * coordinator config instead of releasing new software to every member (pure module: no I/O).
  *
- *  1. Coordinator: kinds = the built-in `SIGNAL_KINDS` (protocol.ts), then `signals.extraFlagKinds` from its config,
+ *  1. Coordinator: kinds = the built-in `SIGNAL_KINDS` (below), then `signals.extraFlagKinds` from its config,
  *     in that order (`consortiumKinds`). Publish refuses any other kind.
  *  2. Coordinator -> node: the ordered list travels in the Register answer (`signal_kinds`).
  *  3. Node: checks publish kinds against the list of its latest registration (`announcedKinds`), the built-ins before
@@ -10,7 +10,16 @@
  *
  * `application` is the only kind counted in time windows; every other kind, built-in or extra, is a flag.
  */
-import { APPLICATION_KIND, SIGNAL_KINDS } from './protocol.js';
+
+/**
+ * The built-in signal kinds, the one list every other is built from. `application`: the member saw a credit
+ * application carrying the identifier (counted per time window). The others are flags (counted over the whole
+ * retention period). Code whose answer depends on the consortium uses a `SignalKinds` (below), never this list alone.
+ */
+export const SIGNAL_KINDS = ['application', 'telecom_scam', 'mule_account', 'confirmed_fraud'] as const;
+
+/** The kind counted in time windows; every other kind, built-in or extra, is a flag. */
+export const APPLICATION_KIND = 'application' satisfies (typeof SIGNAL_KINDS)[number];
 
 /** Shape of every kind name (built-ins included): short, lowercase, safe in logs, URLs and JSON keys. */
 export const SIGNAL_KIND_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;

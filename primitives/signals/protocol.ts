@@ -1,34 +1,13 @@
 /**
  * Fraud-signal sharing: the names and limits both sides use, defined once (`as const`; no string literals in
- * handlers). The protocol itself — numbered flow, what each party learns — is in `primitives/oprf/fraud-token.ts`
+ * handlers). The signal kinds are in `kinds.ts`, their one source. The protocol itself — numbered flow, what each party learns — is in `primitives/oprf/fraud-token.ts`
  * (token derivation) and `coordinator/signals/signals-service.ts` (publish / query / retract).
  */
-
-/**
- * The built-in signal kinds. `application`: the member saw a credit application carrying the identifier (counted per
- * time window). The others are flags (counted over the whole retention period). A consortium adds flag kinds without
- * a release through the coordinator's `signals.extraFlagKinds`; nodes learn them at registration. Code whose answer
- * depends on the consortium uses `kinds.ts` instead of these constants, which hold the built-ins only.
- */
-export const SIGNAL_KINDS = ['application', 'telecom_scam', 'mule_account', 'confirmed_fraud'] as const;
-export type SignalKind = (typeof SIGNAL_KINDS)[number];
-
-/** The kind counted in time windows; every other kind is a flag. */
-export const APPLICATION_KIND = 'application' satisfies SignalKind;
-/** The built-in flag kinds (a consortium's extras: `kinds.ts`). */
-export const FLAG_KINDS = SIGNAL_KINDS.filter((k) => k !== APPLICATION_KIND);
-
-const KIND_SET: ReadonlySet<string> = new Set(SIGNAL_KINDS);
-/** True for a built-in kind only (a consortium's extras: `SignalKinds.isKind` in `kinds.ts`). */
-export function isSignalKind(value: unknown): value is SignalKind {
-  return typeof value === 'string' && KIND_SET.has(value);
-}
 
 export const DAY_MS = 86_400_000;
 
 /** The application-count windows of a query answer, in days. */
 export const APPLICATION_WINDOWS = { d1: 1, d7: 7, d30: 30 } as const;
-export type ApplicationWindow = keyof typeof APPLICATION_WINDOWS;
 
 /** Largest publish batch (signals per REST call and per Publish RPC). */
 export const MAX_PUBLISH_BATCH = 10_000;
@@ -40,9 +19,6 @@ export const MAX_RPC_BATCH = 10_000;
 /** Bytes of a fraud token (`TOKEN_BYTES` in fraud-token.ts) and of a signal id. */
 export const SIGNAL_TOKEN_BYTES = 32;
 export const SIGNAL_ID_PATTERN = /^sig_[0-9a-f]{32}$/;
-
-/** Capability a node announces when signals are configured. */
-export const SIGNALS_CAPABILITY = 'signals/v1';
 
 /** Hex characters of a token written to the coordinator's audit log (enough to spot repeats, not to look up). */
 export const AUDIT_TOKEN_PREFIX_HEX = 8;

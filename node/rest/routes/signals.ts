@@ -11,12 +11,12 @@ import {
   SIGNAL_KIND_PATTERN,
   SIGNAL_KIND_RULE,
   type SignalKinds,
+  SIGNAL_KINDS,
 } from '../../../primitives/signals/kinds.js';
 import {
   MAX_PUBLISH_BATCH,
   MAX_SCREEN_IDS,
   SIGNAL_ID_PATTERN,
-  SIGNAL_KINDS,
   type SignalAggregates,
 } from '../../../primitives/signals/protocol.js';
 import type { ScreenJob } from '../../../platform/store/screening-types.js';

@@ -9,8 +9,8 @@ import {
   BUILT_IN_KINDS,
   consortiumKinds,
   MAX_EXTRA_FLAG_KINDS,
+  SIGNAL_KINDS,
 } from '../../../primitives/signals/kinds.js';
-import { SIGNAL_KINDS } from '../../../primitives/signals/protocol.js';
 
 const coordinator = (signals: object) => ({
   kind: 'coordinator',

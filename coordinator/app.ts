@@ -18,7 +18,7 @@ import type { CoordinatorStore } from '../platform/store/types.js';
 import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
-import type { AuditDraft } from '../primitives/audit/chain.js';
+import { auditTo } from '../platform/audit/audit-log.js';
 import { COORDINATOR_NAME } from '../primitives/consortium/roles.js';
 import { consortiumKinds } from '../primitives/signals/kinds.js';
 import { AccordError } from '../primitives/errors/index.js';
@@ -50,11 +50,7 @@ export function buildCoordinator(
     });
   }
   const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'));
-  // Audit writes are synchronous on SQLite; the promise only matters for other stores. A failed audit write is a
-  // local fault we log loudly rather than fail the caller's RPC for.
-  const audit = (draft: AuditDraft) => {
-    store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
-  };
+  const audit = auditTo(store.audit, log);
   const membership = new Membership(config.members, config.heartbeat.offlineAfterMs);
   // One list for both services: what publish accepts is exactly what registration tells the nodes.
   const signalKinds = consortiumKinds(config.signals.extraFlagKinds);
@@ -104,7 +100,7 @@ export function buildCoordinator(
       const port = await bindServer(server, config.listen.host, config.listen.port, serverCredentials(tls));
       auditRefusedHandshakes(server, audit, log);
       signals.start();
-      audit({
+      await audit({
         actor: COORDINATOR_NAME,
         action: 'process:start',
         target: `${config.listen.host}:${port}`,
@@ -120,7 +116,13 @@ export function buildCoordinator(
       inboxes.closeAll();
       await shutdownServer(server);
       await workers.close();
-      audit({ actor: COORDINATOR_NAME, action: 'process:stop', target: '', outcome: 'ok', details: {} });
+      await audit({
+        actor: COORDINATOR_NAME,
+        action: 'process:stop',
+        target: '',
+        outcome: 'ok',
+        details: {},
+      }).catch(() => undefined);
       await store.close();
     },
   };

@@ -10,7 +10,7 @@ import type { NodeStore } from '../platform/store/types.js';
 import { isLoopbackHost, restBaseUrl } from '../platform/config/rest-listener.js';
 import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadRestTlsMaterial, loadTlsMaterial } from '../platform/tls/credentials.js';
-import type { AuditDraft } from '../primitives/audit/chain.js';
+import { auditTo } from '../platform/audit/audit-log.js';
 import { AccordError } from '../primitives/errors/index.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { TokenAuthenticator } from './rest/auth.js';
@@ -59,9 +59,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   warnIfReadableByOthers(config.tls.key, 'TLS key', log);
   if (config.rest.tls) warnIfReadableByOthers(config.rest.tls.key, 'REST TLS key', log);
   const store = openSqliteNodeStore(config.store.path!);
-  const audit = (draft: AuditDraft) => {
-    store.audit.append(draft).catch((err) => log.error('audit append failed', { err }));
-  };
+  const audit = auditTo(store.audit, log);
   const link = new CoordinatorLink(
     {
       config,
@@ -108,7 +106,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     store,
     link,
     async start() {
-      audit({ actor: config.member, action: 'process:start', target: '', outcome: 'ok', details: {} });
+      await audit({ actor: config.member, action: 'process:start', target: '', outcome: 'ok', details: {} });
       const interrupted = await store.psiJobs.failUnfinished(
         'ACCORD_PSI_INTERRUPTED',
         'the node stopped while the PSI job was running',
@@ -149,7 +147,13 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       await pool.close();
       link.stop();
       await rest.close();
-      audit({ actor: config.member, action: 'process:stop', target: '', outcome: 'ok', details: {} });
+      await audit({
+        actor: config.member,
+        action: 'process:stop',
+        target: '',
+        outcome: 'ok',
+        details: {},
+      }).catch(() => undefined);
       await store.close();
     },
   };

@@ -3,6 +3,7 @@
  * heartbeats carrying the audit-log head, and re-registration when the coordinator restarts. Keeps what the latest
  * registration told the node, including the consortium's signal kinds.
  */
+import type { Audit } from '../platform/audit/audit-log.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../platform/config/index.js';
 import { callUnary, createMtlsClient } from '../platform/grpc/client.js';
@@ -16,7 +17,6 @@ import {
   type MemberView,
   type RegistrationAck,
 } from '../platform/wire/consortium.js';
-import type { AuditDraft } from '../primitives/audit/chain.js';
 import { AccordError } from '../primitives/errors/index.js';
 import { announcedKinds, BUILT_IN_KINDS, type SignalKinds } from '../primitives/signals/kinds.js';
 
@@ -30,7 +30,7 @@ export interface LinkStatus {
 export interface CoordinatorLinkDeps {
   readonly config: Readonly<NodeConfig>;
   readonly tls: TlsMaterial;
-  readonly audit: (draft: AuditDraft) => void;
+  readonly audit: Audit;
   readonly auditHead: () => Promise<{ seq: number; hash: string } | null>;
   readonly log: Logger;
   readonly capabilities: readonly string[];
@@ -124,7 +124,7 @@ export class CoordinatorLink {
         request,
       );
       if (audited)
-        this.deps.audit({
+        await this.deps.audit({
           actor: this.deps.config.member,
           action: `rpc-out:${method}`,
           target,
@@ -134,7 +134,7 @@ export class CoordinatorLink {
       return response;
     } catch (err) {
       const code = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
-      this.deps.audit({
+      await this.deps.audit({
         actor: this.deps.config.member,
         action: `rpc-out:${method}`,
         target,

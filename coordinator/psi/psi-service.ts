@@ -4,7 +4,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../platform/log/logger.js';
-import { type Audit, peerMember, unaryHandler } from '../../platform/grpc/server.js';
+import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
+import { peerMember, unaryHandler } from '../../platform/grpc/server.js';
 import { type PsiEvent, psiWire as wire } from '../../platform/wire/psi.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import type { IdKind } from '../../primitives/identity/normalise.js';
@@ -79,7 +80,7 @@ export class PsiCoordinator {
     }
     const errorCode = error?.code ?? '';
     void this.broadcast(session, { kind: 'end', end: { sessionId: id, outcome, errorCode, by } });
-    this.deps.audit({
+    auditInBackground(this.deps.audit, {
       actor: by || 'coordinator',
       action: 'psi:session-end',
       target: `psi:${id}`,
@@ -327,7 +328,7 @@ export class PsiCoordinator {
           if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
         } catch (err) {
           const accord = toAccordError(err);
-          audit({
+          auditInBackground(audit, {
             actor: 'unidentified',
             action: 'rpc:Psi.Subscribe',
             target: '',
@@ -337,14 +338,26 @@ export class PsiCoordinator {
           call.destroy(Object.assign(new Error(accord.message), { code: accord.grpcStatus }));
           return;
         }
-        inboxes.attach(member, call);
-        audit({ actor: member, action: 'rpc:Psi.Subscribe', target: 'inbox', outcome: 'ok', details: {} });
-        const closed = () => {
-          if (inboxes.detach(member, call)) this.memberLost(member);
-        };
-        call.on('cancelled', closed);
-        call.on('close', closed);
-        call.on('error', closed);
+        // The inbox opens only once its opening is on record.
+        audit({
+          actor: member,
+          action: 'rpc:Psi.Subscribe',
+          target: 'inbox',
+          outcome: 'ok',
+          details: {},
+        }).then(
+          () => {
+            if (call.cancelled || call.destroyed) return;
+            inboxes.attach(member, call);
+            const closed = () => {
+              if (inboxes.detach(member, call)) this.memberLost(member);
+            };
+            call.on('cancelled', closed);
+            call.on('close', closed);
+            call.on('error', closed);
+          },
+          (err: AccordError) => call.destroy(Object.assign(new Error(err.message), { code: err.grpcStatus })),
+        );
       },
     };
   }

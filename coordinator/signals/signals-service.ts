@@ -178,7 +178,7 @@ export class SignalsCoordinator {
   async sweep(): Promise<number> {
     const deleted = await this.deps.store.deleteObservedBefore(this.deps.now() - this.retentionMs);
     if (deleted > 0) {
-      this.deps.audit({
+      await this.deps.audit({
         actor: 'coordinator',
         action: 'signals:sweep',
         target: 'retention',
@@ -220,7 +220,7 @@ export class SignalsCoordinator {
           items: [r.items],
           insecurePlaintext: r.insecurePlaintext,
         });
-        this.deps.audit({
+        await this.deps.audit({
           actor: member,
           action: 'rpc:Signals.Query',
           target: tokenPrefix(token!),
@@ -254,7 +254,7 @@ export class SignalsCoordinator {
               kind: s.kind,
               atMs: s.atMs,
             }));
-            this.deps.audit({
+            await this.deps.audit({
               actor: member,
               action: 'rpc:Signals.Publish',
               target: signals.length === 1 ? tokenPrefix(tokens[0]!) : `tokens:${signals.length}`,
@@ -296,7 +296,7 @@ export class SignalsCoordinator {
             this.limit(this.queries, 'queries', member, r.items.length);
             const tokens = await this.tokensOf(member, r);
             // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
-            this.deps.audit({
+            await this.deps.audit({
               actor: member,
               action: 'rpc:Signals.QueryBatch',
               target: tokens.length <= 64 ? tokens.map(tokenPrefix).join(' ') : `tokens:${tokens.length}`,

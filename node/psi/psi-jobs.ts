@@ -3,13 +3,13 @@
  * wait for an admin), dispatching the coordinator's events to the running sessions, cancelling. Job state is kept in
  * the store, so the REST API and the CLI can follow progress and a crash leaves the job cleanly failed.
  */
+import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
 import { randomUUID } from 'node:crypto';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import { endedWith, type PsiJobRecord } from '../../platform/store/psi-types.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import type { PsiEvent, PsiInvitation } from '../../platform/wire/psi.js';
-import type { AuditDraft } from '../../primitives/audit/chain.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import { ID_KINDS, type IdKind, isIdKind } from '../../primitives/identity/normalise.js';
 import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../primitives/psi/session-protocol.js';
@@ -46,7 +46,7 @@ export interface PsiJobsDeps {
   readonly client: PsiClient;
   readonly pool: CryptoWorkerPool;
   readonly store: NodeStore;
-  readonly audit: (draft: AuditDraft) => void;
+  readonly audit: Audit;
   readonly log: Logger;
 }
 
@@ -79,7 +79,7 @@ export class PsiJobs {
         onSettled: (id) => {
           this.runs.delete(id);
           void this.deps.store.psiJobs.get(id).then((j) =>
-            this.deps.audit({
+            auditInBackground(this.deps.audit, {
               actor: this.self,
               action: 'job:psi',
               target: `psi:${id}`,
@@ -205,7 +205,7 @@ export class PsiJobs {
     };
     await this.deps.store.psiJobs.create(job);
     const auto = this.deps.config.psi.autoAcceptFrom.includes(invitation.initiator);
-    this.deps.audit({
+    await this.deps.audit({
       actor: invitation.initiator,
       action: 'psi:invitation',
       target: `psi:${job.id}`,

@@ -3,10 +3,11 @@
  * `inject()`). Every route is declared in `routes/`; this file applies the same pipeline to each:
  * authenticate -> authorize -> validate params/query/body with zod -> handle -> validate response -> audit.
  */
+import type { Audit } from '../../platform/audit/audit-log.js';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { AuditDraft, AuditOutcome } from '../../primitives/audit/chain.js';
+import type { AuditOutcome } from '../../primitives/audit/chain.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import { formatZodIssues } from '../../platform/config/load.js';
 import type { Logger } from '../../platform/log/logger.js';
@@ -17,7 +18,7 @@ import type { Caller, RouteSpec } from './route.js';
 export interface RestDeps {
   readonly routes: readonly RouteSpec[];
   readonly auth: TokenAuthenticator;
-  readonly audit: (draft: AuditDraft) => void;
+  readonly audit: Audit;
   readonly log: Logger;
   readonly version: string;
   /** Largest JSON body (bytes); CSV uploads stream and are not limited by it. */
@@ -113,15 +114,25 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
     request.accordCode = accord.code;
     void reply.status(404).send({ error: accord.toJSON() });
   });
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Every answer is audited before it leaves: if its record cannot be written, the answer is withheld and the
+  // caller gets ACCORD_AUDIT_UNAVAILABLE instead (the status and body are still ours to change in onSend).
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
     const caller = request.accordCaller;
-    deps.audit({
-      actor: caller ? `role:${caller.role}/${caller.label}` : 'anonymous',
-      action: `rest:${request.method} ${request.routeOptions.url ?? '(unmatched)'}`,
-      target: request.accordTarget,
-      outcome: outcomeOf(reply.statusCode),
-      details: { status: reply.statusCode, ...(request.accordCode ? { code: request.accordCode } : {}) },
-    });
+    const action = `rest:${request.method} ${request.routeOptions.url ?? '(unmatched)'}`;
+    try {
+      await deps.audit({
+        actor: caller ? `role:${caller.role}/${caller.label}` : 'anonymous',
+        action,
+        target: request.accordTarget,
+        outcome: outcomeOf(reply.statusCode),
+        details: { status: reply.statusCode, ...(request.accordCode ? { code: request.accordCode } : {}) },
+      });
+      return payload;
+    } catch (err) {
+      const accord = toAccordError(err);
+      void reply.status(accord.httpStatus).header('content-type', 'application/json; charset=utf-8');
+      return JSON.stringify({ error: accord.toJSON() });
+    }
   });
 
   app.get('/v1/openapi.json', async () => openApi);

@@ -1,11 +1,11 @@
 /** Builds the node's fraud-signal side from its config (protocol: `signals-service.ts`). */
+import type { Audit } from '../../platform/audit/audit-log.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { ScreeningJobStore } from '../../platform/store/screening-types.js';
 import type { SettingsStore } from '../../platform/store/types.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
-import type { AuditDraft } from '../../primitives/audit/chain.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { signalRoutes } from '../rest/routes/signals.js';
 import { readSecretFile } from '../../platform/config/secret-file.js';
@@ -31,7 +31,7 @@ export function buildNodeSignals(
     coordinatorAddress: string;
     settings: SettingsStore;
     screeningJobs: ScreeningJobStore;
-    audit: (draft: AuditDraft) => void;
+    audit: Audit;
     /** The consortium's kinds from the node's latest registration (`CoordinatorLink.signalKinds`). */
     signalKinds: () => SignalKinds;
     log: Logger;

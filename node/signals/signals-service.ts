@@ -11,8 +11,8 @@
  * The plaintext path (`insecurePlaintextBenchmark`) replaces step 2 by an unkeyed SHA-256: anyone can compute it for
  * a guessed identifier, so it exists only as the benchmark's anchor and is refused unless explicitly allowed.
  */
+import type { Audit } from '../../platform/audit/audit-log.js';
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuditDraft } from '../../primitives/audit/chain.js';
 import { maskIdentifier } from '../../primitives/audit/mask.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { type IdKind, normaliseId } from '../../primitives/identity/normalise.js';
@@ -66,7 +66,7 @@ export interface NodeSignalsDeps {
   readonly client: SignalsClient;
   readonly cache: TokenCache;
   readonly settings: SettingsStore;
-  readonly audit: (draft: AuditDraft) => void;
+  readonly audit: Audit;
   /** The consortium's kinds from the latest registration (built-ins before it): `CoordinatorLink.signalKinds`. */
   readonly kinds: () => SignalKinds;
   readonly now?: () => number;
@@ -164,8 +164,8 @@ export class NodeSignals {
     action: string,
     ids: readonly NormalisedId[],
     details: Record<string, string | number> = {},
-  ): void {
-    this.deps.audit({
+  ): Promise<void> {
+    return this.deps.audit({
       actor: this.deps.member,
       action,
       target: ids.length === 1 ? this.mask(ids[0]!) : `ids:${ids.length}`,
@@ -174,8 +174,8 @@ export class NodeSignals {
     });
   }
 
-  private auditFailed(action: string, ids: readonly NormalisedId[], err: unknown): void {
-    this.deps.audit({
+  private auditFailed(action: string, ids: readonly NormalisedId[], err: unknown): Promise<void> {
+    return this.deps.audit({
       actor: this.deps.member,
       action,
       target: ids.length === 1 ? this.mask(ids[0]!) : `ids:${ids.length}`,
@@ -228,10 +228,10 @@ export class NodeSignals {
         inputs.map((s, i) => ({ element: elements[i]!, kind: s.kind, atMs: s.atMs ?? nowMs })),
         plaintext,
       );
-      this.auditOk(action, ids, { signals: signalIds.length });
+      await this.auditOk(action, ids, { signals: signalIds.length });
       return signalIds;
     } catch (err) {
-      this.auditFailed(action, ids, err);
+      await this.auditFailed(action, ids, err);
       throw err;
     }
   }
@@ -239,7 +239,7 @@ export class NodeSignals {
   async retract(signalIds: readonly string[]): Promise<number> {
     try {
       const n = await this.deps.client.retract(signalIds);
-      this.deps.audit({
+      await this.deps.audit({
         actor: this.deps.member,
         action: 'signals:retract',
         target: `signals:${signalIds.length}`,
@@ -248,7 +248,7 @@ export class NodeSignals {
       });
       return n;
     } catch (err) {
-      this.auditFailed('signals:retract', [], err);
+      await this.auditFailed('signals:retract', [], err);
       throw err;
     }
   }
@@ -260,10 +260,10 @@ export class NodeSignals {
     const action = plaintext ? 'signals:query-plaintext-benchmark' : 'signals:query';
     try {
       const aggregates = await (plaintext ? this.plaintextQueries : this.queries).submit(element!);
-      this.auditOk(action, [id!]);
+      await this.auditOk(action, [id!]);
       return aggregates;
     } catch (err) {
-      this.auditFailed(action, [id!], err);
+      await this.auditFailed(action, [id!], err);
       throw err;
     }
   }
@@ -282,10 +282,10 @@ export class NodeSignals {
         this.deps.client.publish([{ element: element!, kind: APPLICATION_KIND, atMs: signal.atMs! }]),
         this.queries.submit(element!),
       ]);
-      this.auditOk('signals:application', [id!], { signalId: signalIds[0]! });
+      await this.auditOk('signals:application', [id!], { signalId: signalIds[0]! });
       return { signalId: signalIds[0]!, aggregates };
     } catch (err) {
-      this.auditFailed('signals:application', [id!], err);
+      await this.auditFailed('signals:application', [id!], err);
       throw err;
     }
   }
@@ -297,10 +297,10 @@ export class NodeSignals {
     const elements = await this.elementsOf(ids);
     try {
       const hits = await this.deps.client.queryBatch(elements);
-      this.auditOk('signals:query-batch', ids, { hits: hits.length });
+      await this.auditOk('signals:query-batch', ids, { hits: hits.length });
       return hits;
     } catch (err) {
-      this.auditFailed('signals:query-batch', ids, err);
+      await this.auditFailed('signals:query-batch', ids, err);
       throw err;
     }
   }

@@ -52,10 +52,16 @@ export class OpenStreams {
 }
 
 /** A call that arrived while the stream drains for a shutdown: audited as failed, answered with a coded error. */
-function refused(name: string, member: string, audit: Audit): AccordError {
+async function refused(name: string, member: string, audit: Audit): Promise<never> {
   const err = new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'shutting down' });
-  audit({ actor: member, action: `rpc:${name}`, target: '', outcome: 'failed', details: { code: err.code } });
-  return err;
+  await audit({
+    actor: member,
+    action: `rpc:${name}`,
+    target: '',
+    outcome: 'failed',
+    details: { code: err.code },
+  });
+  throw err;
 }
 
 export function multiplexedHandler<Req, Res>(
@@ -116,7 +122,7 @@ export function multiplexedHandler<Req, Res>(
       }
       const answer = draining
         ? // Shutting down: refused like a unary call would be, and audited the same way.
-          Promise.reject(refused(options.name, member, audit))
+          refused(options.name, member, audit)
         : runHandler(options, member, envelope?.request, controller.signal, audit, log);
       answer
         .then(

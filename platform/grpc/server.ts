@@ -9,14 +9,14 @@
  */
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { AuditDraft } from '../../primitives/audit/chain.js';
+import { type Audit, auditInBackground } from '../audit/audit-log.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { memberNameOfPeer } from '../tls/identity.js';
 import { toServiceError, wireSafeError } from './errors.js';
 
-export type Audit = (draft: AuditDraft) => void;
+export type { Audit } from '../audit/audit-log.js';
 
 export interface CallContext {
   /** Member name from the peer certificate. */
@@ -66,25 +66,31 @@ export async function runHandler<Req, Res>(
 ): Promise<unknown> {
   let target = '';
   const actor = typeof member === 'string' ? member : 'unidentified';
+  let result: Res;
   try {
     if (typeof member !== 'string') throw member;
     const request = options.decode(wireRequest);
     target = options.target?.(request) ?? '';
-    const result = await options.handle(request, { member, signal });
-    if (options.auditSuccess !== false) {
-      audit({ actor: member, action: `rpc:${options.name}`, target, outcome: 'ok', details: {} });
-    }
-    return options.encode(result);
+    result = await options.handle(request, { member, signal });
   } catch (err) {
     const accord = wireSafeError(err, log, { rpc: options.name, member: actor });
-    const outcome =
-      accord.code === 'ACCORD_MEMBER_UNKNOWN' || accord.code === 'ACCORD_TLS_PEER_UNIDENTIFIED'
-        ? 'denied'
-        : 'failed';
-    audit({ actor, action: `rpc:${options.name}`, target, outcome, details: { code: accord.code } });
+    const outcome = DENIED.has(accord.code) ? 'denied' : 'failed';
+    // The call fails either way; if its record cannot be written either, the caller learns that instead.
+    await audit({ actor, action: `rpc:${options.name}`, target, outcome, details: { code: accord.code } });
     throw accord;
   }
+  // Awaited: an answer whose record cannot be written is withheld (ACCORD_AUDIT_UNAVAILABLE).
+  if (options.auditSuccess !== false)
+    await audit({ actor, action: `rpc:${options.name}`, target, outcome: 'ok', details: {} });
+  return options.encode(result);
 }
+
+/** Codes that mean the caller was not let in (audited as `denied`, not `failed`). */
+const DENIED: ReadonlySet<string> = new Set([
+  'ACCORD_MEMBER_UNKNOWN',
+  'ACCORD_MEMBER_REVOKED',
+  'ACCORD_TLS_PEER_UNIDENTIFIED',
+]);
 
 /** The peer's member name, or the error that says why it has none (audited by `runHandler`). */
 export function peerMemberOrError(call: Parameters<typeof peerMember>[0]): string | Error {
@@ -127,7 +133,7 @@ export function auditRefusedHandshakes(server: grpc.Server, audit: Audit, log: L
     if ((http2Server as { __accordAudited?: boolean }).__accordAudited) continue;
     (http2Server as { __accordAudited?: boolean }).__accordAudited = true;
     http2Server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      audit({
+      auditInBackground(audit, {
         actor: 'unidentified',
         action: 'tls:handshake',
         target: `${socket.remoteAddress ?? '?'}`,

@@ -44,6 +44,12 @@ export const coreErrors = defineErrors({
     http: 401,
     grpc: G.UNAUTHENTICATED,
   },
+  ACCORD_TLS_CRL_INVALID: {
+    message: 'certificate revocation list {file} is refused: {reason}',
+    hint: 'Give the CRL the consortium CA issued and signed (one PEM `-----BEGIN X509 CRL-----` block or DER), e.g. from `openssl ca -gencrl`. On a reload, the revocations already in force stay in force until a valid list is read.',
+    http: 500,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_INIT_TARGET_EXISTS: {
     message: 'directory {dir} already holds a consortium',
     hint: 'Choose an empty directory, or pass --force to overwrite it.',
@@ -59,6 +65,12 @@ export const coreErrors = defineErrors({
   ACCORD_MEMBER_UNKNOWN: {
     message: 'member {member} is not part of this consortium',
     hint: 'Add the member to the coordinator config `members` list.',
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+  },
+  ACCORD_MEMBER_REVOKED: {
+    message: 'the certificate of member {member} is revoked',
+    hint: 'The consortium revoked this certificate (coordinator deny-list or CRL). Ask the consortium operator for a new one if the member should still take part.',
     http: 403,
     grpc: G.PERMISSION_DENIED,
   },
@@ -163,6 +175,12 @@ export const coreErrors = defineErrors({
     hint: 'The log was altered after it was written; preserve the database file and investigate.',
     http: 500,
     grpc: G.DATA_LOSS,
+  },
+  ACCORD_AUDIT_UNAVAILABLE: {
+    message: 'the audit log cannot be written, so the result of {action} is withheld',
+    hint: 'Every action is audited before its result is returned. Check the data directory (disk space, permissions) in the local log of the process that refused, then retry.',
+    http: 503,
+    grpc: G.UNAVAILABLE,
   },
   ACCORD_STORE_UNAVAILABLE: {
     message: 'the store cannot be opened at {path}: {reason}',

@@ -94,7 +94,7 @@ describe('multiplexed calls over one stream', () => {
             return { applications: { d1: echo, d7: 0, d30: 0 }, flags: [] };
           },
         },
-        (draft) => audits.push(draft),
+        async (draft) => void audits.push(draft),
         log,
         open,
       ),
@@ -239,7 +239,7 @@ describe('multiplexed calls over one stream', () => {
             return { applications: { d1: 1, d7: 0, d30: 0 }, flags: [] };
           },
         },
-        () => {},
+        async () => {},
         log,
         new OpenStreams(),
         8,

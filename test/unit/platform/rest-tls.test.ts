@@ -133,7 +133,7 @@ describe('accord init --rest-tls', () => {
     const app = buildRestApp({
       routes: [],
       auth: new TokenAuthenticator([]),
-      audit: () => {},
+      audit: async () => {},
       log: createLogger('test', 'error'),
       version: 'test',
       https: loadRestTlsMaterial({

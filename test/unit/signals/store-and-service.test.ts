@@ -76,7 +76,7 @@ describe('signal store and retention', () => {
       key: null,
       allowInsecurePlaintext: false,
       store: store.signals,
-      audit: (d) => audits.push(d.action),
+      audit: async (d) => void audits.push(d.action),
       log: {
         info() {},
         warn() {},

@@ -24,8 +24,9 @@ export function createMtlsClient<T extends grpc.Client>(
     'grpc.keepalive_time_ms': 20_000,
     'grpc.enable_channelz': 0,
     'grpc.enable_retries': 0,
-    interceptors: wireRecorderInterceptors(),
     ...options,
+    // Recording (privacy tests) stays on whatever interceptors a caller adds.
+    interceptors: [...wireRecorderInterceptors(), ...((options['interceptors'] as grpc.Interceptor[]) ?? [])],
   }) as unknown as T;
 }
 

@@ -1,15 +1,16 @@
 /**
  * Issues the development consortium's PKI: a CA, and leaf certificates for the coordinator (server + client auth)
  * and each member (client auth, member name in subject CN and as URI SAN `urn:accord:member:<name>`). ECDSA P-256,
- * SHA-256. Production consortia bring their own PKI; configs only point at PEM files.
+ * SHA-256. Production consortia bring their own PKI; configs only point at PEM files. Also issues the development CA's
+ * certificate revocation list (`issueCrl`), so that a member who leaves can be refused by serial.
  */
 import {
   createHash,
-  createPrivateKey,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
   sign,
+  X509Certificate,
 } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
@@ -26,6 +27,7 @@ import {
   unsignedInteger,
   utf8String,
 } from './der.js';
+import { normaliseSerial, subjectNameDer } from './crl.js';
 
 const OID = {
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
@@ -37,6 +39,7 @@ const OID = {
   subjectAltName: '2.5.29.17',
   subjectKeyId: '2.5.29.14',
   authorityKeyId: '2.5.29.35',
+  crlNumber: '2.5.29.20',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
@@ -185,4 +188,62 @@ export function issueLeaf(ca: Authority, request: LeafRequest): IssuedPem {
     days: request.days ?? 825,
   });
   return { certPem: toPem('CERTIFICATE', der), keyPem };
+}
+
+/** A certificate's serial number in the form CRLs and deny-lists are compared in (see `normaliseSerial`). */
+export function serialOf(certPem: string | Buffer): string {
+  return normaliseSerial(new X509Certificate(certPem).serialNumber);
+}
+
+/** Unsigned big-endian bytes of a non-negative hex number (any form `normaliseSerial` accepts). */
+function hexBytes(value: string): Buffer {
+  const hex = normaliseSerial(value);
+  if (hex.startsWith('-')) throw new Error(`cannot encode a negative serial or CRL number: ${value}`);
+  return Buffer.from(hex.padStart(hex.length + (hex.length % 2), '0'), 'hex');
+}
+
+export interface CrlOptions {
+  /** Issue time; defaults to now (whole seconds: DER times carry no fractions). */
+  thisUpdate?: Date;
+  /** When the next list is due; defaults to 30 days after thisUpdate. */
+  nextUpdate?: Date;
+  /** cRLNumber extension (monotonic per CA); defaults to thisUpdate in seconds since the epoch. */
+  crlNumber?: bigint;
+}
+
+/**
+ * An X.509 v2 CRL (RFC 5280 §5) signed by the development CA, as PEM, listing `revoked` serials (any hex form
+ * `normaliseSerial` accepts; `at` is the revocation date, default thisUpdate). Carries the authorityKeyIdentifier
+ * and cRLNumber extensions RFC 5280 asks of a conforming CA; an empty list omits revokedCertificates as it must.
+ */
+export function issueCrl(
+  ca: Authority,
+  revoked: ReadonlyArray<{ serial: string; at?: Date }>,
+  options: CrlOptions = {},
+): string {
+  const thisUpdate = options.thisUpdate ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+  const nextUpdate = options.nextUpdate ?? new Date(thisUpdate.getTime() + 30 * 86_400_000);
+  const crlNumber = options.crlNumber ?? BigInt(Math.floor(thisUpdate.getTime() / 1000));
+  const algorithm = sequence(objectIdentifier(OID.ecdsaWithSha256));
+  const entries = revoked.map((entry) =>
+    sequence(unsignedInteger(hexBytes(entry.serial)), time(entry.at ?? thisUpdate)),
+  );
+  const tbs = sequence(
+    smallInteger(1), // v2
+    algorithm,
+    // The issuer must equal the CA certificate's subject byte for byte: copy it rather than re-encode it.
+    subjectNameDer(new X509Certificate(ca.certPem)),
+    time(thisUpdate),
+    time(nextUpdate),
+    ...(entries.length ? [sequence(...entries)] : []),
+    explicit(
+      0,
+      sequence(
+        extension(OID.authorityKeyId, false, sequence(implicitPrimitive(0, keyId(ca.spkiDer)))),
+        extension(OID.crlNumber, false, unsignedInteger(hexBytes(crlNumber.toString(16)))),
+      ),
+    ),
+  );
+  const signature = sign('sha256', tbs, { key: ca.key, dsaEncoding: 'der' });
+  return toPem('X509 CRL', sequence(tbs, algorithm, bitString(signature)));
 }

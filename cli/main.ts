@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AccordError } from '../primitives/errors/index.js';
-import { auditVerify } from './commands/audit.js';
+import { auditAnchors, auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';
 import { runCoordinator, runNode } from './commands/serve.js';
@@ -23,8 +23,13 @@ const HELP = `accord: partner banks compute together without showing each other 
       run a bank's node (REST API + link to the coordinator)
   accord signals publish|query|screen --config <node.json> [--url U --token T] --id-kind phone --id <id> [--kind k] [--at t] [--file f]
       share fraud signals: publish one (or --file JSON array), query one, screen a file of ids (one per line)
-  accord audit verify --config <file>
-      check the hash chain of that process's audit log
+  accord audit verify --config <node.json> [--coordinator host:port] [--offline]
+      check the hash chain of the node's audit log, and that it still holds every head the coordinator anchored
+      (--offline: the chain only; a log rewritten and re-sealed as a whole then passes)
+  accord audit verify --config <coordinator.json> [--anchors <file>]...
+      the same for the coordinator's log, against heads exported from nodes with \`accord audit anchors\`
+  accord audit anchors --config <node.json>
+      print (JSON) the coordinator's audit heads this node anchored
   accord psi --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> [--column id] [--kind customer_id]
              [--mode intersection|cardinality] [--reveal initiator|all] [--url http://..] [--token T]
       private set intersection with other banks, with a progress bar
@@ -77,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       ca: { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
+      offline: { type: 'boolean' },
+      anchors: { type: 'string', multiple: true },
     },
   });
   switch (command) {
@@ -127,9 +134,19 @@ export async function main(argv: string[]): Promise<number> {
       });
       return 0;
     case 'audit':
+      if (positionals[0] === 'anchors') {
+        await auditAnchors(need(values.config, '--config'));
+        return 0;
+      }
       if (positionals[0] !== 'verify')
-        throw new AccordError('ACCORD_USAGE', { problem: 'usage: accord audit verify --config <file>' });
-      await auditVerify(need(values.config, '--config'));
+        throw new AccordError('ACCORD_USAGE', {
+          problem: 'usage: accord audit verify|anchors --config <file>',
+        });
+      await auditVerify(need(values.config, '--config'), {
+        ...(values.coordinator ? { coordinator: values.coordinator } : {}),
+        ...(values.offline ? { offline: true } : {}),
+        ...(values.anchors ? { anchors: values.anchors } : {}),
+      });
       return 0;
     case 'psi':
       await runPsi({

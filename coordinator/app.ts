@@ -19,6 +19,8 @@ import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
 import { auditTo } from '../platform/audit/audit-log.js';
+import { HeadAnchoring } from '../platform/audit/anchoring.js';
+import { AUDIT_ANCHOR_INTERVAL_MS } from '../primitives/audit/anchors.js';
 import { COORDINATOR_NAME } from '../primitives/consortium/roles.js';
 import { consortiumKinds } from '../primitives/signals/kinds.js';
 import { AccordError } from '../primitives/errors/index.js';
@@ -67,6 +69,16 @@ export function buildCoordinator(
       heartbeatIntervalMs: config.heartbeat.intervalMs,
       signalKinds: signalKinds.all,
       audit,
+      anchoring: new HeadAnchoring({
+        anchors: store.anchors,
+        audit,
+        log,
+        intervalMs: config.audit?.anchorIntervalMs ?? AUDIT_ANCHOR_INTERVAL_MS,
+        now: Date.now,
+        target: (member) => `member:${member}`,
+      }),
+      anchors: store.anchors,
+      auditHead: () => store.audit.head(),
       log,
       now: Date.now,
     }),
@@ -76,9 +88,10 @@ export function buildCoordinator(
   const psi = new PsiCoordinator({
     membership,
     inboxes,
+    sessions: store.psiSessions,
     audit,
     log,
-    inviteTimeoutMs: config.psi.inviteTimeoutMs,
+    limits: config.psi,
   });
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
 
@@ -99,6 +112,9 @@ export function buildCoordinator(
     async start() {
       const port = await bindServer(server, config.listen.host, config.listen.port, serverCredentials(tls));
       auditRefusedHandshakes(server, audit, log);
+      const lost = await psi.recover();
+      if (lost)
+        log.warn('PSI sessions left open by the last shutdown were recorded as lost', { sessions: lost });
       signals.start();
       await audit({
         actor: COORDINATOR_NAME,

@@ -1,6 +1,7 @@
 /**
  * Member liveness, as pure state: the caller passes the clock. A member is online while its last registration or
- * heartbeat is younger than `offlineAfterMs`.
+ * heartbeat is younger than `offlineAfterMs`. (The audit heads heartbeats carry are not kept here: they are anchored
+ * in the coordinator's audit log, see platform/audit/anchoring.ts.)
  */
 import { MEMBER_STATUS } from '../primitives/consortium/roles.js';
 import type { MemberView } from '../platform/wire/consortium.js';
@@ -8,7 +9,6 @@ import type { MemberView } from '../platform/wire/consortium.js';
 interface Seen {
   lastSeenMs: number;
   capabilities: readonly string[];
-  auditHead: { seq: number; hash: string } | null;
 }
 
 export class Membership {
@@ -24,19 +24,14 @@ export class Membership {
   }
 
   register(name: string, capabilities: readonly string[], nowMs: number): void {
-    this.seen.set(name, {
-      lastSeenMs: nowMs,
-      capabilities,
-      auditHead: this.seen.get(name)?.auditHead ?? null,
-    });
+    this.seen.set(name, { lastSeenMs: nowMs, capabilities });
   }
 
   /** Returns false when the member never registered (it must register first). */
-  heartbeat(name: string, nowMs: number, auditHead: { seq: number; hash: string }): boolean {
+  heartbeat(name: string, nowMs: number): boolean {
     const entry = this.seen.get(name);
     if (!entry) return false;
     entry.lastSeenMs = nowMs;
-    entry.auditHead = auditHead;
     return true;
   }
 

@@ -11,6 +11,8 @@ import { isLoopbackHost, restBaseUrl } from '../platform/config/rest-listener.js
 import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadRestTlsMaterial, loadTlsMaterial } from '../platform/tls/credentials.js';
 import { auditTo } from '../platform/audit/audit-log.js';
+import { HeadAnchoring } from '../platform/audit/anchoring.js';
+import { AUDIT_ANCHOR_INTERVAL_MS } from '../primitives/audit/anchors.js';
 import { AccordError } from '../primitives/errors/index.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { TokenAuthenticator } from './rest/auth.js';
@@ -66,6 +68,14 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       tls,
       audit,
       auditHead: () => store.audit.head(),
+      anchoring: new HeadAnchoring({
+        anchors: store.anchors,
+        audit,
+        log,
+        intervalMs: config.audit?.anchorIntervalMs ?? AUDIT_ANCHOR_INTERVAL_MS,
+        now: Date.now,
+        target: () => 'coordinator',
+      }),
       log,
       capabilities: NODE_CAPABILITIES,
       version: ACCORD_VERSION,
@@ -90,7 +100,11 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     routes: [
       ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
       ...datasetRoutes({ datasets: store.datasets }),
-      ...auditRoutes({ audit: store.audit }),
+      ...auditRoutes({
+        audit: store.audit,
+        anchors: store.anchors,
+        coordinatorAnchors: () => link.auditAnchors(),
+      }),
       ...psiRoutes({ jobs: psiJobs, store: store.psiJobs }),
       ...signals.routes,
     ],

@@ -1,9 +1,13 @@
 /**
  * The node's connection to the coordinator: mutual-TLS gRPC client, registration with retry and back-off,
  * heartbeats carrying the audit-log head, and re-registration when the coordinator restarts. Keeps what the latest
- * registration told the node, including the consortium's signal kinds.
+ * registration told the node, including the consortium's signal kinds. Each heartbeat answer carries the
+ * coordinator's audit head, which the node anchors in its own log (`anchoring`; the first after each registration
+ * always), so a rewrite of the coordinator's log is detectable with the heads the nodes hold.
  */
 import type { Audit } from '../platform/audit/audit-log.js';
+import { auditAnchorsPage, fetchAllAnchors } from '../platform/audit/anchor-client.js';
+import type { HeadAnchoring } from '../platform/audit/anchoring.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../platform/config/index.js';
 import { callUnary, createMtlsClient } from '../platform/grpc/client.js';
@@ -12,11 +16,13 @@ import type { Logger } from '../platform/log/logger.js';
 import type { TlsMaterial } from '../platform/tls/credentials.js';
 import {
   CONSORTIUM_PROTO,
+  type AnchorView,
   CONSORTIUM_SERVICE,
   consortiumWire as wire,
   type MemberView,
   type RegistrationAck,
 } from '../platform/wire/consortium.js';
+import { COORDINATOR_NAME } from '../primitives/consortium/roles.js';
 import { AccordError } from '../primitives/errors/index.js';
 import { announcedKinds, BUILT_IN_KINDS, type SignalKinds } from '../primitives/signals/kinds.js';
 
@@ -32,6 +38,8 @@ export interface CoordinatorLinkDeps {
   readonly tls: TlsMaterial;
   readonly audit: Audit;
   readonly auditHead: () => Promise<{ seq: number; hash: string } | null>;
+  /** Anchors the coordinator's audit head from each heartbeat answer in the node's log. */
+  readonly anchoring: HeadAnchoring;
   readonly log: Logger;
   readonly capabilities: readonly string[];
   readonly version: string;
@@ -109,6 +117,11 @@ export class CoordinatorLink {
     return wire.listMembersResponse.fromProto(response);
   }
 
+  /** Every anchor the coordinator holds about this node's audit log (paged `AuditAnchors` calls). */
+  async auditAnchors(): Promise<AnchorView[]> {
+    return fetchAllAnchors((query) => auditAnchorsPage(this.client, query));
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -164,6 +177,7 @@ export class CoordinatorLink {
         );
         this.ack = wire.registerResponse.fromProto(response);
         this.kinds = announcedKinds(this.ack.signalKinds);
+        this.deps.anchoring.registered(COORDINATOR_NAME);
         this.deps.log.info('registered with coordinator', {
           member: this.ack.member,
           consortium: this.ack.consortium,
@@ -171,16 +185,16 @@ export class CoordinatorLink {
         });
       }
       const head = await this.deps.auditHead();
-      await this.call(
-        'Heartbeat',
-        wire.heartbeatRequest.toProto({
-          sentAtMs: Date.now(),
-          auditHeadSeq: head?.seq ?? 0,
-          auditHeadHash: head?.hash ?? '',
-        }),
-        'membership',
-        false,
+      const answer = wire.heartbeatResponse.fromProto(
+        await this.call(
+          'Heartbeat',
+          wire.heartbeatRequest.toProto({ sentAtMs: Date.now(), auditHead: head }),
+          'membership',
+          false,
+        ),
       );
+      // Awaited: a head that cannot be anchored fails this tick (ACCORD_AUDIT_UNAVAILABLE; retried with back-off).
+      await this.deps.anchoring.observe(COORDINATOR_NAME, answer.coordinatorAuditHead);
       this.lastHeartbeatMs = Date.now();
       this.lastErrorCode = null;
       this.retryMs = 250;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAuthority, issueLeaf } from '../../platform/tls/issue.js';
+import { ANY_DATASET, coordinatorPsiSchema, nodePsiSchema } from '../../platform/config/psi-schema.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from '../../platform/config/signals-schema.js';
 import { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
 import { MemberKey } from '../../primitives/oprf/member-key.js';
@@ -87,7 +88,7 @@ export function initConsortium(options: InitOptions): InitResult {
     members: [...options.members],
     dataDir: 'data',
     heartbeat: { intervalMs: 2_000, offlineAfterMs: 6_000 },
-    psi: { inviteTimeoutMs: 3_600_000 },
+    psi: coordinatorPsiSchema.parse({}),
     signals: coordinatorSignalsSchema.parse({ keyFile: 'coordinator-key.b64' }),
   };
   // Fraud-signal OPRF keys: k_c for the coordinator only; ONE k_m shared by every member node and never by the
@@ -139,8 +140,14 @@ export function initConsortium(options: InitOptions): InitResult {
         insecurePlainHttp: false,
       },
       tokens: ROLES.map((role) => ({ role, sha256: hashToken(tokens[role]!), label: `${member}-${role}` })),
-      // A development consortium trusts its own members; production configs list partners explicitly.
-      psi: { autoAcceptFrom: options.members.filter((m) => m !== member), workers: 0 },
+      // A development consortium lets every member intersect against any dataset and accepts automatically;
+      // production configs list each partner's datasets and modes (psi.partners) and who is auto-accepted.
+      psi: nodePsiSchema.parse({
+        partners: Object.fromEntries(
+          options.members.filter((m) => m !== member).map((m) => [m, { datasets: [ANY_DATASET] }]),
+        ),
+        autoAcceptFrom: options.members.filter((m) => m !== member),
+      }),
       signals: nodeSignalsSchema.parse({ memberKeyFile: 'member-key.b64' }),
       store: { kind: 'sqlite' },
     };

@@ -5,7 +5,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AccordError } from '../../primitives/errors/index.js';
-import { type PsiEvent, psiWire } from '../../platform/wire/psi.js';
+import { psiWire } from '../../platform/wire/psi.js';
+import type { PsiEvent } from '../../primitives/psi/session-protocol.js';
 
 export class Inboxes {
   private readonly streams = new Map<string, grpc.ServerWritableStream<unknown, unknown>>();

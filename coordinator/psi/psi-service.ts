@@ -1,54 +1,77 @@
 /**
- * The Psi gRPC service: opens sessions, relays invitations and answers, routes point batches around the ring, and
- * computes what each learner receives at the end (see primitives/psi/session-protocol.ts for the flow).
+ * The Psi gRPC service: opens sessions within each member's limits, relays invitations and answers, routes point
+ * batches around the ring, compares the fully blinded sets and hands each learner only its own result (the flow and
+ * what each party learns: primitives/psi/session-protocol.ts). Limits, and what each one stops:
+ *  - session ids are single-use, across restarts (the session store's primary key);
+ *  - per member: sessions it takes part in at once, sessions it opens per 24 hours;
+ *  - announced set sizes: at most `maxSetSize` each, largest / smallest at most the smallest cap any party set, and
+ *    the points of all running sessions within `maxPointsInMemory` (checked before anything is allocated);
+ *  - time: `inviteTimeoutMs` to accept, then `idleTimeoutMs` without a point moving, `runTimeoutMs` in all.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../../platform/log/logger.js';
 import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
 import { peerMember, unaryHandler } from '../../platform/grpc/server.js';
-import { type PsiEvent, psiWire as wire } from '../../platform/wire/psi.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { PsiSessionStore } from '../../platform/store/psi-types.js';
+import { psiWire as wire } from '../../platform/wire/psi.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
-import type { IdKind } from '../../primitives/identity/normalise.js';
-import { hashToCurveBatch } from '../../primitives/psi/hash-to-curve.js';
 import {
-  PSI_BATCH_POINTS,
   PSI_OUTCOME,
-  PSI_STAGE,
+  PSI_RESULT_BATCH,
+  type PsiEvent,
+  type PsiOpen,
   type PsiOutcome,
 } from '../../primitives/psi/session-protocol.js';
 import type { Membership } from '../membership.js';
-import { commonToAll, padTo, shuffled } from './final-sets.js';
 import type { Inboxes } from './inboxes.js';
+import { intersect } from './intersect.js';
 import { PsiSession } from './session.js';
-import { randomBytes } from 'node:crypto';
+
+export interface PsiLimits {
+  readonly inviteTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly runTimeoutMs: number;
+  readonly maxSetSize: number;
+  readonly maxPointsInMemory: number;
+  readonly maxSizeRatio: number;
+  readonly perMember: { readonly concurrent: number; readonly perDay: number };
+}
 
 export interface PsiServiceDeps {
   readonly membership: Membership;
   readonly inboxes: Inboxes;
+  readonly sessions: PsiSessionStore;
   readonly audit: Audit;
   readonly log: Logger;
-  /** How long a session may wait for peers to accept (ms). */
-  readonly inviteTimeoutMs: number;
+  readonly limits: PsiLimits;
+  readonly now?: () => number;
 }
 
-const POINT = 32;
-
-/** Random curve points for padding: indistinguishable from blinded points to anyone without every key. */
-function randomCurvePoints(n: number, kind: string): Buffer {
-  const seeds = Array.from({ length: n }, () => randomBytes(16).toString('hex'));
-  return hashToCurveBatch(seeds, kind as IdKind, `padding-${randomBytes(8).toString('hex')}`);
-}
+const DAY_MS = 86_400_000;
 
 export class PsiCoordinator {
   private readonly sessions = new Map<string, PsiSession>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<
+    string,
+    { invite?: NodeJS.Timeout; idle?: NodeJS.Timeout; run?: NodeJS.Timeout }
+  >();
   /** Why recent sessions ended, so that a participant still sending learns the real reason, not "not found". */
   private readonly endedWith = new Map<string, AccordError>();
+  /** Points reserved by running sessions (their announced sizes), against `maxPointsInMemory`. */
+  private reservedPoints = 0;
+  private readonly now: () => number;
 
-  constructor(private readonly deps: PsiServiceDeps) {}
+  constructor(private readonly deps: PsiServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
 
   sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** At start-up: sessions a previous run left open are recorded as lost (their members learnt it on disconnect). */
+  async recover(): Promise<number> {
+    return this.deps.sessions.endUnfinished('lost', this.now());
   }
 
   private session(id: string): PsiSession {
@@ -66,29 +89,52 @@ export class PsiCoordinator {
     );
   }
 
-  /** Ends a session once: tells every participant, frees its memory, audits the outcome. */
-  end(id: string, outcome: PsiOutcome, error: AccordError | null, by: string): void {
+  private timer(id: string, which: 'invite' | 'idle' | 'run', ms: number, what: string): void {
+    const timers = this.timers.get(id) ?? {};
+    clearTimeout(timers[which]);
+    timers[which] = setTimeout(
+      () => this.end(id, PSI_OUTCOME.FAILED, new AccordError('ACCORD_PSI_TIMEOUT', { what }), null),
+      ms,
+    );
+    timers[which].unref();
+    this.timers.set(id, timers);
+  }
+
+  private clearTimers(id: string): void {
+    const timers = this.timers.get(id);
+    if (timers) for (const t of Object.values(timers)) clearTimeout(t);
+    this.timers.delete(id);
+  }
+
+  /** Ends a session once: tells every participant, frees its memory, records and audits the outcome. */
+  end(id: string, outcome: PsiOutcome, error: AccordError | null, by: string | null): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
-    clearTimeout(this.timers.get(id));
-    this.timers.delete(id);
+    this.clearTimers(id);
+    if (session.state !== 'inviting') this.reservedPoints -= session.totalPoints();
     session.release();
     if (error) {
       this.endedWith.set(id, error);
       if (this.endedWith.size > 1_000) this.endedWith.delete(this.endedWith.keys().next().value!);
     }
-    const errorCode = error?.code ?? '';
-    void this.broadcast(session, { kind: 'end', end: { sessionId: id, outcome, errorCode, by } });
+    const end: PsiEvent =
+      outcome === PSI_OUTCOME.DONE || !error
+        ? { kind: 'end', end: { sessionId: id, outcome: 'done' } }
+        : { kind: 'end', end: { sessionId: id, outcome, error, by } };
+    void this.broadcast(session, end);
+    this.deps.sessions
+      .end(id, outcome, error?.code ?? null, this.now())
+      .catch((err) => this.deps.log.error('could not record the end of a PSI session', { session: id, err }));
     auditInBackground(this.deps.audit, {
-      actor: by || 'coordinator',
+      actor: by ?? 'coordinator',
       action: 'psi:session-end',
       target: `psi:${id}`,
       outcome: outcome === PSI_OUTCOME.DONE ? 'ok' : 'failed',
       details: {
         participants: session.participants.join(','),
         mode: session.terms.mode,
-        ...(errorCode ? { code: errorCode } : {}),
+        ...(error ? { code: error.code } : {}),
       },
     });
   }
@@ -97,54 +143,126 @@ export class PsiCoordinator {
   memberLost(member: string): void {
     for (const [id, session] of this.sessions) {
       if (session.isParticipant(member))
-        this.end(id, PSI_OUTCOME.FAILED, new AccordError('ACCORD_PSI_PEER_LOST', { member }), '');
+        this.end(id, PSI_OUTCOME.FAILED, new AccordError('ACCORD_PSI_PEER_LOST', { member }), null);
     }
   }
 
+  /** Sessions `member` takes part in right now, in any role. */
+  private running(member: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.isParticipant(member)) n++;
+    return n;
+  }
+
+  /** Step 1 checks: membership, peers online, per-member limits, and the id never used before (recorded here). */
+  private async admit(request: PsiOpen, member: string): Promise<PsiSession> {
+    const { membership, inboxes, limits } = this.deps;
+    if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
+    const peers = request.peers;
+    if (new Set(peers).size !== peers.length || peers.includes(member)) {
+      throw new AccordError('ACCORD_PSI_PEER_INVALID', { problem: 'peers repeat or include the initiator' });
+    }
+    for (const peer of peers) {
+      if (!membership.isMember(peer)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member: peer });
+      if (!inboxes.isConnected(peer)) throw new AccordError('ACCORD_MEMBER_OFFLINE', { member: peer });
+    }
+    const { concurrent, perDay } = limits.perMember;
+    if (this.running(member) >= concurrent)
+      throw new AccordError('ACCORD_PSI_LIMIT_REACHED', {
+        what: 'your sessions running at once',
+        limit: concurrent,
+      });
+    // Another member's load is not named: that would tell the initiator what the peer is doing.
+    if (peers.some((p) => this.running(p) >= concurrent))
+      throw new AccordError('ACCORD_PSI_LIMIT_REACHED', {
+        what: 'a peer’s sessions running at once',
+        limit: concurrent,
+      });
+    const now = this.now();
+    if ((await this.deps.sessions.openedSince(member, now - DAY_MS)) >= perDay)
+      throw new AccordError('ACCORD_PSI_LIMIT_REACHED', {
+        what: 'sessions you opened in 24 hours',
+        limit: perDay,
+      });
+    const session = new PsiSession(
+      {
+        id: request.sessionId,
+        initiator: member,
+        peers,
+        idKind: request.idKind,
+        mode: request.mode,
+        reveal: request.reveal,
+        initiatorSetSize: request.setSize,
+        initiatorMaxRatio: request.maxSizeRatio,
+      },
+      { maxSetSize: limits.maxSetSize, maxSizeRatio: limits.maxSizeRatio },
+    );
+    const fresh = await this.deps.sessions.open({
+      id: request.sessionId,
+      initiator: member,
+      participants: session.participants,
+      openedMs: now,
+    });
+    if (!fresh || this.sessions.has(request.sessionId))
+      throw new AccordError('ACCORD_PSI_SESSION_EXISTS', { session: request.sessionId });
+    return session;
+  }
+
+  /** Step 2, once every peer accepted: reserve memory for the session's points, allocate, start the clocks. */
+  private async start(session: PsiSession): Promise<void> {
+    const points = session.totalPoints();
+    if (this.reservedPoints + points > this.deps.limits.maxPointsInMemory)
+      throw new AccordError('ACCORD_PSI_CAPACITY_EXCEEDED', { points });
+    this.reservedPoints += points;
+    session.begin();
+    const id = session.terms.id;
+    clearTimeout(this.timers.get(id)?.invite);
+    this.timer(id, 'run', this.deps.limits.runTimeoutMs, 'the session to finish');
+    this.timer(id, 'idle', this.deps.limits.idleTimeoutMs, 'points (no progress)');
+    await this.broadcast(session, {
+      kind: 'start',
+      start: {
+        sessionId: id,
+        ring: [...session.ring],
+        setSizes: session.setSizes(),
+        learners: session.learners,
+      },
+    });
+  }
+
+  /** Step 4: compare the fully blinded sets; each learner gets its positions (or the count) and nothing else. */
   private async finish(session: PsiSession): Promise<void> {
     session.state = 'finishing';
-    const kind = session.terms.idKind;
-    for (const learner of session.learners) {
-      const others = session.ring.filter((m) => m !== learner).map((m) => session.finalOf(m));
-      const padSize = Math.min(...others.map((o) => o.length / POINT));
-      const common = shuffled(padTo(commonToAll(others), padSize, (n) => randomCurvePoints(n, kind)));
-      await this.stream(session, learner, PSI_STAGE.FINAL_OTHERS, '', common);
-      const own =
-        session.terms.mode === 'cardinality' ? shuffled(session.finalOf(learner)) : session.finalOf(learner);
-      await this.stream(session, learner, PSI_STAGE.FINAL_OWN, learner, own);
+    const learners = session.learners.map((m) => session.ring.indexOf(m));
+    const result = intersect(session.finalKeys(), session.terms.mode === 'intersection' ? learners : []);
+    for (const learner of learners) {
+      const to = session.ring[learner]!;
+      const positions = result.positions.get(learner) ?? new Uint32Array(0);
+      const batches = Math.max(1, Math.ceil(positions.length / PSI_RESULT_BATCH));
+      for (let b = 0; b < batches; b++) {
+        if (!this.sessions.has(session.terms.id)) return; // ended meanwhile (cancel, lost peer)
+        await this.deps.inboxes.deliver(to, {
+          kind: 'result',
+          result: {
+            sessionId: session.terms.id,
+            size: result.size,
+            batchIndex: b,
+            positions: positions.subarray(b * PSI_RESULT_BATCH, (b + 1) * PSI_RESULT_BATCH),
+            last: b === batches - 1,
+          },
+        });
+      }
     }
-    this.end(session.terms.id, PSI_OUTCOME.DONE, null, '');
+    this.end(session.terms.id, PSI_OUTCOME.DONE, null, null);
   }
 
-  private async stream(
-    session: PsiSession,
-    to: string,
-    stage: 'final_others' | 'final_own',
-    origin: string,
-    points: Buffer,
-  ): Promise<void> {
-    const total = points.length / POINT;
-    const batches = Math.max(1, Math.ceil(total / PSI_BATCH_POINTS));
-    for (let b = 0; b < batches; b++) {
-      if (session.state === 'ended') return;
-      const slice = points.subarray(
-        b * PSI_BATCH_POINTS * POINT,
-        Math.min(total, (b + 1) * PSI_BATCH_POINTS) * POINT,
-      );
-      await this.deps.inboxes.deliver(to, {
-        kind: 'batch',
-        batch: {
-          sessionId: session.terms.id,
-          stage,
-          origin,
-          hop: session.ring.length,
-          batchIndex: b,
-          count: slice.length / POINT,
-          points: slice,
-          last: b === batches - 1,
-          streamTotal: total,
-        },
-      });
+  /** Runs `step` for a session; any error it throws ends the session (blaming `member`) and is rethrown. */
+  private async guarded<T>(id: string, member: string | null, step: () => Promise<T> | T): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      this.end(id, PSI_OUTCOME.FAILED, toAccordError(err), member);
+      throw err;
     }
   }
 
@@ -158,60 +276,29 @@ export class PsiCoordinator {
           encode: wire.openResponse.toProto,
           target: (r) => `psi:${r.sessionId}`,
           handle: async (request, { member }) => {
-            if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
-            const peers = request.peers;
-            if (new Set(peers).size !== peers.length || peers.includes(member)) {
-              throw new AccordError('ACCORD_PSI_PEER_INVALID', {
-                problem: 'peers repeat or include the initiator',
-              });
-            }
-            for (const peer of peers) {
-              if (!membership.isMember(peer))
-                throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member: peer });
-              if (!inboxes.isConnected(peer))
-                throw new AccordError('ACCORD_MEMBER_OFFLINE', { member: peer });
-            }
-            if (this.sessions.has(request.sessionId))
-              throw new AccordError('ACCORD_PSI_SESSION_EXISTS', { session: request.sessionId });
-            const session = new PsiSession({
-              id: request.sessionId,
-              initiator: member,
-              peers,
-              idKind: request.idKind,
-              mode: request.mode,
-              reveal: request.reveal,
-              initiatorSetSize: request.setSize,
-            });
-            this.sessions.set(request.sessionId, session);
-            const timer = setTimeout(
-              () =>
-                this.end(
-                  request.sessionId,
-                  PSI_OUTCOME.FAILED,
-                  new AccordError('ACCORD_PSI_TIMEOUT', { what: 'peers to accept' }),
-                  '',
+            const session = await this.admit(request, member);
+            const id = request.sessionId;
+            this.sessions.set(id, session);
+            this.timer(id, 'invite', this.deps.limits.inviteTimeoutMs, 'peers to accept');
+            await this.guarded(id, null, () =>
+              Promise.all(
+                request.peers.map((peer) =>
+                  inboxes.deliver(peer, {
+                    kind: 'invitation',
+                    invitation: {
+                      sessionId: id,
+                      initiator: member,
+                      participants: session.participants,
+                      idKind: request.idKind,
+                      mode: request.mode,
+                      reveal: request.reveal,
+                      dataset: request.peerDatasets[peer],
+                    },
+                  }),
                 ),
-              this.deps.inviteTimeoutMs,
-            );
-            timer.unref();
-            this.timers.set(request.sessionId, timer);
-            await Promise.all(
-              peers.map((peer) =>
-                inboxes.deliver(peer, {
-                  kind: 'invitation',
-                  invitation: {
-                    sessionId: request.sessionId,
-                    initiator: member,
-                    participants: session.participants as string[],
-                    idKind: request.idKind,
-                    mode: request.mode,
-                    reveal: request.reveal,
-                    dataset: request.peerDatasets[peer] ?? '',
-                  },
-                }),
               ),
             );
-            return { invited: [...peers] };
+            return { invited: [...request.peers] };
           },
         },
         audit,
@@ -223,27 +310,17 @@ export class PsiCoordinator {
           decode: wire.respondRequest.fromProto,
           encode: wire.respondResponse.toProto,
           target: (r) => `psi:${r.sessionId}`,
-          handle: async (request, { member }) => {
-            const session = this.session(request.sessionId);
-            let ready: boolean;
-            try {
-              ready = session.respond(member, request);
-            } catch (err) {
-              this.end(request.sessionId, PSI_OUTCOME.FAILED, toAccordError(err), member);
-              throw err;
+          handle: async (answer, { member }) => {
+            const session = this.session(answer.sessionId);
+            session.requireParticipant(member);
+            if (answer.kind === 'decline') {
+              // Declining is a valid answer: the session ends for everyone, and the decliner's call succeeds.
+              const reason = new AccordError('ACCORD_PSI_DECLINED', { member, reason: answer.code });
+              this.end(answer.sessionId, PSI_OUTCOME.FAILED, reason, member);
+              return {};
             }
-            if (ready) {
-              clearTimeout(this.timers.get(request.sessionId));
-              await this.broadcast(session, {
-                kind: 'start',
-                start: {
-                  sessionId: session.terms.id,
-                  ring: [...session.ring],
-                  setSizes: session.setSizes(),
-                  learners: session.learners,
-                },
-              });
-            }
+            const ready = await this.guarded(answer.sessionId, member, () => session.respond(member, answer));
+            if (ready) await this.guarded(answer.sessionId, null, () => this.start(session));
             return {};
           },
         },
@@ -260,32 +337,21 @@ export class PsiCoordinator {
           target: (r) => `psi:${r.sessionId}`,
           handle: async (request, { member }) => {
             const session = this.session(request.sessionId);
-            let route: ReturnType<PsiSession['route']>;
-            try {
-              route = session.route(member, request);
-            } catch (err) {
-              this.end(request.sessionId, PSI_OUTCOME.FAILED, toAccordError(err), member);
-              throw err;
-            }
+            session.requireParticipant(member);
+            const route = await this.guarded(request.sessionId, member, () => session.route(member, request));
+            this.timer(request.sessionId, 'idle', this.deps.limits.idleTimeoutMs, 'points (no progress)');
             if (route.kind === 'forward') {
               await inboxes.deliver(route.to, {
                 kind: 'batch',
                 batch: {
-                  sessionId: request.sessionId,
-                  stage: PSI_STAGE.RING,
-                  origin: request.origin,
-                  hop: request.hop,
-                  batchIndex: request.batchIndex,
-                  count: request.count,
-                  points: request.points,
-                  last: request.last,
+                  ...request,
                   streamTotal: session.setSizes()[session.ring.indexOf(request.origin)]!,
                 },
               });
             } else if (session.finalsComplete() && session.state === 'running') {
               this.finish(session).catch((err) => {
                 log.warn('PSI finish failed', { session: session.terms.id, code: toAccordError(err).code });
-                this.end(session.terms.id, PSI_OUTCOME.FAILED, toAccordError(err), '');
+                this.end(session.terms.id, PSI_OUTCOME.FAILED, toAccordError(err), null);
               });
             }
             return {};
@@ -304,14 +370,13 @@ export class PsiCoordinator {
             const session = this.sessions.get(request.sessionId);
             if (!session) return {};
             session.requireParticipant(member);
-            const code = request.code || 'ACCORD_PSI_CANCELLED';
-            const error =
-              code === 'ACCORD_PSI_CANCELLED'
-                ? new AccordError('ACCORD_PSI_CANCELLED', { by: member })
-                : AccordError.fromWire(code, {});
+            const cancelled = request.code === 'ACCORD_PSI_CANCELLED';
+            const error = cancelled
+              ? new AccordError('ACCORD_PSI_CANCELLED', { by: member })
+              : AccordError.fromWire(request.code, { member });
             this.end(
               request.sessionId,
-              code === 'ACCORD_PSI_CANCELLED' ? PSI_OUTCOME.CANCELLED : PSI_OUTCOME.FAILED,
+              cancelled ? PSI_OUTCOME.CANCELLED : PSI_OUTCOME.FAILED,
               error,
               member,
             );
@@ -364,6 +429,6 @@ export class PsiCoordinator {
 
   close(): void {
     for (const id of [...this.sessions.keys()])
-      this.end(id, PSI_OUTCOME.FAILED, new AccordError('ACCORD_PSI_SESSION_LOST'), '');
+      this.end(id, PSI_OUTCOME.FAILED, new AccordError('ACCORD_PSI_SESSION_LOST'), null);
   }
 }

@@ -1,19 +1,27 @@
 /**
- * One PSI session at the coordinator, as a state machine with no I/O: who was invited, who accepted with which
- * terms and set size, which batch each (origin, hop) stream expects next, and the fully blinded sets as they
- * complete. Every check a misbehaving party could fail lives here and throws a coded error.
+ * One PSI session at the coordinator, as a state machine with no I/O (flow: primitives/psi/session-protocol.ts): who
+ * was invited, who accepted on which terms with which set size and ratio cap, which batch each (origin, hop) stream
+ * expects next, and the comparison keys of the fully blinded sets as they complete. Every check a misbehaving party
+ * could fail lives here and throws a coded error.
  */
 import { AccordError } from '../../primitives/errors/index.js';
 import {
+  differingTerm,
   expectedSender,
   learnersOf,
   nextInRing,
+  type PsiAgreedTerms,
+  type PsiAnswer,
   type PsiMode,
   type PsiReveal,
+  type PsiSend,
+  sizeRatio,
 } from '../../primitives/psi/session-protocol.js';
-import type { PsiRespond, PsiSend } from '../../platform/wire/psi.js';
+import type { IdKind } from '../../primitives/identity/normalise.js';
 
 const POINT = 32;
+/** Bytes of a point kept for comparison (128 bits: collisions negligible). */
+export const KEY_BYTES = 16;
 
 export type SessionState = 'inviting' | 'running' | 'finishing' | 'ended';
 
@@ -21,24 +29,39 @@ export interface SessionTerms {
   readonly id: string;
   readonly initiator: string;
   readonly peers: readonly string[];
-  readonly idKind: string;
+  readonly idKind: IdKind;
   readonly mode: PsiMode;
   readonly reveal: PsiReveal;
   readonly initiatorSetSize: number;
+  /** The initiator's ratio cap, if it set one. */
+  readonly initiatorMaxRatio: number | undefined;
 }
 
 export type Route = { kind: 'forward'; to: string } | { kind: 'final' };
+
+/** The bounds a session is held to, from the coordinator's config. */
+export interface SessionBounds {
+  /** Largest set a party may announce. */
+  readonly maxSetSize: number;
+  /** Ratio cap applied when a party sets none, and the largest any party may ask for. */
+  readonly maxSizeRatio: number;
+}
 
 export class PsiSession {
   readonly participants: readonly string[];
   state: SessionState = 'inviting';
   private readonly sizes = new Map<string, number>();
+  private readonly caps = new Map<string, number>();
   private readonly streams = new Map<string, { next: number; received: number; closed: boolean }>();
-  private readonly finals = new Map<string, { points: Buffer; received: number }>();
+  /** Comparison keys of each origin's fully blinded set, in the origin's order; allocated when the session starts. */
+  private readonly finals = new Map<string, { keys: Buffer; received: number }>();
 
-  constructor(readonly terms: SessionTerms) {
+  constructor(
+    readonly terms: SessionTerms,
+    private readonly bounds: SessionBounds,
+  ) {
     this.participants = [terms.initiator, ...terms.peers];
-    this.sizes.set(terms.initiator, terms.initiatorSetSize);
+    this.announce(terms.initiator, terms.initiatorSetSize, terms.initiatorMaxRatio);
   }
 
   get ring(): readonly string[] {
@@ -49,8 +72,23 @@ export class PsiSession {
     return learnersOf(this.participants, this.terms.reveal);
   }
 
+  /** The terms every acceptance must echo. */
+  get agreedTerms(): PsiAgreedTerms {
+    return {
+      participants: this.participants,
+      idKind: this.terms.idKind,
+      mode: this.terms.mode,
+      reveal: this.terms.reveal,
+    };
+  }
+
   setSizes(): number[] {
     return this.ring.map((m) => this.sizes.get(m) ?? 0);
+  }
+
+  /** Points this session will hold once running (every origin's set). */
+  totalPoints(): number {
+    return this.setSizes().reduce((a, b) => a + b, 0);
   }
 
   isParticipant(member: string): boolean {
@@ -63,8 +101,20 @@ export class PsiSession {
     }
   }
 
-  /** Records a peer's answer; returns true when every peer has accepted. Throws on decline or changed terms. */
-  respond(member: string, answer: PsiRespond): boolean {
+  private announce(member: string, setSize: number, cap: number | undefined): void {
+    if (setSize < 1) throw new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', { member, problem: 'empty set' });
+    if (setSize > this.bounds.maxSetSize) {
+      throw new AccordError('ACCORD_PSI_SET_TOO_LARGE', { member, limit: this.bounds.maxSetSize });
+    }
+    this.sizes.set(member, setSize);
+    this.caps.set(member, Math.min(cap ?? this.bounds.maxSizeRatio, this.bounds.maxSizeRatio));
+  }
+
+  /**
+   * Records a peer's acceptance; returns true when every peer has accepted (the set sizes are then checked against
+   * every party's ratio cap). Throws on terms that differ from the session's, or on sizes out of bounds.
+   */
+  respond(member: string, answer: Extract<PsiAnswer, { kind: 'accept' }>): boolean {
     this.requireParticipant(member);
     if (member === this.terms.initiator || this.state !== 'inviting' || this.sizes.has(member)) {
       throw new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', {
@@ -72,44 +122,30 @@ export class PsiSession {
         problem: 'unexpected answer to the invitation',
       });
     }
-    if (!answer.accept) {
-      throw new AccordError('ACCORD_PSI_DECLINED', {
-        member,
-        reason: answer.declineCode || 'no reason given',
-      });
+    const differs = differingTerm(answer.terms, this.agreedTerms);
+    if (differs) throw new AccordError('ACCORD_PSI_TERMS_MISMATCH', { member, ...differs });
+    this.announce(member, answer.setSize, answer.maxSizeRatio);
+    if (this.sizes.size < this.participants.length) return false;
+    const ratio = sizeRatio(this.setSizes());
+    const cap = Math.min(...this.caps.values());
+    if (ratio > cap) {
+      // The ratio, not the sizes: the refusal must not tell anyone a set size it would not otherwise learn.
+      throw new AccordError('ACCORD_PSI_SIZE_RATIO_EXCEEDED', { ratio: ratio.toFixed(1), cap });
     }
-    if (answer.mode !== this.terms.mode) {
-      throw new AccordError('ACCORD_PSI_TERMS_MISMATCH', {
-        member,
-        field: 'mode',
-        actual: answer.mode || '(none)',
-        expected: this.terms.mode,
-      });
+    return true;
+  }
+
+  /** Every peer accepted and the coordinator has room: allocate the comparison buffers and start. */
+  begin(): void {
+    this.state = 'running';
+    for (const origin of this.ring) {
+      this.finals.set(origin, { keys: Buffer.allocUnsafe(this.sizes.get(origin)! * KEY_BYTES), received: 0 });
     }
-    if (answer.reveal !== this.terms.reveal) {
-      throw new AccordError('ACCORD_PSI_TERMS_MISMATCH', {
-        member,
-        field: 'reveal',
-        actual: answer.reveal || '(none)',
-        expected: this.terms.reveal,
-      });
-    }
-    if (answer.setSize < 1)
-      throw new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', { member, problem: 'empty set' });
-    this.sizes.set(member, answer.setSize);
-    if (this.sizes.size === this.participants.length) {
-      this.state = 'running';
-      for (const origin of this.ring) {
-        this.finals.set(origin, { points: Buffer.alloc(this.sizes.get(origin)! * POINT), received: 0 });
-      }
-      return true;
-    }
-    return false;
   }
 
   /**
    * Checks a batch against the session (right sender for this hop, in order, never more points than the origin's
-   * set, the exact total on the last batch) and says where it goes.
+   * set, the exact total on the last batch) and says where it goes; keeps the comparison keys of final batches.
    */
   route(sender: string, batch: PsiSend): Route {
     this.requireParticipant(sender);
@@ -154,7 +190,9 @@ export class PsiSession {
     const to = nextInRing(this.ring, batch.origin, batch.hop);
     if (to !== null) return { kind: 'forward', to };
     const final = this.finals.get(batch.origin)!;
-    batch.points.copy(final.points, final.received * POINT);
+    for (let i = 0; i < batch.count; i++) {
+      batch.points.copy(final.keys, (final.received + i) * KEY_BYTES, i * POINT, i * POINT + KEY_BYTES);
+    }
     final.received += batch.count;
     return { kind: 'final' };
   }
@@ -168,8 +206,9 @@ export class PsiSession {
     return true;
   }
 
-  finalOf(origin: string): Buffer {
-    return this.finals.get(origin)!.points;
+  /** Comparison keys of every origin's fully blinded set, in ring order. */
+  finalKeys(): Buffer[] {
+    return this.ring.map((origin) => this.finals.get(origin)!.keys);
   }
 
   /** Frees the point buffers. */

@@ -9,16 +9,14 @@ import { fromServiceError } from '../../platform/grpc/errors.js';
 import { serviceOf } from '../../platform/grpc/proto.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
-import {
-  PSI_PROTO,
-  PSI_SERVICE,
-  type PsiCancel,
-  type PsiEvent,
-  type PsiOpen,
-  type PsiRespond,
-  type PsiSend,
-  psiWire as wire,
-} from '../../platform/wire/psi.js';
+import { PSI_PROTO, PSI_SERVICE, psiWire as wire } from '../../platform/wire/psi.js';
+import type {
+  PsiAnswer,
+  PsiCancel,
+  PsiEvent,
+  PsiOpen,
+  PsiSend,
+} from '../../primitives/psi/session-protocol.js';
 import { AccordError } from '../../primitives/errors/index.js';
 
 export interface InboxHandlers {
@@ -54,7 +52,7 @@ export class PsiClient {
     );
   }
 
-  respond(request: PsiRespond): Promise<void> {
+  respond(request: PsiAnswer): Promise<void> {
     return callUnary(this.client, 'respond', wire.respondRequest.toProto(request)).then(() => undefined);
   }
 

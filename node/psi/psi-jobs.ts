@@ -1,7 +1,9 @@
 /**
- * The node's PSI jobs: starting one (initiator), answering invitations per policy (auto-accept listed partners, or
- * wait for an admin), dispatching the coordinator's events to the running sessions, cancelling. Job state is kept in
- * the store, so the REST API and the CLI can follow progress and a crash leaves the job cleanly failed.
+ * The node's PSI jobs: starting one (initiator), answering invitations per policy (`psi.partners`: which members may
+ * intersect against which datasets in which modes; then auto-accept listed partners, or wait for an admin),
+ * dispatching the coordinator's events to the running sessions, cancelling. Only an admin may decline an invitation.
+ * Job state is kept in the store, so the REST API and the CLI can follow progress and a crash leaves the job cleanly
+ * failed.
  */
 import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
 import { randomUUID } from 'node:crypto';
@@ -9,10 +11,17 @@ import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import { endedWith, type PsiJobRecord } from '../../platform/store/psi-types.js';
 import type { NodeStore } from '../../platform/store/types.js';
-import type { PsiEvent, PsiInvitation } from '../../platform/wire/psi.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import { ID_KINDS, type IdKind, isIdKind } from '../../primitives/identity/normalise.js';
-import { PSI_MAX_PARTIES, type PsiMode, type PsiReveal } from '../../primitives/psi/session-protocol.js';
+import {
+  PSI_MAX_PARTIES,
+  type PsiEvent,
+  type PsiInvitation,
+  type PsiMode,
+  type PsiReveal,
+} from '../../primitives/psi/session-protocol.js';
+import type { Role } from '../../primitives/consortium/roles.js';
+import { allowedByPolicy } from './policy.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { PsiClient } from './psi-client.js';
 import { PsiRun } from './psi-run.js';
@@ -67,7 +76,17 @@ export class PsiJobs {
     });
   }
 
+  /** The policy check for `job` over local `dataset`: throws ACCORD_PSI_POLICY_REFUSED, else the ratio cap. */
+  private policyFor(
+    job: Pick<PsiJobRecord, 'participants' | 'mode'>,
+    dataset: string,
+  ): { maxSizeRatio: number } {
+    const others = job.participants.filter((m) => m !== this.self);
+    return allowedByPolicy(this.deps.config.psi.partners, others, dataset, job.mode);
+  }
+
   private newRun(job: PsiJobRecord): PsiRun {
+    const { maxSizeRatio } = this.policyFor(job, job.dataset);
     const run = new PsiRun(
       {
         client: this.deps.client,
@@ -76,6 +95,7 @@ export class PsiJobs {
         jobs: this.deps.store.psiJobs,
         log: this.deps.log,
         self: this.self,
+        maxSizeRatio,
         onSettled: (id) => {
           this.runs.delete(id);
           void this.deps.store.psiJobs.get(id).then((j) =>
@@ -127,6 +147,11 @@ export class PsiJobs {
       });
     }
     const { column, kind } = await this.source(request.dataset, request.idColumn, request.idKind);
+    // Refused before anything is stored or sent: this bank's policy applies to the sessions it starts too.
+    const { maxSizeRatio } = this.policyFor(
+      { participants: [this.self, ...peers], mode: request.mode },
+      request.dataset,
+    );
     const job: PsiJobRecord = {
       id: randomUUID(),
       role: 'initiator',
@@ -152,6 +177,7 @@ export class PsiJobs {
         reveal: request.reveal,
         setSize,
         peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? request.dataset])),
+        maxSizeRatio,
       });
     } catch (err) {
       await run.markFailed('failed', toAccordError(err));
@@ -173,29 +199,37 @@ export class PsiJobs {
       case 'batch':
         this.runs.get(event.batch.sessionId)?.onBatch(event.batch);
         return;
+      case 'result':
+        this.runs.get(event.result.sessionId)?.onResult(event.result);
+        return;
       case 'end': {
         const run = this.runs.get(event.end.sessionId);
         if (run) run.onEnd(event.end);
-        else void this.endPending(event.end.sessionId, event.end.errorCode);
+        else if (event.end.outcome !== 'done') void this.endPending(event.end.sessionId, event.end.error);
       }
     }
   }
 
   /** A session ended before this node accepted (another peer declined, a timeout). */
-  private async endPending(id: string, code: string): Promise<void> {
+  private async endPending(id: string, error: AccordError): Promise<void> {
     const job = await this.deps.store.psiJobs.get(id);
     if (!job || !['pending_approval', 'waiting'].includes(job.state)) return;
-    const error = AccordError.fromWire(code || 'ACCORD_PSI_CANCELLED', { by: job.initiator });
     await this.deps.store.psiJobs.update(id, endedWith('failed', error));
   }
 
   private async onInvitation(invitation: PsiInvitation): Promise<void> {
+    // Session ids are single-use: an invitation reusing one this node has seen is refused (only a misbehaving
+    // coordinator could send one).
+    if (await this.deps.store.psiJobs.get(invitation.sessionId)) {
+      await this.decline(invitation.sessionId, 'ACCORD_PSI_SESSION_EXISTS');
+      return;
+    }
     const job: PsiJobRecord = {
       id: invitation.sessionId,
       role: 'participant',
       initiator: invitation.initiator,
       participants: invitation.participants,
-      dataset: invitation.dataset,
+      dataset: invitation.dataset ?? '',
       idColumn: '',
       idKind: invitation.idKind,
       mode: invitation.mode,
@@ -204,20 +238,34 @@ export class PsiJobs {
       ...NOT_STARTED(),
     };
     await this.deps.store.psiJobs.create(job);
-    const auto = this.deps.config.psi.autoAcceptFrom.includes(invitation.initiator);
+    let refusal: AccordError | null = null;
+    try {
+      this.policyFor(job, job.dataset);
+    } catch (err) {
+      refusal = toAccordError(err);
+    }
+    const auto = refusal === null && this.deps.config.psi.autoAcceptFrom.includes(invitation.initiator);
     await this.deps.audit({
       actor: invitation.initiator,
       action: 'psi:invitation',
       target: `psi:${job.id}`,
-      outcome: 'ok',
+      outcome: refusal ? 'refused' : 'ok',
       details: {
         mode: job.mode,
         reveal: job.reveal,
         dataset: job.dataset,
-        policy: auto ? 'auto-accept' : 'awaiting-admin',
+        policy: refusal ? 'refused' : auto ? 'auto-accept' : 'awaiting-admin',
+        ...(refusal ? { code: refusal.code } : {}),
       },
     });
-    if (auto) await this.accept(job.id, undefined).catch(() => undefined);
+    if (refusal) {
+      await this.decline(job.id, refusal.code);
+      await this.deps.store.psiJobs.update(job.id, endedWith('failed', refusal));
+    } else if (auto) await this.accept(job.id, undefined).catch(() => undefined);
+  }
+
+  private decline(sessionId: string, code: string): Promise<void> {
+    return this.deps.client.respond({ kind: 'decline', sessionId, code }).catch(() => undefined);
   }
 
   /** Accepts a pending invitation (by policy or by an admin, optionally naming another local dataset). */
@@ -237,50 +285,52 @@ export class PsiJobs {
       const run = this.newRun(accepted);
       const setSize = await run.prepare();
       await this.deps.client.respond({
+        kind: 'accept',
         sessionId: id,
-        accept: true,
-        mode: job.mode,
-        reveal: job.reveal,
+        // The acceptance binds to exactly what this node was invited to: participants, kind, mode, reveal.
+        terms: {
+          participants: job.participants,
+          idKind: job.idKind as IdKind,
+          mode: job.mode,
+          reveal: job.reveal,
+        },
         setSize,
-        declineCode: '',
+        maxSizeRatio: run.maxSizeRatio,
       });
       return (await this.deps.store.psiJobs.get(id))!;
     } catch (err) {
       const error = toAccordError(err);
       this.runs.delete(id);
-      await this.deps.client
-        .respond({ sessionId: id, accept: false, mode: '', reveal: '', setSize: 0, declineCode: error.code })
-        .catch(() => undefined);
+      await this.decline(id, error.code);
       await this.deps.store.psiJobs.update(id, endedWith('failed', error));
       throw err;
     }
   }
 
-  async reject(id: string): Promise<PsiJobRecord> {
+  /** Declines a pending invitation: an admin's decision (the REST routes check the role, and so does this). */
+  async reject(id: string, role: Role = 'admin'): Promise<PsiJobRecord> {
     const job = await this.deps.store.psiJobs.get(id);
     if (job?.role !== 'participant' || job.state !== 'pending_approval') {
       throw new AccordError('ACCORD_PSI_INVITATION_NOT_FOUND', { job: id });
     }
-    await this.deps.client
-      .respond({
-        sessionId: id,
-        accept: false,
-        mode: '',
-        reveal: '',
-        setSize: 0,
-        declineCode: 'ACCORD_PSI_DECLINED',
-      })
-      .catch(() => undefined);
+    if (role !== 'admin')
+      throw new AccordError('ACCORD_AUTH_FORBIDDEN', {
+        role,
+        route: 'declining a PSI invitation',
+        allowed: 'admin',
+      });
+    await this.decline(id, 'ACCORD_PSI_DECLINED');
     return this.deps.store.psiJobs.update(
       id,
       endedWith('cancelled', { code: 'ACCORD_PSI_DECLINED', message: 'declined by this node' }),
     );
   }
 
-  async cancel(id: string): Promise<PsiJobRecord> {
+  /** Cancels a job for every participant; a pending invitation can only be declined, by an admin. */
+  async cancel(id: string, role: Role): Promise<PsiJobRecord> {
     const job = await this.deps.store.psiJobs.get(id);
     if (!job) throw new AccordError('ACCORD_PSI_JOB_NOT_FOUND', { job: id });
-    if (job.state === 'pending_approval') return this.reject(id);
+    if (job.state === 'pending_approval') return this.reject(id, role);
     if (!['waiting', 'running'].includes(job.state))
       throw new AccordError('ACCORD_PSI_JOB_FINISHED', { job: id, state: job.state });
     await this.deps.client.cancel({ sessionId: id, code: 'ACCORD_PSI_CANCELLED' }).catch(() => undefined);

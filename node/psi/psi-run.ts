@@ -1,22 +1,30 @@
 /**
  * One PSI session as this node runs it, once every participant has accepted (the flow and what each party learns:
- * primitives/psi/session-protocol.ts). Three streams run at once:
+ * primitives/psi/session-protocol.ts). Two streams run at once, then the result arrives:
  *  - own set: rows in a random order -> normalise -> hash to the curve and blind (worker pool) -> Send (hop 1);
  *  - ring: other parties' batches routed here -> check every point, blind with our key -> Send (hop + 1), in order;
- *  - final (learners): the values common to all other sets, then our own fully blinded set -> shared rows.
- * Memory grows with the batch size, apart from 8 bytes a row (row keys and the permutation) and, for a learner,
- * one 16-byte comparison key per common value.
+ *  - result (learners): positions of our rows in the intersection, in our sending order, listed in the order every
+ *    learner shares; or only the count. Every position is checked (in range, never twice, the announced total).
+ * Memory grows with the batch size, apart from 8 bytes a row (row keys and the permutation) and, for a learner, one
+ * bit a row (positions seen) and 4 bytes per shared row.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { Logger } from '../../platform/log/logger.js';
 import { endedWith, type PsiJobRecord, type PsiJobStore } from '../../platform/store/psi-types.js';
 import type { DatasetStore } from '../../platform/store/types.js';
-import type { PsiBatch, PsiEnd, PsiStart } from '../../platform/wire/psi.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import { type IdKind, normaliseId } from '../../primitives/identity/normalise.js';
 import { PsiKey } from '../../primitives/psi/psi-key.js';
-import { PSI_BATCH_POINTS, PSI_OUTCOME, PSI_STAGE } from '../../primitives/psi/session-protocol.js';
-import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
+import {
+  PSI_BATCH_POINTS,
+  PSI_OUTCOME,
+  type PsiEnd,
+  type PsiResult,
+  type PsiRingBatch,
+  type PsiStart,
+  sizeRatio,
+} from '../../primitives/psi/session-protocol.js';
 import { randomPermutation } from './permutation.js';
 import type { PsiClient } from './psi-client.js';
 
@@ -32,8 +40,23 @@ export interface PsiRunDeps {
   readonly jobs: PsiJobStore;
   readonly log: Logger;
   readonly self: string;
+  /** The largest size ratio this bank accepts in this session (the smallest cap of its policies for the others). */
+  readonly maxSizeRatio: number;
   /** Called when the run ends (any outcome) so the manager can forget it. */
   readonly onSettled: (jobId: string) => void;
+}
+
+/** A learner's result as it arrives: checked batch by batch, kept as row keys in the shared order. */
+interface ResultState {
+  size: number;
+  next: number;
+  complete: boolean;
+  rows: number[];
+  seen: Uint8Array;
+}
+
+function violation(problem: string): AccordError {
+  return new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', { member: 'coordinator', problem });
 }
 
 export class PsiRun {
@@ -47,9 +70,7 @@ export class PsiRun {
   private lastSaved = 0;
   private pending = 0;
   private tail: Promise<void> = Promise.resolve();
-  private readonly common = new Set<string>();
-  private readonly matches: number[] = [];
-  private matchCount = 0;
+  private result: ResultState | null = null;
   private finished = false;
 
   constructor(
@@ -68,9 +89,32 @@ export class PsiRun {
     return this.rowKeys.length;
   }
 
+  /** The size ratio this bank accepts in this session (from its policy for every other participant). */
+  get maxSizeRatio(): number {
+    return this.deps.maxSizeRatio;
+  }
+
+  /**
+   * Step 2 at this node: the session starts. Before a single point is sent, the announced sizes are checked against
+   * this bank's own cap (it does not rely on the coordinator having done so).
+   */
   begin(start: PsiStart): void {
     this.start = start;
     this.total = start.setSizes.reduce((a, b) => a + b, 0);
+    try {
+      const mine = start.setSizes[start.ring.indexOf(this.deps.self)];
+      if (mine !== this.setSize) throw violation('the session start names another size for this bank’s set');
+      const ratio = sizeRatio(start.setSizes);
+      if (ratio > this.deps.maxSizeRatio) {
+        throw new AccordError('ACCORD_PSI_SIZE_RATIO_EXCEEDED', {
+          ratio: ratio.toFixed(1),
+          cap: this.deps.maxSizeRatio,
+        });
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
     void this.deps.jobs.update(this.job.id, { state: 'running', total: this.total });
     this.sendOwnSet().catch((err) => this.fail(err));
   }
@@ -151,17 +195,27 @@ export class PsiRun {
     while (inflight.length && !this.finished) await sendNext();
   }
 
-  /** Batches are processed as they arrive (crypto in parallel) but acted upon strictly in arrival order. */
-  onBatch(batch: PsiBatch): void {
+  /** Step 3: batches are blinded as they arrive (in parallel) but sent on strictly in arrival order. */
+  onBatch(batch: PsiRingBatch): void {
     if (this.finished) return;
-    const work = this.compute(batch);
+    const work = this.deps.pool.validateAndReblind(this.key, batch.points, batch.count);
     work.catch(() => undefined);
     this.pending++;
     if (this.pending >= MAX_PENDING) this.deps.client.pause();
     this.tail = this.tail
       .then(async () => {
         if (this.finished) return;
-        await this.act(batch, await work);
+        const reblinded = await work;
+        await this.deps.client.send({
+          sessionId: this.job.id,
+          origin: batch.origin,
+          hop: batch.hop + 1,
+          batchIndex: batch.batchIndex,
+          count: batch.count,
+          points: reblinded,
+          last: batch.last,
+        });
+        this.progress(batch.count);
       })
       .catch((err) => this.fail(err))
       .finally(() => {
@@ -170,70 +224,63 @@ export class PsiRun {
       });
   }
 
-  private async compute(batch: PsiBatch): Promise<Buffer | null> {
-    if (batch.stage === PSI_STAGE.RING)
-      return this.deps.pool.validateAndReblind(this.key, batch.points, batch.count);
-    await this.deps.pool.validate(batch.points, batch.count);
-    return null;
+  /** Step 4: this learner's result, batch by batch; any inconsistency fails the session. */
+  onResult(message: PsiResult): void {
+    this.tail = this.tail
+      .then(() => {
+        if (this.finished) return;
+        this.acceptResult(message);
+      })
+      .catch((err) => this.fail(err));
   }
 
-  private async act(batch: PsiBatch, reblinded: Buffer | null): Promise<void> {
-    switch (batch.stage) {
-      case PSI_STAGE.RING:
-        await this.deps.client.send({
-          sessionId: this.job.id,
-          origin: batch.origin,
-          hop: batch.hop + 1,
-          batchIndex: batch.batchIndex,
-          count: batch.count,
-          points: reblinded!,
-          last: batch.last,
-        });
-        this.progress(batch.count);
-        return;
-      case PSI_STAGE.FINAL_OTHERS:
-        for (let i = 0; i < batch.count; i++)
-          this.common.add(batch.points.toString('latin1', i * POINT, i * POINT + KEY));
-        return;
-      case PSI_STAGE.FINAL_OWN: {
-        if (batch.origin !== this.deps.self) {
-          throw new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', {
-            member: 'coordinator',
-            problem: 'final set of another origin',
-          });
-        }
-        const base = batch.batchIndex * PSI_BATCH_POINTS;
-        for (let i = 0; i < batch.count; i++) {
-          if (!this.common.has(batch.points.toString('latin1', i * POINT, i * POINT + KEY))) continue;
-          this.matchCount++;
-          if (this.job.mode === 'intersection') this.matches.push(this.rowKeys[this.perm[base + i]!]!);
-        }
-      }
+  private acceptResult(message: PsiResult): void {
+    if (!this.isLearner()) throw violation('a result was sent to a party that does not learn it');
+    const intersection = this.job.mode === 'intersection';
+    this.result ??= {
+      size: message.size,
+      next: 0,
+      complete: false,
+      rows: [],
+      seen: new Uint8Array(intersection ? this.setSize : 0),
+    };
+    const state = this.result;
+    if (state.complete || message.batchIndex !== state.next || message.size !== state.size)
+      throw violation('result out of order or inconsistent');
+    if (message.size > this.setSize) throw violation('an intersection larger than this bank’s set');
+    if (!intersection && message.positions.length > 0) throw violation('positions in cardinality mode');
+    for (const p of message.positions) {
+      if (p >= this.setSize || state.seen[p]) throw violation('a position out of range or repeated');
+      state.seen[p] = 1;
+      state.rows.push(this.rowKeys[this.perm[p]!]!);
+    }
+    state.next++;
+    if (message.last) {
+      if (intersection && state.rows.length !== state.size)
+        throw violation('fewer positions than the result size');
+      state.complete = true;
     }
   }
 
-  /** The coordinator ended the session. */
+  /** Step 5: the coordinator ended the session. */
   onEnd(end: PsiEnd): void {
     this.tail = this.tail.then(async () => {
       if (this.finished) return;
       if (end.outcome === PSI_OUTCOME.DONE) {
-        this.finished = true;
         const learner = this.isLearner();
-        const rows = learner && this.job.mode === 'intersection' ? this.matches.sort((a, b) => a - b) : null;
+        if (learner && !this.result?.complete) {
+          this.fail(violation('the session ended before this learner’s result was complete'));
+          return;
+        }
+        this.finished = true;
+        const rows = learner && this.job.mode === 'intersection' ? this.result!.rows : null;
+        const size = learner ? this.result!.size : null;
         await this.deps.jobs.update(this.job.id, { processed: this.processed, skippedRows: this.skipped });
-        await this.deps.jobs.complete(this.job.id, rows, learner ? this.matchCount : null);
-        this.deps.log.info('PSI job done', {
-          job: this.job.id,
-          learner,
-          size: learner ? this.matchCount : null,
-        });
+        await this.deps.jobs.complete(this.job.id, rows, size);
+        this.deps.log.info('PSI job done', { job: this.job.id, learner, size });
         this.settle();
       } else {
-        const error =
-          end.outcome === PSI_OUTCOME.CANCELLED
-            ? new AccordError('ACCORD_PSI_CANCELLED', { by: end.by || 'coordinator' })
-            : AccordError.fromWire(end.errorCode || 'ACCORD_INTERNAL', end.by ? { member: end.by } : {});
-        await this.markFailed(end.outcome === PSI_OUTCOME.CANCELLED ? 'cancelled' : 'failed', error);
+        await this.markFailed(end.outcome, end.error);
       }
     });
   }
@@ -255,7 +302,7 @@ export class PsiRun {
   }
 
   private settle(): void {
-    this.common.clear();
+    this.result = null;
     this.deps.client.resume();
     this.deps.onSettled(this.job.id);
   }

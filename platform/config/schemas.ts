@@ -2,8 +2,10 @@
  * Config schemas for both processes, with defaults and units. One place; `accord init` writes files that match.
  */
 import { z } from 'zod';
+import { AUDIT_ANCHOR_INTERVAL_MS } from '../../primitives/audit/anchors.js';
 import { MEMBER_NAME_PATTERN, ROLES } from '../../primitives/consortium/roles.js';
 import { isLoopbackHost } from './rest-listener.js';
+import { coordinatorPsiSchema, nodePsiSchema } from './psi-schema.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from './signals-schema.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
@@ -17,6 +19,17 @@ export const tlsFilesSchema = z.strictObject({
   /** PEM private key matching `cert`. */
   key: z.string().min(1),
 });
+
+/**
+ * Audit anchoring (primitives/audit/anchors.ts). Optional, so configs written before it stay valid; when absent, the
+ * process uses `AUDIT_ANCHOR_INTERVAL_MS` (30 000 ms).
+ */
+const auditAnchoringSchema = z
+  .strictObject({
+    /** Minimum milliseconds between two anchors of one peer's audit head (a head that did not move is not anchored). */
+    anchorIntervalMs: z.number().int().min(100).max(86_400_000).default(AUDIT_ANCHOR_INTERVAL_MS),
+  })
+  .optional();
 
 export const coordinatorConfigSchema = z.strictObject({
   kind: z.literal('coordinator'),
@@ -38,14 +51,12 @@ export const coordinatorConfigSchema = z.strictObject({
       offlineAfterMs: z.number().int().min(300).max(3_600_000).default(6_000),
     })
     .default({ intervalMs: 2_000, offlineAfterMs: 6_000 }),
-  psi: z
-    .strictObject({
-      /** How long a PSI session waits for every peer to accept (ms). */
-      inviteTimeoutMs: z.number().int().min(1_000).default(3_600_000),
-    })
-    .default({ inviteTimeoutMs: 3_600_000 }),
+  /** Private set intersection sessions: timeouts and the limits that keep PSI from being used to pull lists. */
+  psi: coordinatorPsiSchema,
   /** Fraud-signal sharing: OPRF key file, retention, rate limits (see signals-schema.ts). */
   signals: coordinatorSignalsSchema,
+  /** How often each member's audit head (from its heartbeats) is anchored in the coordinator's log. */
+  audit: auditAnchoringSchema,
 });
 export type CoordinatorConfig = z.infer<typeof coordinatorConfigSchema>;
 
@@ -111,16 +122,12 @@ export const nodeConfigSchema = z.strictObject({
   tls: tlsFilesSchema,
   rest: nodeRestSchema,
   tokens: z.array(tokenSchema).min(1),
-  psi: z
-    .strictObject({
-      /** Members whose PSI invitations are accepted without an admin (if the named dataset exists). */
-      autoAcceptFrom: z.array(memberName).default([]),
-      /** Worker threads for hashing and blinding; 0 = one per core. */
-      workers: z.number().int().min(0).max(64).default(0),
-    })
-    .default({ autoAcceptFrom: [], workers: 0 }),
+  /** Private set intersection: which partners may intersect against what, and worker threads. */
+  psi: nodePsiSchema,
   /** Fraud-signal sharing: member key file, token cache (see signals-schema.ts). */
   signals: nodeSignalsSchema,
+  /** How often the coordinator's audit head (from heartbeat answers) is anchored in the node's log. */
+  audit: auditAnchoringSchema,
   store: z
     .strictObject({
       kind: z.literal('sqlite').default('sqlite'),

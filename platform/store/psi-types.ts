@@ -1,4 +1,7 @@
-/** Storage of PSI jobs and their results (alignments: the local row keys of the shared customers). */
+/**
+ * Storage of PSI jobs and their results (alignments: the local row keys of the shared customers, in the order every
+ * learner shares), and the coordinator's record of PSI sessions.
+ */
 export const PSI_JOB_STATES = [
   'pending_approval',
   'waiting',
@@ -39,9 +42,13 @@ export interface PsiJobStore {
   update(id: string, patch: Partial<Omit<PsiJobRecord, 'id'>>): Promise<PsiJobRecord>;
   get(id: string): Promise<PsiJobRecord | null>;
   list(limit: number): Promise<PsiJobRecord[]>;
-  /** Stores shared rows and marks the job done in one transaction. */
+  /**
+   * Stores the shared rows, in the order shared by every learner of the session (row r of each learner's alignment
+   * is the same customer), and marks the job done, in one transaction.
+   */
   complete(id: string, rowKeys: readonly number[] | null, resultSize: number | null): Promise<PsiJobRecord>;
-  alignment(id: string, afterRowKey: number, limit: number): Promise<number[]>;
+  /** Shared rows `offset` .. `offset + limit - 1`, in the shared order. */
+  alignment(id: string, offset: number, limit: number): Promise<number[]>;
   /** At start-up: jobs left running by a crash fail with `code`; their partial results are dropped. */
   failUnfinished(code: string, message: string): Promise<number>;
 }
@@ -52,4 +59,24 @@ export function endedWith(
   error: { readonly code: string; readonly message: string },
 ): Pick<PsiJobRecord, 'state' | 'errorCode' | 'errorMessage' | 'finishedAt'> {
   return { state, errorCode: error.code, errorMessage: error.message, finishedAt: new Date().toISOString() };
+}
+
+/** The coordinator's record of PSI sessions: every id ever opened (ids are never reused), and per-member counts. */
+export interface PsiSessionStore {
+  /**
+   * Records a new session; false (and nothing written) when the id was ever used before, by anyone, so that a
+   * session's hashing domain is never reused.
+   */
+  open(session: {
+    id: string;
+    initiator: string;
+    participants: readonly string[];
+    openedMs: number;
+  }): Promise<boolean>;
+  /** Records how a session ended. */
+  end(id: string, outcome: string, errorCode: string | null, endedMs: number): Promise<void>;
+  /** Sessions `initiator` opened at or after `sinceMs` (the daily limit counts these). */
+  openedSince(initiator: string, sinceMs: number): Promise<number>;
+  /** At start-up: sessions a crash left open are recorded as lost; returns how many. */
+  endUnfinished(outcome: string, endedMs: number): Promise<number>;
 }

@@ -2,8 +2,9 @@
  * The storage interface. Callers see only these types; `sqlite/` implements them over an embedded database. The
  * interface is async and row-streaming so that a PostgreSQL implementation can be added without touching callers.
  */
+import type { AuditAnchor } from '../../primitives/audit/anchors.js';
 import type { AuditDraft, AuditEntry } from '../../primitives/audit/chain.js';
-import type { PsiJobStore } from './psi-types.js';
+import type { PsiJobStore, PsiSessionStore } from './psi-types.js';
 import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';
 
@@ -72,6 +73,27 @@ export interface AuditStore {
   head(): Promise<{ seq: number; hash: string } | null>;
 }
 
+/** Another process's audit head as this process recorded it (see primitives/audit/anchors.ts). */
+export interface AuditAnchorRecord extends AuditAnchor {
+  /** Whose log: a member name (at the coordinator) or `coordinator` (at a node). */
+  readonly party: string;
+  /** Sequence number of the `audit:anchor` entry in this process's own log that recorded it. */
+  readonly entrySeq: number;
+}
+
+/** Heads of other processes' audit logs, append-only, each recorded together with an entry in the own log. */
+export interface AuditAnchorStore {
+  /**
+   * Appends `draft` to the own audit log and records the anchor, in one transaction (both or neither). Refuses an
+   * anchor whose seq is not above the party's latest one.
+   */
+  record(draft: AuditDraft, anchor: { party: string; seq: number; hash: string }): Promise<AuditAnchorRecord>;
+  /** The party's newest anchor, or null. */
+  latest(party: string): Promise<AuditAnchorRecord | null>;
+  /** The party's anchors with seq above `afterSeq`, oldest first. */
+  list(party: string, options: { afterSeq?: number; limit: number }): Promise<AuditAnchorRecord[]>;
+}
+
 /** Small named values the process keeps across restarts (keys for masking, job counters...). */
 export interface SettingsStore {
   get(key: string): Promise<string | null>;
@@ -81,6 +103,8 @@ export interface SettingsStore {
 
 export interface NodeStore {
   readonly audit: AuditStore;
+  /** The coordinator's audit heads, as this node anchored them. */
+  readonly anchors: AuditAnchorStore;
   readonly datasets: DatasetStore;
   readonly settings: SettingsStore;
   readonly psiJobs: PsiJobStore;
@@ -90,7 +114,10 @@ export interface NodeStore {
 
 export interface CoordinatorStore {
   readonly audit: AuditStore;
+  /** Every member's audit heads, as the coordinator anchored them. */
+  readonly anchors: AuditAnchorStore;
   readonly settings: SettingsStore;
   readonly signals: SignalStore;
+  readonly psiSessions: PsiSessionStore;
   close(): Promise<void>;
 }

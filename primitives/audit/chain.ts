@@ -8,8 +8,8 @@
  *   3. `verifyChain` recomputes every hash in order and names the first entry whose hash or link does not match.
  *
  * What it protects: an entry altered, removed or inserted after the fact breaks the chain at that entry. What it does
- * not: an attacker who rewrites the whole tail consistently; anchor the head hash elsewhere (the coordinator records
- * each node's head at heartbeat) for that.
+ * not: an attacker who rewrites the whole tail consistently (re-sealing every hash); for that, other processes
+ * anchor this log's head in their own logs at each heartbeat, and verification compares with them (anchors.ts).
  *
  * Entries never hold a raw identifier: callers pass identifiers through `maskIdentifier` first.
  */

@@ -176,6 +176,12 @@ export const coreErrors = defineErrors({
     http: 500,
     grpc: G.DATA_LOSS,
   },
+  ACCORD_AUDIT_ANCHOR_MISMATCH: {
+    message: 'audit log entry {seq} {reason}',
+    hint: 'The log hashes consistently, yet disagrees with a head another process recorded (anchored) earlier: it was rewritten and re-sealed after that. Preserve the database file, and compare it with the `audit:anchor` entries in the audit log of the process that holds the anchors.',
+    http: 500,
+    grpc: G.DATA_LOSS,
+  },
   ACCORD_AUDIT_UNAVAILABLE: {
     message: 'the audit log cannot be written, so the result of {action} is withheld',
     hint: 'Every action is audited before its result is returned. Check the data directory (disk space, permissions) in the local log of the process that refused, then retry.',

@@ -104,6 +104,36 @@ export const psiSessionErrors = defineErrors({
     http: 409,
     grpc: G.FAILED_PRECONDITION,
   },
+  ACCORD_PSI_SET_TOO_LARGE: {
+    message: 'member {member} announced a set larger than the {limit} rows a PSI session allows',
+    hint: 'Intersect a smaller dataset (or a filtered one), or ask the consortium operator to raise psi.maxSetSize.',
+    http: 413,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
+  ACCORD_PSI_SIZE_RATIO_EXCEEDED: {
+    message: 'the set sizes in this PSI session differ by a factor of {ratio}, more than the {cap} allowed',
+    hint: 'A party with a far larger set than its partner could pull the partner’s customer list. Intersect sets of comparable size, or have every party raise its cap (psi.partners.<member>.maxSizeRatio on a node, psi.maxSizeRatio at the coordinator).',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_PSI_CAPACITY_EXCEEDED: {
+    message: 'the coordinator has no room for another {points} points right now',
+    hint: 'Other sessions hold the coordinator’s PSI memory (psi.maxPointsInMemory); retry when they finish.',
+    http: 503,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
+  ACCORD_PSI_LIMIT_REACHED: {
+    message: 'PSI session limit reached: {what} (limit {limit})',
+    hint: 'Wait for running sessions to finish or for the 24-hour window to move on; the consortium operator sets the limits (psi.perMember at the coordinator).',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
+  ACCORD_PSI_POLICY_REFUSED: {
+    message: 'this bank’s PSI policy does not allow {what} with {partner}',
+    hint: 'A bank lists in psi.partners which members may intersect against which datasets, in which modes; ask its admin to add what you need, or stay within it.',
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+  },
   ACCORD_PSI_INVITATION_NOT_FOUND: {
     message: 'no pending PSI invitation {job}',
     hint: 'List pending invitations with GET /v1/psi/invitations.',

@@ -162,15 +162,16 @@ describe('consortium skeleton over real processes', () => {
 
   it('`accord audit verify` passes on an intact log and names the first altered entry', async () => {
     const node = consortium.nodes['bank-b']!;
-    const ok = await accord(['audit', 'verify', '--config', node.configFile]);
-    expect(ok.code).toBe(0);
+    const at = ['--coordinator', consortium.coordinatorAddress];
+    const ok = await accord(['audit', 'verify', '--config', node.configFile, ...at]);
+    expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('audit log intact');
 
     const db = new Database(join(consortium.dir, 'bank-b', 'data', 'node.db'));
     db.exec('DROP TRIGGER audit_log_no_update');
     db.prepare(`UPDATE audit_log SET target = 'rewritten' WHERE seq = 2`).run();
     db.close();
-    const broken = await accord(['audit', 'verify', '--config', node.configFile]);
+    const broken = await accord(['audit', 'verify', '--config', node.configFile, ...at]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('ACCORD_AUDIT_CHAIN_BROKEN');
     expect(broken.stderr).toContain('entry 2');

@@ -26,7 +26,7 @@ function sourceFiles(folder: string): string[] {
 }
 
 /** Every module specifier a file imports: static, type-only, re-exports and dynamic `import()`. */
-export function importsOf(source: string): string[] {
+function importsOf(source: string): string[] {
   const found = new Set<string>();
   for (const m of source.matchAll(/\b(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g)) found.add(m[1]!);
   for (const m of source.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) found.add(m[1]!);

@@ -130,7 +130,7 @@ export function psiRoutes(deps: { jobs: PsiJobs; store: PsiJobStore }) {
       params: jobId,
       response: jobSchema,
       auditTarget: target,
-      handler: async ({ params }) => view(await deps.jobs.reject(params.job)),
+      handler: async ({ params, caller }) => view(await deps.jobs.reject(params.job, caller!.role)),
     }),
     route({
       method: 'GET',
@@ -146,15 +146,20 @@ export function psiRoutes(deps: { jobs: PsiJobs; store: PsiJobStore }) {
     route({
       method: 'GET',
       url: '/v1/psi/:job/alignment',
-      summary: 'Local row keys (CSV line numbers) of the shared customers, for training jobs',
+      summary:
+        'Local row keys (CSV line numbers) of the shared customers, in the order every learner shares: row r of ' +
+        'each learner’s alignment is the same customer (for training jobs)',
       tags: ['psi'],
       roles: ['admin', 'risk'],
       params: jobId,
-      query: z.object({
-        after: z.coerce.number().int().min(0).default(0),
+      query: z.strictObject({
+        offset: z.coerce.number().int().min(0).default(0).describe('first row of the shared order to return'),
         limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
       }),
-      response: z.object({ rowKeys: z.array(z.number().int()), next: z.number().int().nullable() }),
+      response: z.object({
+        rowKeys: z.array(z.number().int()),
+        next: z.number().int().nullable().describe('offset of the next page; null on the last one'),
+      }),
       auditTarget: target,
       handler: async ({ params, query }) => {
         const job = await deps.jobs.get(params.job);
@@ -167,8 +172,9 @@ export function psiRoutes(deps: { jobs: PsiJobs; store: PsiJobStore }) {
                 : 'this node does not learn the result';
           throw new AccordError('ACCORD_PSI_RESULT_UNAVAILABLE', { job: params.job, reason });
         }
-        const rowKeys = await deps.store.alignment(params.job, query.after, query.limit);
-        return { rowKeys, next: rowKeys.length === query.limit ? rowKeys[rowKeys.length - 1]! : null };
+        const rowKeys = await deps.store.alignment(params.job, query.offset, query.limit);
+        const end = query.offset + rowKeys.length;
+        return { rowKeys, next: end < job.resultSize ? end : null };
       },
     }),
     route({
@@ -180,7 +186,8 @@ export function psiRoutes(deps: { jobs: PsiJobs; store: PsiJobStore }) {
       params: jobId,
       response: jobSchema,
       auditTarget: target,
-      handler: async ({ params }) => view(await deps.jobs.cancel(params.job)),
+      // A running job: any of these roles cancels it; a pending invitation: only an admin may decline it.
+      handler: async ({ params, caller }) => view(await deps.jobs.cancel(params.job, caller!.role)),
     }),
   ];
 }

@@ -1,8 +1,9 @@
 import type { CoordinatorStore, NodeStore } from '../types.js';
-import { AUDIT_SCHEMA, sqliteAuditStore } from './audit.js';
+import { AUDIT_SCHEMA, sqliteAuditAnchorStore, sqliteAuditStore } from './audit.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
+import { PSI_SESSION_SCHEMA, sqlitePsiSessionStore } from './psi-sessions.js';
 import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
@@ -17,6 +18,7 @@ export function openSqliteNodeStore(path: string): NodeStore {
   ]);
   return {
     audit: sqliteAuditStore(db),
+    anchors: sqliteAuditAnchorStore(db),
     datasets: sqliteDatasetStore(db),
     settings: sqliteSettingsStore(db),
     psiJobs: sqlitePsiJobStore(db),
@@ -26,11 +28,17 @@ export function openSqliteNodeStore(path: string): NodeStore {
 }
 
 export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
-  const db = openDatabase(path, [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA], 256);
+  const db = openDatabase(
+    path,
+    [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA, ...PSI_SESSION_SCHEMA],
+    256,
+  );
   return {
     audit: sqliteAuditStore(db),
+    anchors: sqliteAuditAnchorStore(db),
     settings: sqliteSettingsStore(db),
     signals: sqliteSignalStore(db),
+    psiSessions: sqlitePsiSessionStore(db),
     close: async () => void db.close(),
   };
 }

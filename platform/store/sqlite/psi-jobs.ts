@@ -8,10 +8,13 @@ export const PSI_SCHEMA = [
      state TEXT NOT NULL,
      created_at TEXT NOT NULL
    )`,
-  `CREATE TABLE IF NOT EXISTS psi_alignment (
+  // The shared rows of a finished job in the order every learner shares (`ordinal`): row r of each learner's
+  // alignment is the same customer.
+  `CREATE TABLE IF NOT EXISTS psi_rows (
      job_id TEXT NOT NULL,
+     ordinal INTEGER NOT NULL,
      row_key INTEGER NOT NULL,
-     PRIMARY KEY (job_id, row_key)
+     PRIMARY KEY (job_id, ordinal)
    ) WITHOUT ROWID`,
 ] as const;
 
@@ -25,10 +28,10 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
   const unfinished = db.prepare<[], { record: string }>(
     `SELECT record FROM psi_jobs WHERE state IN ('pending_approval', 'waiting', 'running')`,
   );
-  const addRow = db.prepare('INSERT OR IGNORE INTO psi_alignment (job_id, row_key) VALUES (?, ?)');
-  const dropRows = db.prepare('DELETE FROM psi_alignment WHERE job_id = ?');
+  const addRow = db.prepare('INSERT INTO psi_rows (job_id, ordinal, row_key) VALUES (?, ?, ?)');
+  const dropRows = db.prepare('DELETE FROM psi_rows WHERE job_id = ?');
   const rows = db.prepare<[string, number, number], { row_key: number }>(
-    'SELECT row_key FROM psi_alignment WHERE job_id = ? AND row_key > ? ORDER BY row_key LIMIT ?',
+    'SELECT row_key FROM psi_rows WHERE job_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?',
   );
 
   const get = (id: string): PsiJobRecord | null => {
@@ -45,7 +48,7 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
   const completeTx = db.transaction(
     (id: string, rowKeys: readonly number[] | null, resultSize: number | null) => {
       dropRows.run(id);
-      for (const key of rowKeys ?? []) addRow.run(id, key);
+      for (const [ordinal, key] of (rowKeys ?? []).entries()) addRow.run(id, ordinal, key);
       return update(id, { state: 'done', resultSize, finishedAt: new Date().toISOString() });
     },
   );
@@ -65,7 +68,7 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
     get: async (id) => get(id),
     list: async (limit) => recent.all(limit).map((r) => JSON.parse(r.record) as PsiJobRecord),
     complete: async (id, rowKeys, resultSize) => completeTx(id, rowKeys, resultSize),
-    alignment: async (id, after, limit) => rows.all(id, after, limit).map((r) => r.row_key),
+    alignment: async (id, offset, limit) => rows.all(id, offset, limit).map((r) => r.row_key),
     failUnfinished: async (code, message) => failTx(code, message),
   };
 }

@@ -4,7 +4,7 @@ import { blind, validateAndBlind } from '../../../primitives/psi/blinding.js';
 import { hashToCurveBatch } from '../../../primitives/psi/hash-to-curve.js';
 import { PsiKey } from '../../../primitives/psi/psi-key.js';
 import { validatePoints } from '../../../primitives/psi/validate-points.js';
-import { bytesToU, isOnCurve, refX25519 } from './reference.js';
+import { bytesToU, isInPrimeOrderSubgroup, isOnCurve, refX25519 } from './reference.js';
 
 const points = (buf: Buffer) =>
   Array.from({ length: buf.length / 32 }, (_, i) => buf.toString('hex', 32 * i, 32 * i + 32));
@@ -88,5 +88,27 @@ describe('the protocol on a small realistic example', () => {
     // Singly blinded values reveal no equality across parties.
     const singleA = new Set(points(fromA));
     expect(points(fromB).some((p) => singleA.has(p))).toBe(false);
+  });
+});
+
+describe('what a peer can tell apart', () => {
+  it('every blinded value lies in the prime-order subgroup, real or an unmatchable stand-in; raw hashes do not', () => {
+    const key = PsiKey.generate();
+    // Real identifiers and the random stand-ins a node sends for rows it cannot match (psi-run.ts): one distribution.
+    const real = hashToCurveBatch(['+8613900001234', '+8613900005678', '+8613900009999'], 'phone', 'job');
+    const standIns = hashToCurveBatch(
+      Array.from({ length: 64 }, () => `\u0000unmatchable:${randomBytes(16).toString('hex')}`),
+      'phone',
+      'job',
+    );
+    for (const set of [blind(key, real), blind(key, standIns)]) {
+      for (let i = 0; i < set.length / 32; i++)
+        expect(isInPrimeOrderSubgroup(set.subarray(i * 32, i * 32 + 32))).toBe(true);
+    }
+    // The check can fail: hash-to-curve outputs that skip the cofactor (what padding once was) are mostly outside.
+    let outside = 0;
+    for (let i = 0; i < standIns.length / 32; i++)
+      if (!isInPrimeOrderSubgroup(standIns.subarray(i * 32, i * 32 + 32))) outside++;
+    expect(outside).toBeGreaterThan(40); // 7 in 8 expected of 64
   });
 });

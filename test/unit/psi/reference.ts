@@ -3,7 +3,7 @@
  * shared code with primitives/psi): RFC 9380 hash_to_field, noble's RFC 9380 Elligator 2 map for curve25519, and noble's
  * X25519. Slow; for tests and for checking generated vectors.
  */
-import { _map_to_curve_elligator2_curve25519, x25519 } from '@noble/curves/ed25519.js';
+import { _map_to_curve_elligator2_curve25519, ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
 import { invert, mod, pow } from '@noble/curves/abstract/modular.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -39,4 +39,21 @@ export function bytesToU(b: Uint8Array): bigint {
 
 export function refX25519(secret: Uint8Array, point: Uint8Array): Buffer {
   return Buffer.from(x25519.scalarMult(secret, point));
+}
+
+/**
+ * True when the X25519 u-coordinate is a point of the prime-order subgroup (what every blinded value is, since
+ * X25519 clamps scalars to multiples of 8): mapped to Edwards, y = (u - 1) / (u + 1), then checked torsion-free with
+ * noble. A point off the curve, of small order, or with a small-order component is not.
+ */
+export function isInPrimeOrderSubgroup(point: Uint8Array): boolean {
+  const u = bytesToU(point);
+  if (u >= P || !isOnCurve(u) || mod(u + 1n, P) === 0n) return false;
+  const y = mod((u - 1n) * invert(u + 1n, P), P);
+  try {
+    const edwards = ed25519.Point.fromBytes(Uint8Array.from(uToBytes(y)));
+    return !edwards.isSmallOrder() && edwards.isTorsionFree();
+  } catch {
+    return false;
+  }
 }

@@ -9,6 +9,8 @@ import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';
 import { runCoordinator, runNode } from './commands/serve.js';
 import { signalsCommand } from './commands/signals.js';
+import { quotaCommand } from './commands/quota.js';
+import { revokeMember } from './commands/revoke.js';
 import { reportError } from './output.js';
 
 const HELP = `accord: partner banks compute together without showing each other their data
@@ -18,11 +20,16 @@ const HELP = `accord: partner banks compute together without showing each other 
       create a development consortium: CA, certificates, configs and API tokens
       (--rest-tls: each node's REST API serves HTTPS with a certificate from the consortium CA)
   accord coordinator --config <file>
-      run the coordinator (gRPC over mutual TLS)
+      run the coordinator (gRPC over mutual TLS); SIGHUP reloads its revocation list
+  accord revoke <dir> --member bank-c
+      development consortium: add the member's certificate to the CA's revocation list and point the coordinator at it
   accord node --config <file> [--coordinator host:port] [--rest-port N]
       run a bank's node (REST API + link to the coordinator)
   accord signals publish|query|screen --config <node.json> [--url U --token T] --id-kind phone --id <id> [--kind k] [--at t] [--file f]
-      share fraud signals: publish one (or --file JSON array), query one, screen a file of ids (one per line)
+      share fraud signals: publish one (or --file JSON array), query one, screen a file of ids (one per line);
+      publish --historical imports past signals (admin token)
+  accord signals quota show|grant --config <coordinator.json> [--member m] [--add N --days D --reason text]
+      the consortium operator's view of members' daily quotas on new identifiers; grant raises one for a while
   accord audit verify --config <node.json> [--coordinator host:port] [--offline]
       check the hash chain of the node's audit log, and that it still holds every head the coordinator anchored
       (--offline: the chain only; a log rewritten and re-sealed as a whole then passes)
@@ -70,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
       'id-kind': { type: 'string' },
       id: { type: 'string' },
       at: { type: 'string' },
+      member: { type: 'string' },
+      add: { type: 'string' },
+      days: { type: 'string' },
+      reason: { type: 'string' },
+      historical: { type: 'boolean' },
       file: { type: 'string' },
       peer: { type: 'string', multiple: true },
       dataset: { type: 'string' },
@@ -110,6 +122,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'coordinator':
       await runCoordinator(need(values.config, '--config'));
       return 0;
+    case 'revoke': {
+      const dir = need(positionals[0], '<dir>');
+      const done = revokeMember(dir, need(values.member, '--member'));
+      process.stdout.write(
+        `revoked certificate ${done.serial}: ${done.crlFile} now lists ${done.revoked}; send SIGHUP to the coordinator to apply it\n`,
+      );
+      return 0;
+    }
     case 'node':
       await runNode(need(values.config, '--config'), {
         ...(values.coordinator ? { coordinator: values.coordinator } : {}),
@@ -119,6 +139,16 @@ export async function main(argv: string[]): Promise<number> {
       });
       return 0;
     case 'signals':
+      if (positionals[0] === 'quota') {
+        await quotaCommand(positionals[1], {
+          config: need(values.config, '--config'),
+          member: values.member,
+          add: values.add,
+          days: values.days,
+          reason: values.reason,
+        });
+        return 0;
+      }
       await signalsCommand(positionals[0], {
         ...(values.url ? { url: values.url } : {}),
         ...(values.config ? { config: values.config } : {}),
@@ -131,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.kind ? { kind: values.kind } : {}),
         ...(values.at ? { at: values.at } : {}),
         ...(values.file ? { file: values.file } : {}),
+        ...(values.historical ? { historical: true } : {}),
       });
       return 0;
     case 'audit':

@@ -3,14 +3,15 @@
  * and services; `start()` binds the mutual-TLS gRPC port; `stop()` drains and closes.
  */
 import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
-import * as grpc from '@grpc/grpc-js';
 import type { CoordinatorConfig } from '../platform/config/index.js';
 import {
   auditRefusedHandshakes,
   bindServer,
+  createCoordinatorServer,
   serverCredentials,
   shutdownServer,
 } from '../platform/grpc/server.js';
+import type { RefusedHandshakes } from '../platform/grpc/refused-handshakes.js';
 import { serviceOf } from '../platform/grpc/proto.js';
 import { createLogger, type Logger } from '../platform/log/logger.js';
 import { openSqliteCoordinatorStore } from '../platform/store/sqlite/index.js';
@@ -18,7 +19,9 @@ import type { CoordinatorStore } from '../platform/store/types.js';
 import { warnIfReadableByOthers } from '../platform/config/secret-file.js';
 import { loadTlsMaterial } from '../platform/tls/credentials.js';
 import { CONSORTIUM_PROTO, CONSORTIUM_SERVICE } from '../platform/wire/consortium.js';
-import { auditTo } from '../platform/audit/audit-log.js';
+import { auditInBackground, auditTo } from '../platform/audit/audit-log.js';
+import { type PeerIdentity, revocationInterceptor } from '../platform/grpc/peer-gate.js';
+import { Revocation, type RevocationSettings } from '../platform/tls/revocation.js';
 import { HeadAnchoring } from '../platform/audit/anchoring.js';
 import { AUDIT_ANCHOR_INTERVAL_MS } from '../primitives/audit/anchors.js';
 import { COORDINATOR_NAME } from '../primitives/consortium/roles.js';
@@ -32,8 +35,19 @@ import { buildSignalsCoordinator, SIGNALS_PROTO, SIGNALS_SERVICE } from './signa
 import { PSI_PROTO, PSI_SERVICE } from '../platform/wire/psi.js';
 import { join } from 'node:path';
 
+/** A revoked member's refused calls are audited at most once per this window. */
+const REVOKED_AUDIT_WINDOW_MS = 60_000;
+
 export interface Coordinator {
   readonly store: CoordinatorStore;
+  /**
+   * Applies a new revocation list (from the reloaded config) without a restart: from now on the members and
+   * certificates it names are refused on every call, and their open streams (PSI inbox, QueryStream) end at once.
+   * A list that fails to load throws its coded error and leaves the one in force.
+   */
+  reloadRevocation(
+    settings: RevocationSettings,
+  ): Promise<{ added: string[]; removed: string[]; streamsEnded: number }>;
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
 }
@@ -52,15 +66,34 @@ export function buildCoordinator(
     });
   }
   const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'));
+  // openDatabase made them owner-only if it could; one it could not tighten (not ours) is worth a warning.
+  warnIfReadableByOthers(config.dataDir, 'data', log);
+  warnIfReadableByOthers(join(config.dataDir, 'coordinator.db'), 'database', log);
   const audit = auditTo(store.audit, log);
   const membership = new Membership(config.members, config.heartbeat.offlineAfterMs);
   // One list for both services: what publish accepts is exactly what registration tells the nodes.
   const signalKinds = consortiumKinds(config.signals.extraFlagKinds);
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
-    'grpc.enable_channelz': 0,
-  });
+  // Members the consortium let go: refused on every call (the gate), and their open streams ended on reload.
+  const revocation = new Revocation(config.revocation, tls.caPem);
+  const revoked = revocation.describe();
+  if (revoked.crl?.stale) log.warn('the certificate revocation list is past its next update', revoked.crl);
+  const revokedAudited = new Map<string, number>();
+  const onRevokedCall = (peer: PeerIdentity, method: string) => {
+    // Audited, but at most once per member per minute: a revoked node retrying must not flood the log.
+    const now = Date.now();
+    if (now - (revokedAudited.get(peer.member) ?? 0) < REVOKED_AUDIT_WINDOW_MS) return;
+    revokedAudited.set(peer.member, now);
+    auditInBackground(audit, {
+      actor: peer.member,
+      action: `rpc:${method}`,
+      target: 'revoked',
+      outcome: 'denied',
+      details: { code: 'ACCORD_MEMBER_REVOKED' },
+    });
+  };
+  // Receives at most the largest request a node sends, sends at most the largest answer (platform/grpc/limits.ts).
+  const server = createCoordinatorServer([revocationInterceptor(revocation, onRevokedCall, log)]);
+  let refusedHandshakes: RefusedHandshakes | null = null;
   server.addService(
     serviceOf(CONSORTIUM_PROTO, CONSORTIUM_SERVICE).service,
     consortiumService({
@@ -100,6 +133,7 @@ export function buildCoordinator(
   const signals = buildSignalsCoordinator(config, {
     isMember: (m) => membership.isMember(m),
     store: store.signals,
+    quotas: store.quotas,
     kinds: signalKinds,
     audit,
     log,
@@ -109,9 +143,44 @@ export function buildCoordinator(
 
   return {
     store,
+    async reloadRevocation(settings) {
+      let change: { added: string[]; removed: string[] };
+      try {
+        change = revocation.reload(settings);
+      } catch (err) {
+        const code = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
+        await audit({
+          actor: COORDINATOR_NAME,
+          action: 'membership:revocation-reload',
+          target: 'revocation',
+          outcome: 'failed',
+          details: { code },
+        });
+        throw err;
+      }
+      const revoked = (peer: PeerIdentity) => revocation.check(peer);
+      const errorFor = (peer: PeerIdentity) =>
+        new AccordError('ACCORD_MEMBER_REVOKED', { member: peer.member });
+      const dropped = inboxes.dropWhere(revoked, errorFor);
+      const streamsEnded = dropped.length + signals.endStreamsWhere(revoked, errorFor);
+      await audit({
+        actor: COORDINATOR_NAME,
+        action: 'membership:revocation-reload',
+        target: 'revocation',
+        outcome: 'ok',
+        details: {
+          added: change.added.join(' '),
+          removed: change.removed.join(' '),
+          streamsEnded,
+          ...revocationCounts(revocation),
+        },
+      });
+      log.info('revocation list reloaded', { ...change, streamsEnded });
+      return { ...change, streamsEnded };
+    },
     async start() {
       const port = await bindServer(server, config.listen.host, config.listen.port, serverCredentials(tls));
-      auditRefusedHandshakes(server, audit, log);
+      refusedHandshakes = auditRefusedHandshakes(server, audit, log);
       const lost = await psi.recover();
       if (lost)
         log.warn('PSI sessions left open by the last shutdown were recorded as lost', { sessions: lost });
@@ -131,6 +200,8 @@ export function buildCoordinator(
       signals.close();
       inboxes.closeAll();
       await shutdownServer(server);
+      // Counts of refused handshakes not yet written (their window has not ended) are written now.
+      await refusedHandshakes?.close();
       await workers.close();
       await audit({
         actor: COORDINATOR_NAME,
@@ -142,4 +213,10 @@ export function buildCoordinator(
       await store.close();
     },
   };
+}
+
+/** The size of what is revoked, for the audit entry (counts only: the lists themselves are in the config). */
+function revocationCounts(revocation: Revocation): Record<string, number> {
+  const d = revocation.describe();
+  return { deniedMembers: d.deniedMembers, deniedSerials: d.deniedSerials, crlRevoked: d.crl?.revoked ?? 0 };
 }

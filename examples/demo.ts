@@ -122,10 +122,15 @@ async function run(consortium: LocalConsortium): Promise<void> {
     `  shared customers: ${job.result.size} of ${job.progress.total / 2} (${seconds} s; only blinded points crossed the wire)\n`,
   );
   const peerView = await finishedJob(consortium, 'bank-b', job.id);
-  const alignment = await consortium.api('bank-b', 'risk', 'GET', `/v1/psi/${job.id}/alignment?limit=3`);
+  const rowsOf = async (member: string) =>
+    (await consortium.api(member, 'risk', 'GET', `/v1/psi/${job.id}/alignment?limit=3`)).body
+      .rowKeys as number[];
+  const [rowsA, rowsB] = [await rowsOf('bank-a'), await rowsOf('bank-b')];
   process.stdout.write(
-    `  bank-b learns the same size (${peerView.result.size}); its first aligned rows: lines ${alignment.body.rowKeys.join(', ')}\n`,
+    `  bank-b learns the same size (${peerView.result.size}); both hold the shared rows in one random order, aligned row by row:\n`,
   );
+  for (let r = 0; r < rowsA.length; r++)
+    process.stdout.write(`    shared row ${r}: bank-a line ${rowsA[r]}  <->  bank-b line ${rowsB[r]}\n`);
   const three = await consortium.api('bank-c', 'risk', 'POST', '/v1/psi', {
     peers: ['bank-a', 'bank-b'],
     dataset: 'credit_horizontal',
@@ -164,14 +169,14 @@ async function run(consortium: LocalConsortium): Promise<void> {
           idKind: 'phone',
           id: '0044 7700 900 461',
           kind: 'application',
-          at: new Date(Date.now() - 72 * hour).toISOString(),
+          at: new Date(Date.now() - 60 * hour).toISOString(),
         },
         { idKind: 'phone', id: '0044 7700 900 461', kind: CONSORTIUM_FLAG },
       ],
     }),
   );
   process.stdout.write(
-    `  bank-b: application 2 h ago + telecom-scam flag; bank-c: application 3 days ago + ${CONSORTIUM_FLAG} flag (a kind from the coordinator config)\n`,
+    `  bank-b: application 2 h ago + telecom-scam flag; bank-c: application 2½ days ago + ${CONSORTIUM_FLAG} flag (a kind from the coordinator config)\n`,
   );
   const signalAnswer = await consortium.api('bank-a', 'risk', 'POST', '/v1/signals/applications', {
     idKind: 'phone',
@@ -183,14 +188,57 @@ async function run(consortium: LocalConsortium): Promise<void> {
     `  bank-a records its application and learns: other banks with applications in 1/7/30 days: ${apps.d1}/${apps.d7}/${apps.d30}\n`,
   );
   for (const f of signalAnswer.body.flags)
-    process.stdout.write(`  flag ${f.kind}: ${f.members} other bank(s), last seen ${f.lastSeen} (unnamed)\n`);
+    process.stdout.write(
+      `  flag ${f.kind}: ${f.members} other bank(s), last seen on ${f.lastSeen.slice(0, 10)} (unnamed; the day only)\n`,
+    );
+  const backdated = await consortium.api('bank-c', 'risk', 'POST', '/v1/signals', {
+    idKind: 'phone',
+    id: scamPhone,
+    kind: 'mule_account',
+    at: new Date(Date.now() - 20 * 24 * hour).toISOString(),
+  });
+  process.stdout.write(
+    `  a live signal dated 20 days back is refused: ${backdated.status} ${backdated.body.error.code} (old signals go through the admin's marked historical import)\n`,
+  );
 
-  step('Audit logs: every API call and RPC, hash-chained');
+  step('Privacy promises under attack: a bank cannot use PSI to pull a partner’s customer list');
+  // bank-c's 500 recent applicants; bank-a brings all 30 000 of its customers: 60 times more.
+  const applicants = readFileSync(DATA('default_credit_homo_host_2.csv'), 'utf8').split('\n').slice(0, 501);
+  expectOk(
+    'import',
+    await consortium.api(
+      'bank-c',
+      'admin',
+      'POST',
+      '/v1/datasets/recent_applicants?idColumn=id&defaultType=number&columns=y:integer',
+      `${applicants.join('\n')}\n`,
+      'text/csv',
+    ),
+  );
+  const pull = await consortium.api('bank-a', 'risk', 'POST', '/v1/psi', {
+    peers: ['bank-c'],
+    dataset: 'credit_vertical',
+    peerDatasets: { 'bank-c': 'recent_applicants' },
+    mode: 'intersection',
+    reveal: 'initiator',
+  });
+  expectOk('PSI start', pull);
+  const pulled = await finishedJob(consortium, 'bank-a', pull.body.id);
+  process.stdout.write(
+    `  bank-a (30 000 rows) against bank-c's 500 applicants: ${pulled.state}, ${pulled.error?.code}: ${pulled.error?.message}\n`,
+  );
+
+  step(
+    'Audit logs: every API call and RPC, hash-chained, checked against the heads the coordinator anchored',
+  );
   for (const member of Object.keys(consortium.nodes)) {
     const verdict = await consortium.api(member, 'reviewer', 'GET', '/v1/audit/verify');
     expectOk('audit verify', verdict);
+    const anchors = verdict.body.anchors
+      ? `, ${verdict.body.anchors.checked} coordinator anchor(s) ${verdict.body.anchors.ok ? 'agree' : 'DISAGREE'}`
+      : `, anchors not checked (${verdict.body.anchorsUnavailable})`;
     process.stdout.write(
-      `  ${member}: ${verdict.body.entries} entries, chain ${verdict.body.ok ? 'intact' : 'BROKEN'}\n`,
+      `  ${member}: ${verdict.body.entries} entries, chain ${verdict.body.ok ? 'intact' : 'BROKEN'}${anchors}\n`,
     );
   }
 }

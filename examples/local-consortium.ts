@@ -4,7 +4,7 @@
  * integration tests and the benchmarks, so all three exercise the same processes an operator runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,6 +42,11 @@ export interface LocalConsortium {
    * Returns its REST URL; `nodes[member]` still describes the first process.
    */
   restartNode(member: string): Promise<{ url: string; process: ChildProcess }>;
+  /**
+   * Stops the coordinator and starts it again from its config on the same port (the nodes reconnect by themselves);
+   * for tests of what survives a restart. The new process is stopped with the rest.
+   */
+  restartCoordinator(): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
 
@@ -218,6 +223,18 @@ export async function startLocalConsortium(options: StartOptions): Promise<Local
         const node = nodes[member];
         if (!node) throw new Error(`no node ${member}`);
         return callApi(node.url, node.tokens[role], method, path, body, contentType);
+      },
+      restartCoordinator: async () => {
+        const running = children.filter((c) => c.spawnargs.includes('coordinator'));
+        await Promise.all(running.map((c) => stopProcess(c)));
+        const config = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
+        config.listen.port = Number(coordinatorAddress.split(':').pop());
+        writeFileSync(init.coordinatorConfig, JSON.stringify(config, null, 2));
+        const logFile = join(dir, `coordinator-restart-${children.length}.log`);
+        const child = spawnCli(['coordinator', '--config', init.coordinatorConfig], logFile, env);
+        children.push(child);
+        await waitReady(child, 'coordinator', logFile);
+        return child;
       },
       restartNode: async (member) => {
         const node = nodes[member];

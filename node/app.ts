@@ -2,6 +2,7 @@
  * The bank's node, built apart from listening: `buildNode(config)` wires store, audit log, coordinator link and
  * REST API; `start()` connects to the coordinator and listens; `stop()` closes everything in order.
  */
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from '../platform/config/index.js';
 import { createLogger, type Logger } from '../platform/log/logger.js';
@@ -61,6 +62,9 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   warnIfReadableByOthers(config.tls.key, 'TLS key', log);
   if (config.rest.tls) warnIfReadableByOthers(config.rest.tls.key, 'REST TLS key', log);
   const store = openSqliteNodeStore(config.store.path!);
+  // openDatabase made them owner-only if it could; one it could not tighten (not ours) is worth a warning.
+  warnIfReadableByOthers(dirname(config.store.path!), 'data', log);
+  warnIfReadableByOthers(config.store.path!, 'database', log);
   const audit = auditTo(store.audit, log);
   const link = new CoordinatorLink(
     {

@@ -90,6 +90,7 @@ export function initConsortium(options: InitOptions): InitResult {
     heartbeat: { intervalMs: 2_000, offlineAfterMs: 6_000 },
     psi: coordinatorPsiSchema.parse({}),
     signals: coordinatorSignalsSchema.parse({ keyFile: 'coordinator-key.b64' }),
+    revocation: { deniedMembers: [], deniedSerials: [] },
   };
   // Fraud-signal OPRF keys: k_c for the coordinator only; ONE k_m shared by every member node and never by the
   // coordinator (holding both lets anyone compute the token of a guessed identifier).

@@ -4,6 +4,7 @@
  *
  *   accord signals publish --config node.json --id-kind phone --id "+44 7700 900123" --kind telecom_scam [--at ISO]
  *   accord signals publish --config node.json --file signals.json   (a JSON array of {idKind, id, kind, at?})
+ *   accord signals publish --config node.json --file past.json --historical   (an import of past signals: admin)
  *   accord signals query   --config node.json --id-kind phone --id "+44 7700 900123"
  *   accord signals screen  --config node.json --id-kind phone --file ids.txt   (one id per line; progress bar)
  */
@@ -24,6 +25,8 @@ export interface SignalsCliOptions {
   readonly kind?: string;
   readonly at?: string;
   readonly file?: string;
+  /** Publish as a historical import (dated back to the retention period), with the admin token. */
+  readonly historical?: boolean;
 }
 
 function usage(problem: string): never {
@@ -39,7 +42,7 @@ export async function signalsCommand(sub: string | undefined, o: SignalsCliOptio
     ca: o.ca,
     cert: o.cert,
     key: o.key,
-    roles: ['risk'],
+    roles: o.historical ? ['admin'] : ['risk'],
   });
   const call = (_o: SignalsCliOptions, method: string, path: string, body?: unknown) =>
     // biome-ignore lint/suspicious/noExplicitAny: response bodies are printed or checked field by field
@@ -54,7 +57,7 @@ export async function signalsCommand(sub: string | undefined, o: SignalsCliOptio
             kind: o.kind ?? usage('missing --kind'),
             ...(o.at ? { at: o.at } : {}),
           };
-      out(await call(o, 'POST', '/v1/signals', body));
+      out(await call(o, 'POST', o.historical ? '/v1/signals/historical' : '/v1/signals', body));
       return;
     }
     case 'query':

@@ -7,18 +7,46 @@ import type * as grpc from '@grpc/grpc-js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { psiWire } from '../../platform/wire/psi.js';
 import type { PsiEvent } from '../../primitives/psi/session-protocol.js';
+import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
+
+type Inbox = grpc.ServerWritableStream<unknown, unknown>;
 
 export class Inboxes {
-  private readonly streams = new Map<string, grpc.ServerWritableStream<unknown, unknown>>();
+  private readonly streams = new Map<string, Inbox>();
+  private readonly peers = new Map<Inbox, PeerIdentity>();
 
-  attach(member: string, stream: grpc.ServerWritableStream<unknown, unknown>): void {
-    const previous = this.streams.get(member);
-    this.streams.set(member, stream);
-    if (previous && previous !== stream) previous.end();
+  /** One inbox per member: a new one (a reconnect) replaces and ends the previous. */
+  attach(peer: PeerIdentity, stream: Inbox): void {
+    const previous = this.streams.get(peer.member);
+    this.streams.set(peer.member, stream);
+    this.peers.set(stream, peer);
+    if (previous && previous !== stream) {
+      this.peers.delete(previous);
+      previous.end();
+    }
+  }
+
+  /**
+   * Ends at once, with `error`, the inbox of every peer that `matches` (a member revoked since it subscribed); its
+   * close then fails the member's sessions as a lost peer would. Returns the members.
+   */
+  dropWhere(
+    matches: (peer: PeerIdentity) => boolean,
+    errorFor: (peer: PeerIdentity) => AccordError,
+  ): string[] {
+    const dropped: string[] = [];
+    for (const [stream, peer] of this.peers) {
+      if (!matches(peer)) continue;
+      dropped.push(peer.member);
+      const error = errorFor(peer);
+      stream.destroy(Object.assign(new Error(error.message), { code: error.grpcStatus }));
+    }
+    return dropped;
   }
 
   /** Detaches only if `stream` is still the member's current one (a reconnect may have replaced it). */
-  detach(member: string, stream: grpc.ServerWritableStream<unknown, unknown>): boolean {
+  detach(member: string, stream: Inbox): boolean {
+    this.peers.delete(stream);
     if (this.streams.get(member) !== stream) return false;
     this.streams.delete(member);
     return true;
@@ -50,5 +78,6 @@ export class Inboxes {
   closeAll(): void {
     for (const stream of this.streams.values()) stream.end();
     this.streams.clear();
+    this.peers.clear();
   }
 }

@@ -11,6 +11,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
 import { peerMember, unaryHandler } from '../../platform/grpc/server.js';
+import { peerIdentity } from '../../platform/grpc/peer-gate.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { PsiSessionStore } from '../../platform/store/psi-types.js';
 import { psiWire as wire } from '../../platform/wire/psi.js';
@@ -413,7 +414,7 @@ export class PsiCoordinator {
         }).then(
           () => {
             if (call.cancelled || call.destroyed) return;
-            inboxes.attach(member, call);
+            inboxes.attach(peerIdentity(call) ?? { member, serial: '' }, call);
             const closed = () => {
               if (inboxes.detach(member, call)) this.memberLost(member);
             };

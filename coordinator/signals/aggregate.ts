@@ -3,8 +3,14 @@
  * member may see. Protocol and what each party learns: `signals-service.ts`.
  *
  * What the answer reveals: per application window, how many DISTINCT OTHER members saw an application; per flag
- * kind, how many distinct other members flagged the token and when the newest flag was. It never names a member,
- * never counts the caller's own signals, and never counts signals outside the retention period.
+ * kind, how many distinct other members flagged the token and the day of the newest flag (rounded down to
+ * `lastSeenResolutionMs`, so a publisher's exact times cannot mark its signals). It never names a member, never
+ * counts the caller's own signals, and never counts signals outside the retention period.
+ *
+ * What a count still reveals in a small consortium: the asking bank knows the other members, so with three members a
+ * flag count of 2 names both others, and a count of 1 narrows it to one of two; asking again over time shows when a
+ * count changes, so a bank that watches an identifier can link a change to the members it saw active that day. The
+ * answer hides the reporter among the OTHER members only as well as their number allows (SECURITY.md).
  */
 import { APPLICATION_KIND } from '../../primitives/signals/kinds.js';
 import {
@@ -33,6 +39,8 @@ export interface AggregateContext {
   readonly retentionMs: number;
   /** The consortium's flag kinds in answer order (`SignalKinds.flags`: built-ins, then the configured extras). */
   readonly flagKinds: readonly string[];
+  /** Flag times are rounded down to this (ms): an exact time chosen by one publisher would point at it. */
+  readonly lastSeenResolutionMs: number;
 }
 
 export const EMPTY_AGGREGATES: Aggregates = Object.freeze({
@@ -75,7 +83,10 @@ export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateC
   for (const kind of flags.size === 0 ? [] : [...ctx.flagKinds, ...unlisted]) {
     const byMember = flags.get(kind);
     if (!byMember || byMember.size === 0) continue;
-    flagList.push({ kind, members: byMember.size, lastSeenMs: Math.max(...byMember.values()) });
+    const newest = Math.max(...byMember.values());
+    const lastSeenMs =
+      newest - (((newest % ctx.lastSeenResolutionMs) + ctx.lastSeenResolutionMs) % ctx.lastSeenResolutionMs);
+    flagList.push({ kind, members: byMember.size, lastSeenMs });
   }
   if (latestApplication.size === 0 && flagList.length === 0) return EMPTY_AGGREGATES;
   return {

@@ -3,6 +3,7 @@ import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { CoordinatorConfig } from '../../platform/config/index.js';
 import type { Audit } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
+import type { QuotaStore } from '../../platform/store/quota-types.js';
 import type { SignalStore } from '../../platform/store/signal-types.js';
 import { readSecretFile } from '../../platform/config/secret-file.js';
 import { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
@@ -17,6 +18,8 @@ export function buildSignalsCoordinator(
   deps: {
     isMember: (member: string) => boolean;
     store: SignalStore;
+    /** Per-member quotas on new identifiers (persisted). */
+    quotas: QuotaStore;
     /** The consortium's kinds (`consortiumKinds(config.signals.extraFlagKinds)`), also announced at registration. */
     kinds: SignalKinds;
     audit: Audit;
@@ -36,6 +39,7 @@ export function buildSignalsCoordinator(
     allowInsecurePlaintext: process.env['ACCORD_ALLOW_INSECURE_BENCHMARK'] === '1',
     ...(deps.workers ? { workers: deps.workers } : {}),
     store: deps.store,
+    quotas: deps.quotas,
     audit: deps.audit,
     log: deps.log,
     now: deps.now ?? Date.now,
@@ -43,7 +47,11 @@ export function buildSignalsCoordinator(
       kinds: deps.kinds,
       retentionDays: s.retentionDays,
       clockSkewMs: s.clockSkewMs,
+      maxBackdateMs: s.maxBackdateMs,
+      lastSeenResolutionMs: s.lastSeenResolutionMs,
       sweepIntervalMs: s.sweepIntervalMs,
+      quotas: s.quotas,
+      maxStreamsPerMember: s.maxStreamsPerMember,
       evaluationLimit: (member) => limits.perMember[member]?.evaluations ?? limits.evaluations,
       queryLimit: (member) => limits.perMember[member]?.queries ?? limits.queries,
     },

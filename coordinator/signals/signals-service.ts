@@ -5,17 +5,21 @@
  * what each party learns). Around it, one query or publish runs in a single round trip:
  *
  *  1. Node: normalises the identifier, sends the member element M = H(x)^k_m.     -> Publish / Query(M)
- *  2. Coordinator (here): rate-limits the member per element (evaluations), checks M, derives the token
- *     T = hash(M^k_c). Learns: that this member asked about token T; not x (it lacks k_m to test guesses).
+ *  2. Coordinator (here): rate-limits the member per element (evaluations, load protection), checks M, derives
+ *     the token T = hash(M^k_c). Learns: that this member asked about token T; not x (it lacks k_m to test guesses).
  *  3a. Publish(M, kind, at): every entry is checked (a kind of this consortium: the built-ins, then
- *      `signals.extraFlagKinds`; `at` within the clock-skew allowance and the retention period) before any is
- *      stored; then (T, kind, member, at) is stored. Learns: member X reported a signal of this kind for SOME
- *      identifier at this time; it cannot tell which identifier.
- *  3b. Query(M): rate-limits queries, reads the token's unexpired signals, and answers aggregates only
- *      (`aggregate.ts`): distinct OTHER members per application window and per flag kind, newest flag time.
- *      The querying member learns those counts and nothing else: no member names, not its own signals back.
- *      The coordinator learns that the member asked about token T (and, when T has signals, links the query to
- *      the publishers of T): the price of answering at all.
+ *      `signals.extraFlagKinds`; `at` within the clock-skew allowance and, for a live signal, at most
+ *      `maxBackdateMs` old; a historical import may go back to the retention period) before any is stored; then
+ *      (T, kind, member, at) is stored. Learns: member X reported a signal of this kind for SOME identifier at
+ *      this time; it cannot tell which identifier.
+ *  3b. Query(M) / QueryBatch: first the member's quota on NEW identifiers (`quota.ts`: distinct elements not
+ *      looked up by it in `memoryDays`, per UTC day, persisted; repeats free) is charged, all or nothing, BEFORE
+ *      any evaluation; then the token's unexpired signals are read and only aggregates answered (`aggregate.ts`):
+ *      distinct OTHER members per application window and per flag kind, and the newest flag time rounded down to
+ *      `lastSeenResolutionMs` (a day). The querying member learns those counts and nothing else: no member names,
+ *      not its own signals back, no exact time a publisher chose. The coordinator learns that the member asked
+ *      about token T (and, when T has signals, links the query to the publishers of T): the price of answering.
+ *      A day with many new elements and almost no hits raises the enumeration alert.
  *  4. Retract(ids): only the publisher may delete its signals; gone for every member at once.
  *
  * Expired signals (older than `signals.retentionDays`) are ignored by queries and deleted by a periodic sweep.
@@ -24,6 +28,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { multiplexedHandler, OpenStreams } from '../../platform/grpc/multiplexed-server.js';
+import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
 import { type Audit, type HandlerOptions, unaryHandler } from '../../platform/grpc/server.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { NewSignal, SignalStore } from '../../platform/store/signal-types.js';
@@ -36,6 +41,8 @@ import type { SignalKinds } from '../../primitives/signals/kinds.js';
 import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, type SignalAggregates } from '../../primitives/signals/protocol.js';
 import { type AggregateContext, aggregateSignals, isEmptyAggregate } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
+import type { QuotaStore } from '../../platform/store/quota-types.js';
+import { baseQuota, dayOf, elementDigest, looksLikeEnumeration, type QuotaSettings } from './quota.js';
 
 /** Batches at least this large go to the crypto workers (smaller ones cost less than the hand-off). */
 const WORKER_BATCH = 64;
@@ -45,7 +52,14 @@ export interface SignalsSettings {
   readonly kinds: SignalKinds;
   readonly retentionDays: number;
   readonly clockSkewMs: number;
+  /** How far back a live (not historical) signal may be dated. */
+  readonly maxBackdateMs: number;
+  /** Flag times in answers are rounded down to this. */
+  readonly lastSeenResolutionMs: number;
   readonly sweepIntervalMs: number;
+  readonly quotas: QuotaSettings;
+  /** Open QueryStreams one member may hold at once. */
+  readonly maxStreamsPerMember: number;
   readonly evaluationLimit: (member: string) => BucketLimit;
   readonly queryLimit: (member: string) => BucketLimit;
 }
@@ -59,6 +73,7 @@ export interface SignalsServiceDeps {
   /** Crypto worker threads for large batches (screening); without them everything runs on the event loop. */
   readonly workers?: CryptoWorkerPool;
   readonly store: SignalStore;
+  readonly quotas: QuotaStore;
   readonly settings: SignalsSettings;
   readonly audit: Audit;
   readonly log: Logger;
@@ -72,14 +87,17 @@ function tokenPrefix(token: Uint8Array): string {
 const at = (index: number) => ` at index ${index}`;
 
 /**
- * Checks a whole publish batch; throws the first problem with its index. Pure apart from the arguments.
+ * Checks a whole publish batch; throws the first problem with its index. Pure apart from the arguments. A live
+ * signal may be at most `maxBackdateMs` old; a historical import, up to the retention period.
  */
 export function validateSignals(
   signals: ReadonlyArray<Pick<NewSignal, 'kind' | 'atMs'>>,
   nowMs: number,
-  settings: Pick<SignalsSettings, 'kinds' | 'retentionDays' | 'clockSkewMs'>,
+  settings: Pick<SignalsSettings, 'kinds' | 'retentionDays' | 'clockSkewMs' | 'maxBackdateMs'>,
+  historical = false,
 ): void {
   const oldest = nowMs - settings.retentionDays * DAY_MS;
+  const oldestLive = nowMs - settings.maxBackdateMs;
   const newest = nowMs + settings.clockSkewMs;
   for (let i = 0; i < signals.length; i++) {
     const s = signals[i]!;
@@ -101,6 +119,12 @@ export function validateSignals(
         index: i,
         retentionDays: settings.retentionDays,
       });
+    if (!historical && s.atMs < oldestLive)
+      throw new AccordError('ACCORD_SIGNAL_TIME_BACKDATED', {
+        at: at(i),
+        index: i,
+        maxBackdateHours: Math.round(settings.maxBackdateMs / 3_600_000),
+      });
   }
 }
 
@@ -108,10 +132,14 @@ export class SignalsCoordinator {
   private readonly evaluations: MemberRateLimiter;
   private readonly queries: MemberRateLimiter;
   private sweepTimer: NodeJS.Timeout | null = null;
-  /** Nodes' QueryStreams, ended on close() so the server's graceful shutdown need not wait them out. */
-  private readonly streams = new OpenStreams();
+  /**
+   * Nodes' QueryStreams, at most `maxStreamsPerMember` each, ended on close() so the server's graceful shutdown need
+   * not wait them out, and at once when their member is revoked.
+   */
+  private readonly streams: OpenStreams;
 
   constructor(private readonly deps: SignalsServiceDeps) {
+    this.streams = new OpenStreams(deps.settings.maxStreamsPerMember);
     this.evaluations = new MemberRateLimiter(deps.settings.evaluationLimit, deps.now);
     this.queries = new MemberRateLimiter(deps.settings.queryLimit, deps.now);
   }
@@ -121,7 +149,57 @@ export class SignalsCoordinator {
   }
 
   private aggregateContext(self: string, nowMs: number): AggregateContext {
-    return { self, nowMs, retentionMs: this.retentionMs, flagKinds: this.deps.settings.kinds.flags };
+    return {
+      self,
+      nowMs,
+      retentionMs: this.retentionMs,
+      flagKinds: this.deps.settings.kinds.flags,
+      lastSeenResolutionMs: this.deps.settings.lastSeenResolutionMs,
+    };
+  }
+
+  /**
+   * Step 3b's gate: charges the distinct new elements of a lookup to the member's daily quota, all or nothing,
+   * before any evaluation. Throws ACCORD_SIGNAL_QUOTA_EXCEEDED.
+   */
+  private async chargeQuota(member: string, elements: readonly Uint8Array[], nowMs: number): Promise<void> {
+    const q = this.deps.settings.quotas;
+    const charge = await this.deps.quotas.charge(
+      member,
+      elements.map(elementDigest),
+      dayOf(nowMs),
+      baseQuota(q, member),
+      q.memoryDays,
+    );
+    if (!charge.allowed) {
+      throw new AccordError('ACCORD_SIGNAL_QUOTA_EXCEEDED', {
+        needed: charge.fresh,
+        remaining: Math.max(0, charge.limit - charge.usedBefore),
+        limit: charge.limit,
+        memoryDays: q.memoryDays,
+      });
+    }
+  }
+
+  /** After answering: counts lookups and hits, and raises the enumeration alert once per member and day. */
+  private async countAnswers(member: string, nowMs: number, queries: number, hits: number): Promise<void> {
+    const day = dayOf(nowMs);
+    const usage = await this.deps.quotas.recordAnswers(member, day, queries, hits);
+    if (usage.alerted || !looksLikeEnumeration(usage, this.deps.settings.quotas.enumerationAlert)) return;
+    if (!(await this.deps.quotas.markAlerted(member, day))) return;
+    this.deps.log.warn('a member’s lookups look like an enumeration: many new identifiers, almost no hits', {
+      member,
+      newElements: usage.newElements,
+      queries: usage.queries,
+      hits: usage.hits,
+    });
+    await this.deps.audit({
+      actor: member,
+      action: 'signals:enumeration-suspected',
+      target: `member:${member}`,
+      outcome: 'ok',
+      details: { day, newElements: usage.newElements, queries: usage.queries, hits: usage.hits },
+    });
   }
 
   private requireMember(member: string): void {
@@ -174,8 +252,10 @@ export class SignalsCoordinator {
     return slots.map((at) => tokens[at]!);
   }
 
-  /** Deletes expired signals now; returns how many. */
+  /** Deletes expired signals (and quota memory past its window) now; returns how many signals. */
   async sweep(): Promise<number> {
+    const today = dayOf(this.deps.now());
+    await this.deps.quotas.prune(today - this.deps.settings.quotas.memoryDays + 1, today - 400);
     const deleted = await this.deps.store.deleteObservedBefore(this.deps.now() - this.retentionMs);
     if (deleted > 0) {
       await this.deps.audit({
@@ -198,6 +278,14 @@ export class SignalsCoordinator {
     this.sweepTimer.unref();
   }
 
+  /** Ends at once the QueryStreams of peers that `matches` (revoked since they opened); how many. */
+  endStreamsWhere(
+    matches: (peer: PeerIdentity) => boolean,
+    errorFor: (peer: PeerIdentity) => AccordError,
+  ): number {
+    return this.streams.endWhere(matches, errorFor);
+  }
+
   close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
@@ -216,6 +304,8 @@ export class SignalsCoordinator {
       handle: async (r, { member }) => {
         this.requireMember(member);
         this.limit(this.queries, 'queries', member, 1);
+        const nowMs = now();
+        await this.chargeQuota(member, [r.items], nowMs);
         const [token] = await this.tokensOf(member, {
           items: [r.items],
           insecurePlaintext: r.insecurePlaintext,
@@ -227,9 +317,10 @@ export class SignalsCoordinator {
           outcome: 'ok',
           details: {},
         });
-        const nowMs = now();
         const groups = await store.groups(token!, nowMs - this.retentionMs);
-        return aggregateSignals(groups, this.aggregateContext(member, nowMs));
+        const answer = aggregateSignals(groups, this.aggregateContext(member, nowMs));
+        await this.countAnswers(member, nowMs, 1, isEmptyAggregate(answer) ? 0 : 1);
+        return answer;
       },
     };
     return {
@@ -244,7 +335,7 @@ export class SignalsCoordinator {
           handle: async (r, { member }) => {
             this.requireMember(member);
             const nowMs = now();
-            validateSignals(r.items, nowMs, this.deps.settings);
+            validateSignals(r.items, nowMs, this.deps.settings, r.historical);
             const tokens = await this.tokensOf(member, {
               items: r.items.map((s) => s.element),
               insecurePlaintext: r.insecurePlaintext,
@@ -256,12 +347,12 @@ export class SignalsCoordinator {
             }));
             await this.deps.audit({
               actor: member,
-              action: 'rpc:Signals.Publish',
+              action: r.historical ? 'rpc:Signals.Publish(historical)' : 'rpc:Signals.Publish',
               target: signals.length === 1 ? tokenPrefix(tokens[0]!) : `tokens:${signals.length}`,
               outcome: 'ok',
-              details: {},
+              details: r.historical ? { historical: true, signals: signals.length } : {},
             });
-            return store.insert(member, signals, nowMs);
+            return store.insert(member, signals, nowMs, r.historical);
           },
         },
         audit,
@@ -294,6 +385,8 @@ export class SignalsCoordinator {
           handle: async (r, { member }) => {
             this.requireMember(member);
             this.limit(this.queries, 'queries', member, r.items.length);
+            const nowMs = now();
+            await this.chargeQuota(member, r.items, nowMs);
             const tokens = await this.tokensOf(member, r);
             // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
             await this.deps.audit({
@@ -303,7 +396,6 @@ export class SignalsCoordinator {
               outcome: 'ok',
               details: { elements: tokens.length },
             });
-            const nowMs = now();
             const all = await store.groupsMany(tokens, nowMs - this.retentionMs);
             const ctx = this.aggregateContext(member, nowMs);
             const hits = [];
@@ -312,6 +404,7 @@ export class SignalsCoordinator {
               const aggregates = aggregateSignals(all[i]!, ctx);
               if (!isEmptyAggregate(aggregates)) hits.push({ index: i, aggregates });
             }
+            await this.countAnswers(member, nowMs, tokens.length, hits.length);
             return hits;
           },
         },

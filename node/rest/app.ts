@@ -2,6 +2,8 @@
  * The node's REST API, built apart from listening (`buildRestApp` returns the fastify instance; tests use
  * `inject()`). Every route is declared in `routes/`; this file applies the same pipeline to each:
  * authenticate -> authorize -> validate params/query/body with zod -> handle -> validate response -> audit.
+ * Authentication and authorization run in the route's `onRequest` hook, before fastify reads or parses the body: a
+ * request without a valid token of an allowed role never has its JSON parsed nor its CSV stream handed to anyone.
  */
 import type { Audit } from '../../platform/audit/audit-log.js';
 import type { Readable } from 'node:stream';
@@ -141,9 +143,12 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
     app.route({
       method: spec.method,
       url: spec.url,
-      handler: async (request, reply) => {
+      // First in fastify's lifecycle, before content parsing: refused here (401/403), the body is never parsed.
+      onRequest: async (request) => {
         request.accordCaller = deps.auth.identify(request.headers.authorization);
         deps.auth.authorize(request.accordCaller, spec.roles, `${spec.method} ${spec.url}`);
+      },
+      handler: async (request, reply) => {
         const params = parse(spec.params, request.params, 'path');
         const query = parse(spec.query, request.query, 'query');
         request.accordTarget = spec.auditTarget?.({ params, query }) ?? '';

@@ -28,8 +28,15 @@ export class SignalsClient {
     this.queries = new MultiplexedCalls(() => client.queryStream());
   }
 
-  async publish(signals: readonly SignalSubmission[], insecurePlaintext = false): Promise<string[]> {
-    const request = wire.publishRequest.toProto({ items: signals, insecurePlaintext });
+  async publish(
+    signals: readonly SignalSubmission[],
+    options: { insecurePlaintext?: boolean; historical?: boolean } = {},
+  ): Promise<string[]> {
+    const request = wire.publishRequest.toProto({
+      items: signals,
+      insecurePlaintext: options.insecurePlaintext ?? false,
+      historical: options.historical ?? false,
+    });
     const response = await callUnary(this.client, 'publish', request, 60_000);
     return wire.publishResponse.fromProto(response);
   }

@@ -216,17 +216,28 @@ export class NodeSignals {
     return elements;
   }
 
-  /** Publishes signals (all or nothing); returns their ids in order. */
-  async publish(inputs: readonly SignalInput[], plaintext = false): Promise<string[]> {
+  /**
+   * Publishes signals (all or nothing); returns their ids in order. `historical`: a bulk import of past signals (an
+   * admin's action), which the coordinator accepts back to the retention period instead of the live limit.
+   */
+  async publish(
+    inputs: readonly SignalInput[],
+    options: { plaintext?: boolean; historical?: boolean } = {},
+  ): Promise<string[]> {
+    const { plaintext = false, historical = false } = options;
     const nowMs = this.now();
     checkSignals(inputs, nowMs, this.deps.kinds());
     const ids = normaliseAll(inputs);
     const elements = await this.elementsOf(ids, plaintext);
-    const action = plaintext ? 'signals:publish-plaintext-benchmark' : 'signals:publish';
+    const action = plaintext
+      ? 'signals:publish-plaintext-benchmark'
+      : historical
+        ? 'signals:publish-historical'
+        : 'signals:publish';
     try {
       const signalIds = await this.deps.client.publish(
         inputs.map((s, i) => ({ element: elements[i]!, kind: s.kind, atMs: s.atMs ?? nowMs })),
-        plaintext,
+        { insecurePlaintext: plaintext, historical },
       );
       await this.auditOk(action, ids, { signals: signalIds.length });
       return signalIds;

@@ -31,6 +31,10 @@ export function parseCoordinatorConfig(
       ...c.signals,
       ...(c.signals.keyFile ? { keyFile: resolveFrom(base, c.signals.keyFile) } : {}),
     },
+    revocation: {
+      ...c.revocation,
+      ...(c.revocation.crlFile ? { crlFile: resolveFrom(base, c.revocation.crlFile) } : {}),
+    },
   }));
 }
 

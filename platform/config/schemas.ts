@@ -55,6 +55,23 @@ export const coordinatorConfigSchema = z.strictObject({
   psi: coordinatorPsiSchema,
   /** Fraud-signal sharing: OPRF key file, retention, rate limits (see signals-schema.ts). */
   signals: coordinatorSignalsSchema,
+  /**
+   * Members the consortium has let go: refused on every RPC and every open stream from the moment this is loaded.
+   * Edit it and send the coordinator SIGHUP to reload it without a restart; a list that fails to load keeps the one in
+   * force (nobody is un-revoked by a mistake).
+   */
+  revocation: z
+    .strictObject({
+      /** Member names refused whatever certificate they present. */
+      deniedMembers: z.array(memberName).default([]),
+      /** Certificate serials refused (hex, colons allowed), e.g. one lost certificate of a member that stays. */
+      deniedSerials: z
+        .array(z.string().regex(/^(0x)?[0-9a-fA-F:]{1,64}$/, 'must be a hex serial'))
+        .default([]),
+      /** The consortium CA's certificate revocation list (PEM or DER), re-read on every reload. */
+      crlFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** How often each member's audit head (from its heartbeats) is anchored in the coordinator's log. */
   audit: auditAnchoringSchema,
 });

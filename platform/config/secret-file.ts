@@ -6,11 +6,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 
-/** Logs a warning when users other than the owner may read `file` (a private key, a signal key). */
+/** Logs a warning when users other than the owner may read `file` (a private key, a signal key, the data folder). */
 export function warnIfReadableByOthers(file: string, what: string, log: Logger): void {
   try {
-    if ((statSync(file).mode & 0o077) !== 0)
-      log.warn(`the ${what} file is readable by other users; chmod 600 it`, { file });
+    const stat = statSync(file);
+    if ((stat.mode & 0o077) !== 0) {
+      const [kind, mode] = stat.isDirectory() ? ['folder', '700'] : ['file', '600'];
+      log.warn(`the ${what} ${kind} is readable by other users; chmod ${mode} it`, { file });
+    }
   } catch {
     // Unreadable files are reported by whoever reads them, with their coded error.
   }

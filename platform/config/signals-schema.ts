@@ -9,8 +9,18 @@ import { extraFlagKindProblems } from '../../primitives/signals/kinds.js';
 const bucket = z.strictObject({
   /** Sustained rate, per second (evaluations: identifiers; queries: tokens). */
   perSecond: z.number().positive().max(1_000_000).default(1_000),
-  /** Largest burst, and the largest single request (a screening chunk is 10 000). */
-  burst: z.number().int().min(1).max(10_000_000).default(100_000),
+  /** Largest burst, and the largest single request (a QueryBatch holds at most 10 000). */
+  burst: z.number().int().min(1).max(10_000_000).default(10_000),
+});
+
+/** What one member may look up (the brake on running a dictionary through the OPRF). */
+const quota = z.strictObject({
+  /**
+   * NEW identifiers (member elements this member has not looked up in the last `memoryDays`) it may query per UTC
+   * day, Query, QueryStream and QueryBatch (screening) together. Repeats cost nothing. At the default, enumerating
+   * 10^8 mobile numbers takes 2 000 days (5.5 years).
+   */
+  newElementsPerDay: z.number().int().min(1).max(1_000_000_000).default(50_000),
 });
 
 export const coordinatorSignalsSchema = z
@@ -21,6 +31,28 @@ export const coordinatorSignalsSchema = z
     retentionDays: z.number().int().min(1).max(3_650).default(90),
     /** How far in the future (ms) a signal's time may be, for clock differences between members. */
     clockSkewMs: z.number().int().min(0).max(3_600_000).default(300_000),
+    /**
+     * How far in the past (ms) a live signal may be dated: a publisher that backdates its signals could make them
+     * recognisable in answers. Older ones go through the marked historical import (admin), up to the retention.
+     */
+    maxBackdateMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(30 * 86_400_000)
+      .default(3 * 86_400_000),
+    /**
+     * Answers give each flag's newest time rounded down to this (ms; default a day, UTC), so that an exact time set
+     * by one publisher cannot tell the asking bank who reported it.
+     */
+    lastSeenResolutionMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400_000)
+      .default(86_400_000),
+    /** QueryStreams one member may hold open at once (a node keeps one; more is a resource attack). */
+    maxStreamsPerMember: z.number().int().min(1).max(64).default(4),
     /** Milliseconds between retention sweeps. */
     sweepIntervalMs: z.number().int().min(1_000).max(86_400_000).default(3_600_000),
     /**
@@ -35,9 +67,33 @@ export const coordinatorSignalsSchema = z
         for (const { index, problem } of extraFlagKindProblems(extras))
           ctx.addIssue({ code: 'custom', path: index === null ? [] : [index], message: problem });
       }),
+    /**
+     * Daily quotas on new identifiers per member, persisted across restarts. A consortium operator raises one for a
+     * while (a new member's first screening of its customer base) with `accord signals quota grant`, audited.
+     */
+    quotas: z
+      .strictObject({
+        ...quota.shape,
+        /** How long (days) an identifier a member looked up stays free for it to look up again. */
+        memoryDays: z.number().int().min(1).max(365).default(30),
+        /** Per-member overrides of `newElementsPerDay`. */
+        perMember: z.record(z.string().regex(MEMBER_NAME_PATTERN), quota.partial()).default({}),
+        /**
+         * Alert (audit entry `signals:enumeration-suspected` and a warning, once per member per day) when a member
+         * has looked up at least `minNewElements` new identifiers today and at most `maxHitRate` of its lookups
+         * found anything: the signature of a dictionary run, not of a bank checking its applicants.
+         */
+        enumerationAlert: z
+          .strictObject({
+            minNewElements: z.number().int().min(1).default(5_000),
+            maxHitRate: z.number().min(0).max(1).default(0.001),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     rateLimits: z
       .strictObject({
-        /** OPRF evaluations per member: the only brake on dictionary attacks on low-entropy identifiers. */
+        /** OPRF evaluations per member (load protection; dictionary runs are stopped by `quotas`). */
         evaluations: bucket.prefault({}),
         /** Token look-ups per member (Query counts 1, QueryBatch counts its tokens). */
         queries: bucket.prefault({}),

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AccordError } from '../../primitives/errors/index.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { fromServiceError } from './errors.js';
+import { NODE_CLIENT_LIMITS } from './limits.js';
 import { wireRecorderInterceptors } from './wire-recorder.js';
 
 export function createMtlsClient<T extends grpc.Client>(
@@ -19,8 +20,8 @@ export function createMtlsClient<T extends grpc.Client>(
   return new ctor(address, credentials, {
     'grpc.ssl_target_name_override': serverName,
     'grpc.default_authority': serverName,
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    // Sized to the protocol's largest message each way (limits.ts): receive what the coordinator sends at most.
+    ...NODE_CLIENT_LIMITS,
     'grpc.keepalive_time_ms': 20_000,
     'grpc.enable_channelz': 0,
     'grpc.enable_retries': 0,

@@ -17,6 +17,7 @@ import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { errorPayload, toServiceError } from './errors.js';
 import { type Audit, type HandlerOptions, peerMemberOrError, runHandler } from './server.js';
+import { type PeerIdentity, peerIdentity } from './peer-gate.js';
 
 /** Calls one stream may have in flight (received, answer not yet flushed); past it the stream stops reading. */
 export const MAX_IN_FLIGHT_PER_STREAM = 4_096;
@@ -27,28 +28,63 @@ interface RequestEnvelope {
 }
 
 /**
- * The streams a server has open. A graceful shutdown waits for every call to finish, and a client never finishes a
- * long-lived stream by itself: `endAll()` stops taking calls on each stream and ends it once its calls in flight are
- * answered, so the server can stop without falling back to a forced shutdown.
+ * The streams a server has open, by peer. A graceful shutdown waits for every call to finish, and a client never
+ * finishes a long-lived stream by itself: `endAll()` stops taking calls on each stream and ends it once its calls in
+ * flight are answered, so the server can stop without falling back to a forced shutdown. Each member may hold at
+ * most `maxPerMember` streams (a stream costs the server memory and a place in every shutdown), and `endWhere` ends
+ * a revoked member's streams at once.
  */
 export class OpenStreams {
-  private readonly closers = new Set<() => void>();
+  private readonly open = new Map<StreamHandle, PeerIdentity>();
   private closing = false;
 
-  add(close: () => void): void {
-    if (this.closing) close();
-    else this.closers.add(close);
+  /** `maxPerMember`: streams one member may hold open at once (a node needs one; the rest is a resource attack). */
+  constructor(private readonly maxPerMember = Number.POSITIVE_INFINITY) {}
+
+  get limitPerMember(): number {
+    return this.maxPerMember;
   }
 
-  delete(close: () => void): void {
-    this.closers.delete(close);
+  /** Registers a stream; false (nothing registered) when its member already holds `maxPerMember` streams. */
+  add(peer: PeerIdentity, handle: StreamHandle): boolean {
+    if (this.closing) {
+      handle.drain();
+      return true;
+    }
+    let held = 0;
+    for (const p of this.open.values()) if (p.member === peer.member) held++;
+    if (held >= this.maxPerMember) return false;
+    this.open.set(handle, peer);
+    return true;
+  }
+
+  delete(handle: StreamHandle): void {
+    this.open.delete(handle);
+  }
+
+  /** Ends at once every stream whose peer `matches` (a member revoked since it opened), with its error; how many. */
+  endWhere(matches: (peer: PeerIdentity) => boolean, errorFor: (peer: PeerIdentity) => AccordError): number {
+    let ended = 0;
+    for (const [handle, peer] of this.open) {
+      if (!matches(peer)) continue;
+      this.open.delete(handle);
+      handle.abort(errorFor(peer));
+      ended++;
+    }
+    return ended;
   }
 
   endAll(): void {
     this.closing = true;
-    for (const close of this.closers) close();
-    this.closers.clear();
+    for (const handle of this.open.keys()) handle.drain();
+    this.open.clear();
   }
+}
+
+/** How the registry ends one stream: gracefully (answer what is in flight, then end) or at once with an error. */
+export interface StreamHandle {
+  drain(): void;
+  abort(error: AccordError): void;
 }
 
 /** A call that arrived while the stream drains for a shutdown: audited as failed, answered with a coded error. */
@@ -87,12 +123,35 @@ export function multiplexedHandler<Req, Res>(
     const endIfDone = () => {
       if (draining && inFlight === 0 && !call.writableEnded) call.end();
     };
-    const drain = () => {
-      draining = true;
-      endIfDone();
+    const handle: StreamHandle = {
+      drain: () => {
+        draining = true;
+        endIfDone();
+      },
+      abort: (error) => {
+        controller.abort();
+        if (!call.writableEnded) call.emit('error', toServiceError(error, log, { rpc: options.name }));
+      },
     };
-    open.add(drain);
-    const forget = () => open.delete(drain);
+    const peer = peerIdentity(call) ?? { member, serial: '' };
+    if (!open.add(peer, handle)) {
+      const error = new AccordError('ACCORD_STREAMS_LIMIT_REACHED', {
+        member,
+        limit: open.limitPerMember,
+        what: `${options.name} streams`,
+      });
+      const draft = {
+        actor: member,
+        action: `rpc:${options.name}`,
+        target: 'stream',
+        details: { code: error.code },
+      };
+      void audit({ ...draft, outcome: 'refused' })
+        .catch(() => undefined)
+        .finally(() => call.emit('error', toServiceError(error, log, { rpc: options.name })));
+      return;
+    }
+    const forget = () => open.delete(handle);
     call.on('finish', forget);
     call.on('close', forget);
     call.on('cancelled', forget);
@@ -135,6 +194,6 @@ export function multiplexedHandler<Req, Res>(
           settle();
         });
     });
-    call.on('end', drain);
+    call.on('end', handle.drain);
   };
 }

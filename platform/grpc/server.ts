@@ -4,17 +4,20 @@
  *   2. the request is decoded to a domain type by the service's `fromProto` (zod-validated), or refused;
  *   3. the handler runs; its result is encoded by `toProto`;
  *   4. the call is audited (who, what, outcome, error code) and errors are mapped to registry codes.
- * Connections that fail the TLS handshake (no certificate, another CA) never reach a handler; they are audited via
- * the underlying HTTP/2 server's `tlsClientError` event.
+ * Connections that fail the TLS handshake (no certificate, another CA) never reach a handler; they are counted via
+ * the underlying HTTP/2 server's `tlsClientError` event and audited per source and window (`refused-handshakes.ts`).
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { type Audit, auditInBackground } from '../audit/audit-log.js';
+import type { Audit } from '../audit/audit-log.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TlsMaterial } from '../tls/credentials.js';
 import { memberNameOfPeer } from '../tls/identity.js';
 import { toServiceError, wireSafeError } from './errors.js';
+import { COORDINATOR_SERVER_LIMITS } from './limits.js';
+import { RefusedHandshakes, reasonOf } from './refused-handshakes.js';
 
 export type { Audit } from '../audit/audit-log.js';
 
@@ -22,6 +25,14 @@ export interface CallContext {
   /** Member name from the peer certificate. */
   readonly member: string;
   readonly signal: AbortSignal;
+}
+
+/**
+ * The coordinator's gRPC server: it receives at most the largest request a node sends and sends at most the largest
+ * answer a node accepts (limits.ts); no channelz.
+ */
+export function createCoordinatorServer(interceptors: grpc.ServerInterceptor[] = []): grpc.Server {
+  return new grpc.Server({ ...COORDINATOR_SERVER_LIMITS, 'grpc.enable_channelz': 0, interceptors });
 }
 
 export function serverCredentials(tls: TlsMaterial): grpc.ServerCredentials {
@@ -117,31 +128,37 @@ export function unaryHandler<Req, Res>(
 }
 
 /**
- * Audits TLS handshakes refused before any RPC (a certificate from another CA, or none). grpc-js keeps its HTTP/2
- * servers private; we reach them once after binding. If a future grpc-js renames the field, refused handshakes are
- * still refused, only no longer audited: the test of this behaviour will say so.
+ * Audits TLS handshakes refused before any RPC (a certificate from another CA, or none), counted per source address
+ * by `refused` (one entry per source per window; close it after shutting the server down to write what is pending).
+ * grpc-js keeps its HTTP/2 servers private; we reach them once after binding. If a future grpc-js renames the field,
+ * refused handshakes are still refused, only no longer audited: the test of this behaviour will say so.
  */
-export function auditRefusedHandshakes(server: grpc.Server, audit: Audit, log: Logger): void {
+export function auditRefusedHandshakes(
+  server: grpc.Server,
+  audit: Audit,
+  log: Logger,
+  refused: RefusedHandshakes = new RefusedHandshakes(audit),
+): RefusedHandshakes {
   const http2Servers = (
     server as unknown as { http2Servers?: Map<import('node:events').EventEmitter, unknown> }
   ).http2Servers;
   if (!http2Servers) {
     log.warn('cannot observe TLS handshakes: grpc-js internals changed');
-    return;
+    return refused;
   }
   for (const http2Server of http2Servers.keys()) {
     if ((http2Server as { __accordAudited?: boolean }).__accordAudited) continue;
     (http2Server as { __accordAudited?: boolean }).__accordAudited = true;
+    // A socket asks the OS for its peer's address once and keeps it; a refused handshake closes the socket, after
+    // which nobody can ask. So ask on connection, before the handshake, and read it from the raw socket under the
+    // TLS one when the TLS socket never asked (grpc-js internals aside, `_parent` is Node's own).
+    http2Server.on('connection', (raw: Socket) => void raw.remoteAddress);
     http2Server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      auditInBackground(audit, {
-        actor: 'unidentified',
-        action: 'tls:handshake',
-        target: `${socket.remoteAddress ?? '?'}`,
-        outcome: 'refused',
-        details: { reason: err.code ?? err.message.slice(0, 120) },
-      });
+      const source = socket.remoteAddress ?? (socket as { _parent?: Socket | null })._parent?.remoteAddress;
+      refused.record(source ?? '?', reasonOf(err));
     });
   }
+  return refused;
 }
 
 export async function bindServer(

@@ -19,8 +19,16 @@ export interface SignalGroupRow {
 }
 
 export interface SignalStore {
-  /** Stores every signal for `member` in one transaction; returns their ids in order. */
-  insert(member: string, signals: readonly NewSignal[], publishedAtMs: number): Promise<string[]>;
+  /**
+   * Stores every signal for `member` in one transaction; returns their ids in order. `historical` marks a bulk
+   * import of old signals (dated further back than live ones may be), kept apart for audit.
+   */
+  insert(
+    member: string,
+    signals: readonly NewSignal[],
+    publishedAtMs: number,
+    historical?: boolean,
+  ): Promise<string[]>;
   /**
    * Deletes the given signals of `member`, all or none: if any id is unknown or another member's, nothing is
    * deleted and ACCORD_SIGNAL_NOT_FOUND names it.

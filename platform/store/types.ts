@@ -5,6 +5,7 @@
 import type { AuditAnchor } from '../../primitives/audit/anchors.js';
 import type { AuditDraft, AuditEntry } from '../../primitives/audit/chain.js';
 import type { PsiJobStore, PsiSessionStore } from './psi-types.js';
+import type { QuotaStore } from './quota-types.js';
 import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';
 
@@ -119,5 +120,6 @@ export interface CoordinatorStore {
   readonly settings: SettingsStore;
   readonly signals: SignalStore;
   readonly psiSessions: PsiSessionStore;
+  readonly quotas: QuotaStore;
   close(): Promise<void>;
 }

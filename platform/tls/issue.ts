@@ -6,6 +6,7 @@
  */
 import {
   createHash,
+  createPrivateKey,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
@@ -149,6 +150,15 @@ export function createAuthority(consortium: string, days = 3650): Authority {
     days,
   });
   return { certPem: toPem('CERTIFICATE', der), keyPem, key, name: caName, spkiDer };
+}
+
+/** The development CA from its PEM files (`accord init` wrote them), to issue a CRL or more certificates. */
+export function loadAuthority(certPem: string, keyPem: string): Authority {
+  const cert = new X509Certificate(certPem);
+  const key = createPrivateKey(keyPem);
+  if (!cert.checkPrivateKey(key)) throw new Error('the CA key does not match the CA certificate');
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1] ?? 'consortium CA';
+  return { certPem, keyPem, key, name: cn, spkiDer: cert.publicKey.export({ type: 'spki', format: 'der' }) };
 }
 
 export interface LeafRequest {

@@ -11,7 +11,10 @@ import { decodeWith } from './decode.js';
 export const CONSORTIUM_PROTO = 'consortium.proto';
 export const CONSORTIUM_SERVICE = 'Consortium';
 
-const capability = z.string().regex(/^[a-z][a-z0-9-]*\/v\d+$/);
+const capability = z
+  .string()
+  .max(64)
+  .regex(/^[a-z][a-z0-9-]*\/v\d+$/);
 
 export interface Registration {
   readonly nodeVersion: string;

@@ -46,6 +46,7 @@ const publishRequest = z.object({
     .min(1)
     .max(MAX_PUBLISH_BATCH),
   insecurePlaintext: z.boolean(),
+  historical: z.boolean(),
 });
 const publishResponse = z.object({ signalIds: z.array(z.string().regex(SIGNAL_ID_PATTERN)) });
 const retractRequest = z.object({ signalIds: z.array(z.string().max(64)).min(1).max(MAX_PUBLISH_BATCH) });
@@ -86,6 +87,11 @@ export interface ElementBatch<T> {
   readonly insecurePlaintext: boolean;
 }
 
+/** A publish: signals, and whether they are a historical import rather than live ones. */
+export interface PublishBatch extends ElementBatch<readonly SignalSubmission[]> {
+  readonly historical: boolean;
+}
+
 export interface QueryHit {
   readonly index: number;
   readonly aggregates: SignalAggregates;
@@ -98,13 +104,14 @@ const aggregatesToProto = (a: SignalAggregates) => ({
 
 export const signalsWire = {
   publishRequest: {
-    toProto: (r: ElementBatch<readonly SignalSubmission[]>) => ({
+    toProto: (r: PublishBatch) => ({
       signals: r.items.map((s) => ({ element: Buffer.from(s.element), kind: s.kind, atMs: s.atMs })),
       insecurePlaintext: r.insecurePlaintext,
+      historical: r.historical,
     }),
-    fromProto: (w: unknown): ElementBatch<SignalSubmission[]> => {
+    fromProto: (w: unknown): PublishBatch => {
       const r = decodeWith(publishRequest, 'PublishRequest', w);
-      return { items: r.signals, insecurePlaintext: r.insecurePlaintext };
+      return { items: r.signals, insecurePlaintext: r.insecurePlaintext, historical: r.historical };
     },
   },
   publishResponse: {

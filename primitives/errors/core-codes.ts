@@ -74,6 +74,12 @@ export const coreErrors = defineErrors({
     http: 403,
     grpc: G.PERMISSION_DENIED,
   },
+  ACCORD_STREAMS_LIMIT_REACHED: {
+    message: 'member {member} already holds {limit} open {what}',
+    hint: 'A node keeps one such stream open; close the others first. The consortium operator sets the cap (signals.maxStreamsPerMember at the coordinator).',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
   ACCORD_MEMBER_NOT_REGISTERED: {
     message: 'member {member} has not registered with the coordinator',
     hint: 'Start the node; it registers on connect.',

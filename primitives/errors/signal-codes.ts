@@ -26,6 +26,18 @@ export const signalErrors = defineErrors({
     http: 400,
     grpc: G.INVALID_ARGUMENT,
   },
+  ACCORD_SIGNAL_TIME_BACKDATED: {
+    message: 'the signal time is more than {maxBackdateHours} hours in the past{at}',
+    hint: 'Live signals carry the time they were observed, at most {maxBackdateHours} hours ago. To load older signals (up to the retention period), an admin uses the historical import: POST /v1/signals/historical or `accord signals publish --historical`.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SIGNAL_QUOTA_EXCEEDED: {
+    message: 'this request needs {needed} new identifiers, but only {remaining} of today’s {limit} are left',
+    hint: 'Identifiers this bank looked up in the last {memoryDays} days cost nothing; the quota resets at 00:00 UTC. For a first screening of a whole customer base, ask the consortium operator for a temporary grant (`accord signals quota grant`).',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
   ACCORD_SIGNAL_BATCH_TOO_LARGE: {
     message: 'a batch of {size} exceeds the limit of {limit}',
     hint: 'Split the request into batches of at most {limit} entries.',

@@ -30,8 +30,11 @@
  *  - The coordinator cannot compute a token, or even M, for a guessed identifier (needs k_m); M is a pseudorandom
  *    function of x under k_m, so it learns nothing about x from M beyond equality with other M's.
  *  - A member cannot compute a token offline (needs k_c): each one costs a coordinator evaluation, which the
- *    coordinator rate-limits and audits per member. That online limit is the ONLY thing that stops a member from
- *    running a dictionary of low-entropy identifiers (phone numbers) through the coordinator.
+ *    coordinator audits and counts per member. That online cost is the ONLY thing that stops a member from running a
+ *    dictionary of low-entropy identifiers (phone numbers) through the coordinator, so the coordinator bounds what a
+ *    dictionary needs and a bank's work does not: NEW identifiers per member per day, repeats free, persisted
+ *    (coordinator/signals/quota.ts; 10^8 numbers take 2 000 days at the default), and alerts on a day of many new
+ *    identifiers with almost no hits.
  *  - Tokens of the same identifier are equal across members (they share k_m): that is the point.
  *  - A member colluding with the coordinator (k_m and k_c together) can compute every token; the design assumes
  *    they do not collude.

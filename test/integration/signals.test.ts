@@ -39,6 +39,8 @@ const RATE_LIMITED = [id('phone', '+33612345670'), id('phone', '+33612345671')];
 const EXTRA_KIND = 'synthetic_identity';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** What answers give as a flag's time: its UTC day (the coordinator's default `lastSeenResolutionMs`). */
+const day = (ms: number) => iso(ms - (ms % DAY));
 
 function coordinatorDb(consortium: LocalConsortium): Database.Database {
   return new Database(join(consortium.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
@@ -75,23 +77,36 @@ describe('fraud signals over real processes', () => {
         writeFileSync(init.coordinatorConfig, JSON.stringify(config));
       },
     });
-    const publish = async (member: string, signals: object[]) => {
-      const r = await c.api(member, 'risk', 'POST', '/v1/signals', { signals });
+    // Signals older than the live limit (3 days) go through the historical import, with the admin token.
+    const publish = async (member: string, signals: object[], historical = false) => {
+      const r = historical
+        ? await c.api(member, 'admin', 'POST', '/v1/signals/historical', { signals })
+        : await c.api(member, 'risk', 'POST', '/v1/signals', { signals });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       ids[member] = [...(ids[member] ?? []), ...r.body.signalIds];
     };
     await publish('bank-a', [{ idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now) }]);
     await publish('bank-b', [
       { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 2 * 3_600_000) },
-      { idKind: 'phone', id: PHONE_OTHER_FORMAT, kind: 'application', at: iso(now - 20 * DAY) },
       { idKind: 'phone', id: PHONE_RAW, kind: 'telecom_scam', at: now - 3_600_000 },
     ]);
+    await publish(
+      'bank-b',
+      [{ idKind: 'phone', id: PHONE_OTHER_FORMAT, kind: 'application', at: iso(now - 20 * DAY) }],
+      true,
+    );
     await publish('bank-c', [
-      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 3 * DAY) },
+      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 3 * DAY + 60_000) },
       { idKind: 'phone', id: PHONE_RAW, kind: 'telecom_scam', at: iso(now - DAY) },
-      { idKind: 'phone', id: PHONE_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
-      { idKind: 'email', id: EMAIL_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
     ]);
+    await publish(
+      'bank-c',
+      [
+        { idKind: 'phone', id: PHONE_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
+        { idKind: 'email', id: EMAIL_RAW, kind: 'mule_account', at: iso(now - 10 * DAY) },
+      ],
+      true,
+    );
   });
   afterAll(async () => {
     await c?.stop();
@@ -106,16 +121,16 @@ describe('fraud signals over real processes', () => {
     expect(a.body).toEqual({
       applications: { d1: 1, d7: 2, d30: 2 },
       flags: [
-        { kind: 'telecom_scam', members: 2, lastSeen: iso(now - 3_600_000) },
-        { kind: 'mule_account', members: 1, lastSeen: iso(now - 10 * DAY) },
+        { kind: 'telecom_scam', members: 2, lastSeen: day(now - 3_600_000) },
+        { kind: 'mule_account', members: 1, lastSeen: day(now - 10 * DAY) },
       ],
     });
     // bank-b's own three signals are not counted; bank-a's application is.
     const b = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
     expect(b.body.applications).toEqual({ d1: 1, d7: 2, d30: 2 });
     expect(b.body.flags).toEqual([
-      { kind: 'telecom_scam', members: 1, lastSeen: iso(now - DAY) },
-      { kind: 'mule_account', members: 1, lastSeen: iso(now - 10 * DAY) },
+      { kind: 'telecom_scam', members: 1, lastSeen: day(now - DAY) },
+      { kind: 'mule_account', members: 1, lastSeen: day(now - 10 * DAY) },
     ]);
     // The publisher alone sees nothing of its own email flag.
     const own = await c.api('bank-c', 'risk', 'POST', '/v1/signals/query', {
@@ -139,14 +154,14 @@ describe('fraud signals over real processes', () => {
   });
 
   it('retraction by the publisher takes effect for everyone; nobody else can retract', async () => {
-    const scamOfB = ids['bank-b']![2]!;
+    const scamOfB = ids['bank-b']![1]!;
     const denied = await c.api('bank-a', 'risk', 'DELETE', `/v1/signals/${scamOfB}`);
     expect(denied.status).toBe(404);
     expect(denied.body.error.code).toBe('ACCORD_SIGNAL_NOT_FOUND');
     const ok = await c.api('bank-b', 'risk', 'DELETE', `/v1/signals/${scamOfB}`);
     expect(ok.body).toEqual({ retracted: 1 });
     const a = await c.api('bank-a', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
-    expect(a.body.flags[0]).toEqual({ kind: 'telecom_scam', members: 1, lastSeen: iso(now - DAY) });
+    expect(a.body.flags[0]).toEqual({ kind: 'telecom_scam', members: 1, lastSeen: day(now - DAY) });
   });
 
   it('refuses unknown kinds, bad ids, future and expired times with coded errors, storing nothing', async () => {
@@ -197,7 +212,7 @@ describe('fraud signals over real processes', () => {
     });
     expect(b.body).toEqual({
       applications: { d1: 0, d7: 0, d30: 0 },
-      flags: [{ kind: EXTRA_KIND, members: 1, lastSeen: iso(now - DAY) }],
+      flags: [{ kind: EXTRA_KIND, members: 1, lastSeen: day(now - DAY) }],
     });
 
     // An unknown kind is refused by the node itself: nothing stored, no Publish reaches the coordinator.

@@ -161,6 +161,21 @@ export function signalRoutes(deps: SignalRouteDeps) {
       handler: async ({ body }) => ({ signalIds: await need().signals.publish(inputsOf(body)) }),
     }),
     route({
+      method: 'POST',
+      url: '/v1/signals/historical',
+      summary:
+        'Import past signals (dated up to the retention period back, not only the live limit): a marked, audited ' +
+        `bulk path for an admin, up to ${MAX_PUBLISH_BATCH} per call, all or nothing`,
+      tags: ['signals'],
+      roles: ['admin'],
+      body: publishBody,
+      status: 201,
+      response: z.object({ signalIds: z.array(z.string()) }),
+      handler: async ({ body }) => ({
+        signalIds: await need().signals.publish(inputsOf(body), { historical: true }),
+      }),
+    }),
+    route({
       method: 'GET',
       url: '/v1/signals/kinds',
       summary: 'The consortium’s signal kinds (the coordinator announces them when the node registers)',
@@ -250,7 +265,9 @@ export function signalRoutes(deps: SignalRouteDeps) {
       body: publishBody,
       status: 201,
       response: z.object({ signalIds: z.array(z.string()) }),
-      handler: async ({ body }) => ({ signalIds: await need().signals.publish(inputsOf(body), true) }),
+      handler: async ({ body }) => ({
+        signalIds: await need().signals.publish(inputsOf(body), { plaintext: true }),
+      }),
     }),
     route({
       method: 'POST',

@@ -4,6 +4,7 @@ import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
 import { PSI_SESSION_SCHEMA, sqlitePsiSessionStore } from './psi-sessions.js';
+import { QUOTA_SCHEMA, sqliteQuotaStore } from './oprf-quota.js';
 import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
@@ -30,7 +31,7 @@ export function openSqliteNodeStore(path: string): NodeStore {
 export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
   const db = openDatabase(
     path,
-    [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA, ...PSI_SESSION_SCHEMA],
+    [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA, ...QUOTA_SCHEMA, ...PSI_SESSION_SCHEMA],
     256,
   );
   return {
@@ -39,6 +40,7 @@ export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
     settings: sqliteSettingsStore(db),
     signals: sqliteSignalStore(db),
     psiSessions: sqlitePsiSessionStore(db),
+    quotas: sqliteQuotaStore(db),
     close: async () => void db.close(),
   };
 }

@@ -15,7 +15,8 @@ export const SIGNAL_SCHEMA = [
      kind TEXT NOT NULL,
      member TEXT NOT NULL,
      at_ms INTEGER NOT NULL,
-     published_ms INTEGER NOT NULL
+     published_ms INTEGER NOT NULL,
+     historical INTEGER NOT NULL DEFAULT 0
    )`,
   'CREATE INDEX IF NOT EXISTS signals_token_kind_at ON signals (token, kind, at_ms, member)',
   'CREATE INDEX IF NOT EXISTS signals_at ON signals (at_ms)',
@@ -32,9 +33,17 @@ function sidOf(id: string): Buffer | null {
   return /^sig_[0-9a-f]{32}$/.test(id) ? Buffer.from(id.slice(ID_PREFIX.length), 'hex') : null;
 }
 
+/** Databases created before signals could be marked historical gain the column (0 for what they hold). */
+function migrate(db: Db): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(signals)').all();
+  if (!columns.some((c) => c.name === 'historical'))
+    db.exec('ALTER TABLE signals ADD COLUMN historical INTEGER NOT NULL DEFAULT 0');
+}
+
 export function sqliteSignalStore(db: Db): SignalStore {
+  migrate(db);
   const insertOne = db.prepare(
-    'INSERT INTO signals (sid, token, kind, member, at_ms, published_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO signals (sid, token, kind, member, at_ms, published_ms, historical) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const ownerOf = db.prepare<[Buffer], { member: string }>('SELECT member FROM signals WHERE sid = ?');
   const deleteOne = db.prepare('DELETE FROM signals WHERE sid = ?');
@@ -47,17 +56,19 @@ export function sqliteSignalStore(db: Db): SignalStore {
   );
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM signals');
 
-  const insertTx = db.transaction((member: string, signals: readonly NewSignal[], publishedMs: number) => {
-    const sids = randomBytes(16 * signals.length);
-    const ids: string[] = new Array(signals.length);
-    for (let i = 0; i < signals.length; i++) {
-      const s = signals[i]!;
-      const sid = sids.subarray(i * 16, i * 16 + 16);
-      insertOne.run(sid, s.token, s.kind, member, s.atMs, publishedMs);
-      ids[i] = idOf(sid);
-    }
-    return ids;
-  });
+  const insertTx = db.transaction(
+    (member: string, signals: readonly NewSignal[], publishedMs: number, historical: boolean) => {
+      const sids = randomBytes(16 * signals.length);
+      const ids: string[] = new Array(signals.length);
+      for (let i = 0; i < signals.length; i++) {
+        const s = signals[i]!;
+        const sid = sids.subarray(i * 16, i * 16 + 16);
+        insertOne.run(sid, s.token, s.kind, member, s.atMs, publishedMs, historical ? 1 : 0);
+        ids[i] = idOf(sid);
+      }
+      return ids;
+    },
+  );
   const retractTx = db.transaction((member: string, ids: readonly string[]) => {
     let n = 0;
     for (const id of ids) {
@@ -75,7 +86,8 @@ export function sqliteSignalStore(db: Db): SignalStore {
   );
 
   return {
-    insert: async (member, signals, publishedMs) => insertTx.immediate(member, signals, publishedMs),
+    insert: async (member, signals, publishedMs, historical = false) =>
+      insertTx.immediate(member, signals, publishedMs, historical),
     retract: async (member, ids) => retractTx.immediate(member, ids),
     groups: async (token, sinceMs) =>
       groupsOf.all(Buffer.from(token.buffer, token.byteOffset, token.byteLength), sinceMs),

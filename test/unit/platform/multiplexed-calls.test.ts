@@ -290,4 +290,70 @@ describe('multiplexed calls over one stream', () => {
       slowReader.forceShutdown();
     }
   });
+
+  it('holds each member to its cap of open streams, and ends a revoked member’s streams at once', async () => {
+    const capped = new OpenStreams(1);
+    const capServer = new grpc.Server();
+    capServer.addService(Signals.service, {
+      queryStream: multiplexedHandler<{ items: Uint8Array }, SignalAggregates>(
+        {
+          name: 'Test.Query',
+          auditSuccess: false,
+          decode: wire.queryRequest.fromProto,
+          encode: wire.queryResponse.toProto,
+          handle: async () => ({ applications: { d1: 1, d7: 0, d30: 0 }, flags: [] }),
+        },
+        async (draft) => void audits.push(draft),
+        log,
+        capped,
+      ),
+    });
+    const capPort = await bindServer(capServer, '127.0.0.1', 0, serverCredentials(serverTls));
+    const streamsOf = () => {
+      const c = createMtlsClient(
+        Signals,
+        `127.0.0.1:${capPort}`,
+        'coordinator',
+        clientTls,
+      ) as unknown as grpc.Client & {
+        queryStream(): grpc.ClientDuplexStream<unknown, unknown>;
+      };
+      return { client: c, calls: new MultiplexedCalls(() => c.queryStream(), 2_000) };
+    };
+    const ask = async (m: MultiplexedCalls) =>
+      wire.queryResponse.fromProto(
+        await m.call(
+          wire.queryRequest.toProto({ items: element(Behaviour.answer, 1), insecurePlaintext: false }),
+        ),
+      );
+    const first = streamsOf();
+    const second = streamsOf();
+    try {
+      expect((await ask(first.calls)).applications.d1).toBe(1);
+      // The same member's second stream is refused, coded and audited; the first keeps working.
+      await expect(ask(second.calls)).rejects.toMatchObject({ code: 'ACCORD_STREAMS_LIMIT_REACHED' });
+      expect(
+        audits.some((a) => a.outcome === 'refused' && a.details['code'] === 'ACCORD_STREAMS_LIMIT_REACHED'),
+      ).toBe(true);
+      expect((await ask(first.calls)).applications.d1).toBe(1);
+      // Revoked: its open stream ends now, with the coded error, and nobody else's.
+      const ended = capped.endWhere(
+        (peer) => peer.member === 'bank-a',
+        (peer) => new AccordError('ACCORD_MEMBER_REVOKED', { member: peer.member }),
+      );
+      expect(ended).toBe(1);
+      expect(
+        capped.endWhere(
+          () => true,
+          () => new AccordError('ACCORD_INTERNAL'),
+        ),
+      ).toBe(0);
+    } finally {
+      first.calls.close();
+      second.calls.close();
+      first.client.close();
+      second.client.close();
+      capServer.forceShutdown();
+    }
+  });
 });

@@ -4,7 +4,14 @@ import { BUILT_IN_KINDS, consortiumKinds } from '../../../primitives/signals/kin
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
-const ctx = { self: 'bank-a', nowMs: NOW, retentionMs: 90 * DAY, flagKinds: BUILT_IN_KINDS.flags };
+/** Exact times (resolution 1 ms), so that the counting rules below can be read off directly. */
+const ctx = {
+  self: 'bank-a',
+  nowMs: NOW,
+  retentionMs: 90 * DAY,
+  flagKinds: BUILT_IN_KINDS.flags,
+  lastSeenResolutionMs: 1,
+};
 
 describe('aggregateSignals', () => {
   it('counts distinct other members per application window, newest application per member', () => {
@@ -103,5 +110,24 @@ describe('aggregateSignals', () => {
       members: 1,
       lastSeenMs: NOW - 2 * DAY,
     });
+  });
+
+  it('rounds the newest flag time down to the resolution, so a publisher’s exact time never reaches the asker', () => {
+    const exact = NOW - 2 * DAY - 12_345_678; // a time a publisher might use as a signature
+    const a = aggregateSignals([{ kind: 'telecom_scam', member: 'bank-b', lastAtMs: exact }], {
+      ...ctx,
+      lastSeenResolutionMs: DAY,
+    });
+    const lastSeen = a.flags[0]!.lastSeenMs;
+    expect(lastSeen % DAY).toBe(0);
+    expect(lastSeen).toBeLessThanOrEqual(exact);
+    expect(exact - lastSeen).toBeLessThan(DAY);
+    expect(new Date(lastSeen).toISOString()).toMatch(/T00:00:00\.000Z$/);
+    // Two publishers' different times on the same day look the same.
+    const b = aggregateSignals([{ kind: 'telecom_scam', member: 'bank-c', lastAtMs: lastSeen + 1 }], {
+      ...ctx,
+      lastSeenResolutionMs: DAY,
+    });
+    expect(b.flags[0]!.lastSeenMs).toBe(lastSeen);
   });
 });

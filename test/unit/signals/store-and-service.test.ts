@@ -12,7 +12,7 @@ import { BUILT_IN_KINDS, consortiumKinds } from '../../../primitives/signals/kin
 
 const DAY = 86_400_000;
 const token = (n: number) => new Uint8Array(32).fill(n);
-const settings = { retentionDays: 90, clockSkewMs: 300_000, kinds: BUILT_IN_KINDS };
+const settings = { retentionDays: 90, clockSkewMs: 300_000, maxBackdateMs: 3 * DAY, kinds: BUILT_IN_KINDS };
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -36,6 +36,14 @@ describe('validateSignals', () => {
     expect(codeOf(() => validateSignals([{ ...ok, atMs: now - 91 * DAY }], now, settings))).toBe(
       'ACCORD_SIGNAL_TIME_EXPIRED@0',
     );
+    // A live signal may not be backdated past the limit; a historical import may, up to the retention period.
+    const old = { ...ok, atMs: now - 3 * DAY - 1 };
+    expect(codeOf(() => validateSignals([ok, old], now, settings))).toBe('ACCORD_SIGNAL_TIME_BACKDATED@1');
+    expect(codeOf(() => validateSignals([ok, old], now, settings, true))).toBe('none');
+    expect(codeOf(() => validateSignals([{ ...ok, atMs: now - 91 * DAY }], now, settings, true))).toBe(
+      'ACCORD_SIGNAL_TIME_EXPIRED@0',
+    );
+    expect(codeOf(() => validateSignals([{ ...ok, atMs: now - 3 * DAY }], now, settings))).toBe('none');
     expect(codeOf(() => validateSignals([ok, { ...ok, atMs: now + 300_000 }], now, settings))).toBe('none');
   });
 
@@ -76,6 +84,7 @@ describe('signal store and retention', () => {
       key: null,
       allowInsecurePlaintext: false,
       store: store.signals,
+      quotas: store.quotas,
       audit: async (d) => void audits.push(d.action),
       log: {
         info() {},
@@ -89,7 +98,15 @@ describe('signal store and retention', () => {
       now: () => now,
       settings: {
         ...settings,
+        lastSeenResolutionMs: DAY,
+        quotas: {
+          newElementsPerDay: 10,
+          memoryDays: 30,
+          perMember: {},
+          enumerationAlert: { minNewElements: 5, maxHitRate: 0 },
+        },
         sweepIntervalMs: 60_000,
+        maxStreamsPerMember: 4,
         evaluationLimit: () => ({ perSecond: 1, burst: 1 }),
         queryLimit: () => ({ perSecond: 1, burst: 1 }),
       },
@@ -146,9 +163,10 @@ describe('signals wire', () => {
     expect(signalsWire.queryResponse.fromProto(signalsWire.queryResponse.toProto(agg))).toEqual(agg);
     const signals = [{ element: token(9), kind: 'application', atMs: 7 }];
     const decoded = signalsWire.publishRequest.fromProto(
-      signalsWire.publishRequest.toProto({ items: signals, insecurePlaintext: true }),
+      signalsWire.publishRequest.toProto({ items: signals, insecurePlaintext: true, historical: true }),
     );
     expect(decoded.insecurePlaintext).toBe(true);
+    expect(decoded.historical).toBe(true);
     expect(decoded.items.map((s) => ({ ...s, element: new Uint8Array(s.element) }))).toEqual(signals);
   });
 });

@@ -1,0 +1,162 @@
+/**
+ * SQLite storage of per-member quotas on new identifiers (platform/store/quota-types.ts). A member's recent lookups
+ * are kept as 16-byte digests of member elements (pseudorandom under a key the coordinator does not hold), one row per
+ * (member, digest), so the coordinator can tell a repeat from a new identifier without learning either.
+ */
+import type { QuotaCharge, QuotaGrant, QuotaStore, QuotaUsage } from '../quota-types.js';
+import type { Db } from './open.js';
+
+export const QUOTA_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS oprf_seen (
+     member TEXT NOT NULL,
+     digest BLOB NOT NULL,
+     last_day INTEGER NOT NULL,
+     PRIMARY KEY (member, digest)
+   ) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS oprf_seen_day ON oprf_seen (last_day)',
+  `CREATE TABLE IF NOT EXISTS oprf_usage (
+     member TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     new_elements INTEGER NOT NULL DEFAULT 0,
+     queries INTEGER NOT NULL DEFAULT 0,
+     hits INTEGER NOT NULL DEFAULT 0,
+     alerted INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (member, day)
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS oprf_grants (
+     id INTEGER PRIMARY KEY,
+     member TEXT NOT NULL,
+     extra INTEGER NOT NULL,
+     from_day INTEGER NOT NULL,
+     until_day INTEGER NOT NULL,
+     granted_by TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     granted_ms INTEGER NOT NULL
+   )`,
+  'CREATE INDEX IF NOT EXISTS oprf_grants_member ON oprf_grants (member, until_day)',
+] as const;
+
+interface UsageRow {
+  new_elements: number;
+  queries: number;
+  hits: number;
+  alerted: number;
+}
+
+interface GrantRow {
+  id: number;
+  member: string;
+  extra: number;
+  from_day: number;
+  until_day: number;
+  granted_by: string;
+  reason: string;
+  granted_ms: number;
+}
+
+const grantOf = (r: GrantRow): QuotaGrant => ({
+  id: r.id,
+  member: r.member,
+  extra: r.extra,
+  fromDay: r.from_day,
+  untilDay: r.until_day,
+  grantedBy: r.granted_by,
+  reason: r.reason,
+  grantedAtMs: r.granted_ms,
+});
+
+export function sqliteQuotaStore(db: Db): QuotaStore {
+  const lastDay = db.prepare<[string, Buffer], { last_day: number }>(
+    'SELECT last_day FROM oprf_seen WHERE member = ? AND digest = ?',
+  );
+  const remember = db.prepare(
+    `INSERT INTO oprf_seen (member, digest, last_day) VALUES (?, ?, ?)
+     ON CONFLICT (member, digest) DO UPDATE SET last_day = excluded.last_day`,
+  );
+  const usageOf = db.prepare<[string, number], UsageRow>(
+    'SELECT new_elements, queries, hits, alerted FROM oprf_usage WHERE member = ? AND day = ?',
+  );
+  const addUsage = db.prepare(
+    `INSERT INTO oprf_usage (member, day, new_elements, queries, hits) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (member, day) DO UPDATE SET new_elements = new_elements + excluded.new_elements,
+       queries = queries + excluded.queries, hits = hits + excluded.hits`,
+  );
+  const alert = db.prepare(
+    `INSERT INTO oprf_usage (member, day, alerted) VALUES (?, ?, 1)
+     ON CONFLICT (member, day) DO UPDATE SET alerted = 1 WHERE alerted = 0`,
+  );
+  const granted = db.prepare<[string, number, number], { extra: number | null }>(
+    'SELECT SUM(extra) AS extra FROM oprf_grants WHERE member = ? AND from_day <= ? AND until_day >= ?',
+  );
+  const insertGrant = db.prepare(
+    `INSERT INTO oprf_grants (member, extra, from_day, until_day, granted_by, reason, granted_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const grantsAll = db.prepare<[], GrantRow>('SELECT * FROM oprf_grants ORDER BY id');
+  const grantsOf = db.prepare<[string], GrantRow>('SELECT * FROM oprf_grants WHERE member = ? ORDER BY id');
+  const forgetSeen = db.prepare('DELETE FROM oprf_seen WHERE last_day < ?');
+  const forgetUsage = db.prepare('DELETE FROM oprf_usage WHERE day < ?');
+
+  const usage = (member: string, day: number): QuotaUsage => {
+    const row = usageOf.get(member, day);
+    return {
+      day,
+      newElements: row?.new_elements ?? 0,
+      queries: row?.queries ?? 0,
+      hits: row?.hits ?? 0,
+      alerted: (row?.alerted ?? 0) === 1,
+    };
+  };
+
+  const chargeTx = db.transaction(
+    (member: string, digests: readonly Uint8Array[], day: number, baseLimit: number, memoryDays: number) => {
+      const oldest = day - memoryDays + 1;
+      const seen = new Set<string>();
+      const fresh: Buffer[] = [];
+      const known: Buffer[] = [];
+      for (const d of digests) {
+        const digest = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+        const hex = digest.toString('hex');
+        if (seen.has(hex)) continue;
+        seen.add(hex);
+        const last = lastDay.get(member, digest)?.last_day;
+        if (last !== undefined && last >= oldest) {
+          if (last < day) known.push(digest);
+        } else fresh.push(digest);
+      }
+      const usedBefore = usage(member, day).newElements;
+      const limit = baseLimit + (granted.get(member, day, day)?.extra ?? 0);
+      const charge: QuotaCharge = {
+        allowed: usedBefore + fresh.length <= limit,
+        fresh: fresh.length,
+        usedBefore,
+        limit,
+      };
+      if (!charge.allowed) return charge;
+      for (const digest of [...fresh, ...known]) remember.run(member, digest, day);
+      if (fresh.length > 0) addUsage.run(member, day, fresh.length, 0, 0);
+      return charge;
+    },
+  );
+
+  return {
+    charge: async (member, digests, day, baseLimit, memoryDays) =>
+      chargeTx.immediate(member, digests, day, baseLimit, memoryDays),
+    recordAnswers: async (member, day, queries, hits) => {
+      addUsage.run(member, day, 0, queries, hits);
+      return usage(member, day);
+    },
+    markAlerted: async (member, day) => alert.run(member, day).changes === 1,
+    usage: async (member, day) => usage(member, day),
+    grant: async (g) => {
+      const id = Number(
+        insertGrant.run(g.member, g.extra, g.fromDay, g.untilDay, g.grantedBy, g.reason, g.grantedAtMs)
+          .lastInsertRowid,
+      );
+      return { ...g, id };
+    },
+    grants: async (member) => (member ? grantsOf.all(member) : grantsAll.all()).map(grantOf),
+    prune: async (seenBeforeDay, usageBeforeDay) =>
+      forgetSeen.run(seenBeforeDay).changes + forgetUsage.run(usageBeforeDay).changes,
+  };
+}

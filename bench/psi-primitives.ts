@@ -38,6 +38,5 @@ await rate('hash+blind (single thread)', () => blind(key, hashToCurveBatch(ids, 
 const pool = new CryptoWorkerPool();
 await rate(`hash+blind (pool of ${pool.size})`, () => pool.hashAndBlind(key, ids, 'phone', job));
 await rate(`reblind (pool of ${pool.size})`, () => pool.reblind(key, points));
-await rate(`validate (pool of ${pool.size})`, () => pool.validate(blinded, n));
 await rate(`validate+reblind (pool of ${pool.size})`, () => pool.validateAndReblind(key, blinded, n));
 await pool.close();

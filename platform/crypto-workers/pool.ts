@@ -114,13 +114,6 @@ export class CryptoWorkerPool {
     );
   }
 
-  async validate(points: Buffer, count: number): Promise<void> {
-    checkCount(points, count);
-    await this.runChunks(count, 0, (start, end) => ({
-      task: { op: 'validate', points: owned(points.subarray(start * 32, end * 32)), indexBase: start },
-    }));
-  }
-
   /**
    * Fraud-signal member elements M = H(x)^k_m for many identifiers (primitives/oprf/fraud-token.ts step 1), 32 bytes
    * each, in order: screening and batch publishes use every core instead of the event loop.

@@ -19,7 +19,6 @@ export type WorkerTask =
       readonly points: Uint8Array;
       readonly indexBase: number;
     }
-  | { readonly op: 'validate'; readonly points: Uint8Array; readonly indexBase: number }
   | {
       /** Fraud-signal step 1 (primitives/oprf/fraud-token.ts), so a node keeps one pool of crypto workers. */
       readonly op: 'memberElements';

@@ -37,11 +37,6 @@ function run(task: WorkerTask): Uint8Array | null {
       validatePoints(points, points.length / 32, task.indexBase);
       return blind(keyOf(task.secret), points);
     }
-    case 'validate': {
-      const points = asBuffer(task.points);
-      validatePoints(points, points.length / 32, task.indexBase);
-      return null;
-    }
     case 'memberElements': {
       const key = MemberKey.fromWorkerBytes(task.secret);
       task.secret.fill(0);

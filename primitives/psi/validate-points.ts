@@ -109,24 +109,3 @@ export function allSquares(values: readonly bigint[]): boolean {
   }
   return true;
 }
-
-/**
- * The cheap part of `validatePoints`: count and canonical encoding only. For points this party only compares and
- * never multiplies by its key (the values common to the other sets, at the end of a session): an off-curve value
- * there cannot leak a key, and can only fail to match, which a misbehaving party could cause with valid points too.
- */
-export function validateEncoding(points: Buffer, expectedCount: number): void {
-  if (
-    !Number.isSafeInteger(expectedCount) ||
-    expectedCount < 0 ||
-    points.length !== expectedCount * POINT_BYTES
-  ) {
-    throw countMismatch(points, expectedCount);
-  }
-  for (let i = 0; i < expectedCount; i++) {
-    const top = points[i * POINT_BYTES + 31]!;
-    if (top & 0x80 || (top === 0x7f && readLE(points, i * POINT_BYTES) >= P)) {
-      throw new AccordError('ACCORD_PSI_POINT_NOT_ON_CURVE', { index: i, reason: 'non-canonical encoding' });
-    }
-  }
-}

@@ -117,9 +117,21 @@ async function main(): Promise<void> {
     const expected = n - Math.floor(n / 2);
     if (job.result.size !== expected)
       throw new Error(`wrong intersection: ${job.result.size}, expected ${expected}`);
-    // Row keys are CSV lines: bank A's shared customers are n/2..n-1, i.e. lines n/2+2 .. n+1.
-    const first = await consortium.api('bank-a', 'risk', 'GET', `/v1/psi/${job.id}/alignment?limit=1`);
-    if (first.body.rowKeys[0] !== Math.floor(n / 2) + 2)
+    // Row keys are CSV lines: bank A's shared customers are n/2..n-1, i.e. lines n/2+2 .. n+1, every one once (the
+    // alignment lists them in the session's shared random order).
+    const rows: number[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const page = await consortium.api(
+        'bank-a',
+        'risk',
+        'GET',
+        `/v1/psi/${job.id}/alignment?offset=${offset}&limit=100000`,
+      );
+      rows.push(...page.body.rowKeys);
+      offset = page.body.next;
+    }
+    rows.sort((x, y) => x - y);
+    if (rows.length !== expected || rows.some((row, i) => row !== Math.floor(n / 2) + 2 + i))
       throw new Error('alignment does not match the plaintext intersection');
     const rss = Math.max(
       peakRssMb(consortium.coordinator.pid),

@@ -125,6 +125,7 @@ export function buildCoordinator(
     audit,
     log,
     limits: config.psi,
+    isRevoked: (peer) => revocation.check(peer),
   });
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
 

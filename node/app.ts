@@ -103,7 +103,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   const rest = buildRestApp({
     routes: [
       ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
-      ...datasetRoutes({ datasets: store.datasets }),
+      ...datasetRoutes({ datasets: store.datasets, inUse: (dataset) => psiJobs.isDatasetInUse(dataset) }),
       ...auditRoutes({
         audit: store.audit,
         anchors: store.anchors,

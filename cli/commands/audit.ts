@@ -86,6 +86,9 @@ async function anchorsOfNode(configFile: string, options: AuditVerifyOptions): P
   }
 }
 
+/** How old an unanchored node log may be before `verify` refuses it (a few anchor intervals and restarts). */
+const UNANCHORED_GRACE_MS = 10 * 60_000;
+
 export async function auditVerify(configFile: string, options: AuditVerifyOptions = {}): Promise<void> {
   const isCoordinator = configKind(configFile) === 'coordinator';
   if (isCoordinator && options.coordinator)
@@ -119,6 +122,17 @@ export async function auditVerify(configFile: string, options: AuditVerifyOption
     if (!chain.ok)
       throw new AccordError('ACCORD_AUDIT_CHAIN_BROKEN', { seq: chain.brokenAt, reason: chain.reason });
     if (fetchError) throw fetchError;
+    // A node's log that the coordinator never anchored, though it is older than a few anchor intervals: the node hid
+    // its heads (or the anchors were lost), so nothing vouches for the log and it is not verified.
+    if (!isCoordinator && held && held.length === 0) {
+      const [first] = await store.audit.list({ afterSeq: 0, limit: 1 });
+      const ageMs = first ? Date.now() - Date.parse(first.at) : 0;
+      if (ageMs > UNANCHORED_GRACE_MS)
+        throw new AccordError('ACCORD_AUDIT_ANCHOR_MISMATCH', {
+          seq: first!.seq,
+          reason: `is not covered by any anchor the coordinator holds, though the log is ${Math.round(ageMs / 60_000)} minutes old: its heads were never anchored`,
+        });
+    }
     if (!anchors.ok)
       throw new AccordError('ACCORD_AUDIT_ANCHOR_MISMATCH', {
         seq: anchors.firstMismatch.seq,

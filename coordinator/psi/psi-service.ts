@@ -11,7 +11,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
 import { peerMember, unaryHandler } from '../../platform/grpc/server.js';
-import { peerIdentity } from '../../platform/grpc/peer-gate.js';
+import { type PeerIdentity, peerIdentity } from '../../platform/grpc/peer-gate.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { PsiSessionStore } from '../../platform/store/psi-types.js';
 import { psiWire as wire } from '../../platform/wire/psi.js';
@@ -46,6 +46,8 @@ export interface PsiServiceDeps {
   readonly log: Logger;
   readonly limits: PsiLimits;
   readonly now?: () => number;
+  /** Whether a peer's certificate is revoked now (checked again when an inbox opens after an awaited audit write). */
+  readonly isRevoked?: (peer: PeerIdentity) => boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -56,6 +58,8 @@ export class PsiCoordinator {
     string,
     { invite?: NodeJS.Timeout; idle?: NodeJS.Timeout; run?: NodeJS.Timeout }
   >();
+  /** Each member's Open being admitted, so that its limits are checked one Open at a time. */
+  private readonly admitting = new Map<string, Promise<void>>();
   /** Why recent sessions ended, so that a participant still sending learns the real reason, not "not found". */
   private readonly endedWith = new Map<string, AccordError>();
   /** Points reserved by running sessions (their announced sizes), against `maxPointsInMemory`. */
@@ -91,6 +95,7 @@ export class PsiCoordinator {
   }
 
   private timer(id: string, which: 'invite' | 'idle' | 'run', ms: number, what: string): void {
+    if (!this.sessions.has(id)) return; // ended meanwhile: arming a timer would only leak its entry
     const timers = this.timers.get(id) ?? {};
     clearTimeout(timers[which]);
     timers[which] = setTimeout(
@@ -148,15 +153,37 @@ export class PsiCoordinator {
     }
   }
 
-  /** Sessions `member` takes part in right now, in any role. */
+  /**
+   * Sessions `member` takes part in right now: every one it opened, and those of others it joined (running). A peer's
+   * invitations that merely wait do not count against it, so a partner cannot fill another's slots by inviting.
+   */
   private running(member: string): number {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.isParticipant(member)) n++;
+    for (const s of this.sessions.values())
+      if (s.terms.initiator === member || (s.isParticipant(member) && s.state !== 'inviting')) n++;
     return n;
   }
 
-  /** Step 1 checks: membership, peers online, per-member limits, and the id never used before (recorded here). */
-  private async admit(request: PsiOpen, member: string): Promise<PsiSession> {
+  /**
+   * Step 1 checks, one Open per member at a time: the limits are counted and the session recorded before the next of
+   * the same member's Opens is looked at, so simultaneous Opens cannot all pass a limit that only one may.
+   */
+  private admit(request: PsiOpen, member: string): Promise<PsiSession> {
+    const previous = this.admitting.get(member) ?? Promise.resolve();
+    const admitted = previous.catch(() => undefined).then(() => this.admitNow(request, member));
+    const settled = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.admitting.set(member, settled);
+    void settled.then(() => {
+      if (this.admitting.get(member) === settled) this.admitting.delete(member);
+    });
+    return admitted;
+  }
+
+  /** Membership, peers online, per-member limits, the id never used before; the session is in `sessions` on return. */
+  private async admitNow(request: PsiOpen, member: string): Promise<PsiSession> {
     const { membership, inboxes, limits } = this.deps;
     if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
     const peers = request.peers;
@@ -206,6 +233,7 @@ export class PsiCoordinator {
     });
     if (!fresh || this.sessions.has(request.sessionId))
       throw new AccordError('ACCORD_PSI_SESSION_EXISTS', { session: request.sessionId });
+    this.sessions.set(request.sessionId, session);
     return session;
   }
 
@@ -279,7 +307,6 @@ export class PsiCoordinator {
           handle: async (request, { member }) => {
             const session = await this.admit(request, member);
             const id = request.sessionId;
-            this.sessions.set(id, session);
             this.timer(id, 'invite', this.deps.limits.inviteTimeoutMs, 'peers to accept');
             await this.guarded(id, null, () =>
               Promise.all(
@@ -294,6 +321,7 @@ export class PsiCoordinator {
                       mode: request.mode,
                       reveal: request.reveal,
                       dataset: request.peerDatasets[peer],
+                      initiatorSetSize: request.setSize,
                     },
                   }),
                 ),
@@ -414,7 +442,14 @@ export class PsiCoordinator {
         }).then(
           () => {
             if (call.cancelled || call.destroyed) return;
-            inboxes.attach(peerIdentity(call) ?? { member, serial: '' }, call);
+            const peer = peerIdentity(call) ?? { member, serial: '' };
+            // Revoked while its opening was being recorded: the reload's sweep of open inboxes has already run.
+            if (this.deps.isRevoked?.(peer)) {
+              const err = new AccordError('ACCORD_MEMBER_REVOKED', { member });
+              call.destroy(Object.assign(new Error(err.message), { code: err.grpcStatus }));
+              return;
+            }
+            inboxes.attach(peer, call);
             const closed = () => {
               if (inboxes.detach(member, call)) this.memberLost(member);
             };

@@ -3,8 +3,9 @@
  * member may see. Protocol and what each party learns: `signals-service.ts`.
  *
  * What the answer reveals: per application window, how many DISTINCT OTHER members saw an application; per flag
- * kind, how many distinct other members flagged the token and the day of the newest flag (rounded down to
- * `lastSeenResolutionMs`, so a publisher's exact times cannot mark its signals). It never names a member, never
+ * kind, how many distinct other members flagged the token and the day of the newest flag. Every time involved is
+ * rounded down to `timeResolutionMs` (a day) first, so neither a publisher's exact times nor the moment a count
+ * changes can mark its signals. It never names a member, never
  * counts the caller's own signals, and never counts signals outside the retention period.
  *
  * What a count still reveals in a small consortium: the asking bank knows the other members, so with three members a
@@ -39,8 +40,22 @@ export interface AggregateContext {
   readonly retentionMs: number;
   /** The consortium's flag kinds in answer order (`SignalKinds.flags`: built-ins, then the configured extras). */
   readonly flagKinds: readonly string[];
-  /** Flag times are rounded down to this (ms): an exact time chosen by one publisher would point at it. */
-  readonly lastSeenResolutionMs: number;
+  /**
+   * Every time an answer depends on is rounded down to this (ms; a UTC day by default): flag times, and the signal
+   * and current times that decide the application windows and the retention boundary. An exact time chosen by one
+   * publisher would point at it, and so would the moment a count changes when polled.
+   */
+  readonly timeResolutionMs: number;
+}
+
+/** `ms` rounded down to a multiple of `resolutionMs` (UTC day boundaries for a day). */
+export function roundDown(ms: number, resolutionMs: number): number {
+  return ms - (((ms % resolutionMs) + resolutionMs) % resolutionMs);
+}
+
+/** The oldest (rounded) time a signal may have and still count: also what the store is asked for and the sweep keeps. */
+export function retentionStart(nowMs: number, retentionMs: number, resolutionMs: number): number {
+  return roundDown(nowMs, resolutionMs) - retentionMs;
 }
 
 export const EMPTY_AGGREGATES: Aggregates = Object.freeze({
@@ -53,26 +68,30 @@ export const EMPTY_AGGREGATES: Aggregates = Object.freeze({
  * expired or own signals (they are skipped), so callers can pass raw rows as well.
  */
 export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateContext): Aggregates {
-  const oldest = ctx.nowMs - ctx.retentionMs;
+  const resolution = ctx.timeResolutionMs;
+  const now = roundDown(ctx.nowMs, resolution);
+  const oldest = retentionStart(ctx.nowMs, ctx.retentionMs, resolution);
   const latestApplication = new Map<string, number>();
   const flags = new Map<string, Map<string, number>>();
   for (const g of groups) {
-    if (g.member === ctx.self || g.lastAtMs < oldest) continue;
+    const at = roundDown(g.lastAtMs, resolution);
+    if (g.member === ctx.self || at < oldest) continue;
     if (g.kind === APPLICATION_KIND) {
-      latestApplication.set(g.member, Math.max(latestApplication.get(g.member) ?? -Infinity, g.lastAtMs));
+      latestApplication.set(g.member, Math.max(latestApplication.get(g.member) ?? -Infinity, at));
     } else {
       let byMember = flags.get(g.kind);
       if (!byMember) {
         byMember = new Map();
         flags.set(g.kind, byMember);
       }
-      byMember.set(g.member, Math.max(byMember.get(g.member) ?? -Infinity, g.lastAtMs));
+      byMember.set(g.member, Math.max(byMember.get(g.member) ?? -Infinity, at));
     }
   }
+  // With day resolution, d1 counts today's applications (UTC), d7 the last 7 days including today, and so on.
   const windowCount = (days: number) => {
-    const since = ctx.nowMs - days * DAY_MS;
+    const after = now - days * DAY_MS;
     let n = 0;
-    for (const at of latestApplication.values()) if (at >= since && at >= oldest) n++;
+    for (const at of latestApplication.values()) if (at > after) n++;
     return n;
   };
   const flagList: FlagAggregate[] = [];
@@ -83,10 +102,7 @@ export function aggregateSignals(groups: readonly SignalGroup[], ctx: AggregateC
   for (const kind of flags.size === 0 ? [] : [...ctx.flagKinds, ...unlisted]) {
     const byMember = flags.get(kind);
     if (!byMember || byMember.size === 0) continue;
-    const newest = Math.max(...byMember.values());
-    const lastSeenMs =
-      newest - (((newest % ctx.lastSeenResolutionMs) + ctx.lastSeenResolutionMs) % ctx.lastSeenResolutionMs);
-    flagList.push({ kind, members: byMember.size, lastSeenMs });
+    flagList.push({ kind, members: byMember.size, lastSeenMs: Math.max(...byMember.values()) });
   }
   if (latestApplication.size === 0 && flagList.length === 0) return EMPTY_AGGREGATES;
   return {

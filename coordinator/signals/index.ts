@@ -48,7 +48,7 @@ export function buildSignalsCoordinator(
       retentionDays: s.retentionDays,
       clockSkewMs: s.clockSkewMs,
       maxBackdateMs: s.maxBackdateMs,
-      lastSeenResolutionMs: s.lastSeenResolutionMs,
+      timeResolutionMs: s.timeResolutionMs,
       sweepIntervalMs: s.sweepIntervalMs,
       quotas: s.quotas,
       maxStreamsPerMember: s.maxStreamsPerMember,

@@ -38,10 +38,13 @@ export function baseQuota(settings: QuotaSettings, member: string): number {
   return settings.perMember[member]?.newElementsPerDay ?? settings.newElementsPerDay;
 }
 
-/** True when a day's use looks like a dictionary run: many new identifiers, almost no hits. */
+/**
+ * True when a day's use looks like a dictionary run: many new identifiers, almost none of which found anything.
+ * `hits` counts hits among NEW identifiers only: repeating a known hit is free and must not dilute the rate.
+ */
 export function looksLikeEnumeration(
-  usage: { readonly newElements: number; readonly queries: number; readonly hits: number },
+  usage: { readonly newElements: number; readonly hits: number },
   alert: QuotaSettings['enumerationAlert'],
 ): boolean {
-  return usage.newElements >= alert.minNewElements && usage.hits <= alert.maxHitRate * usage.queries;
+  return usage.newElements >= alert.minNewElements && usage.hits <= alert.maxHitRate * usage.newElements;
 }

@@ -15,8 +15,8 @@
  *  3b. Query(M) / QueryBatch: first the member's quota on NEW identifiers (`quota.ts`: distinct elements not
  *      looked up by it in `memoryDays`, per UTC day, persisted; repeats free) is charged, all or nothing, BEFORE
  *      any evaluation; then the token's unexpired signals are read and only aggregates answered (`aggregate.ts`):
- *      distinct OTHER members per application window and per flag kind, and the newest flag time rounded down to
- *      `lastSeenResolutionMs` (a day). The querying member learns those counts and nothing else: no member names,
+ *      distinct OTHER members per application window and per flag kind, and the newest flag time, every time involved
+ *      rounded down to `timeResolutionMs` (a day). The querying member learns those counts and nothing else: no member names,
  *      not its own signals back, no exact time a publisher chose. The coordinator learns that the member asked
  *      about token T (and, when T has signals, links the query to the publishers of T): the price of answering.
  *      A day with many new elements and almost no hits raises the enumeration alert.
@@ -39,7 +39,7 @@ import type { CoordinatorKey } from '../../primitives/oprf/coordinator-key.js';
 import { tokenBatch } from '../../primitives/oprf/fraud-token.js';
 import type { SignalKinds } from '../../primitives/signals/kinds.js';
 import { AUDIT_TOKEN_PREFIX_HEX, DAY_MS, type SignalAggregates } from '../../primitives/signals/protocol.js';
-import { type AggregateContext, aggregateSignals, isEmptyAggregate } from './aggregate.js';
+import { type AggregateContext, aggregateSignals, isEmptyAggregate, retentionStart } from './aggregate.js';
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
 import type { QuotaStore } from '../../platform/store/quota-types.js';
 import { baseQuota, dayOf, elementDigest, looksLikeEnumeration, type QuotaSettings } from './quota.js';
@@ -55,7 +55,7 @@ export interface SignalsSettings {
   /** How far back a live (not historical) signal may be dated. */
   readonly maxBackdateMs: number;
   /** Flag times in answers are rounded down to this. */
-  readonly lastSeenResolutionMs: number;
+  readonly timeResolutionMs: number;
   readonly sweepIntervalMs: number;
   readonly quotas: QuotaSettings;
   /** Open QueryStreams one member may hold at once. */
@@ -144,6 +144,11 @@ export class SignalsCoordinator {
     this.queries = new MemberRateLimiter(deps.settings.queryLimit, deps.now);
   }
 
+  /** The oldest signal time that still counts now (a day boundary): what queries read and the sweep keeps. */
+  private oldestCounted(nowMs: number): number {
+    return retentionStart(nowMs, this.retentionMs, this.deps.settings.timeResolutionMs);
+  }
+
   private get retentionMs(): number {
     return this.deps.settings.retentionDays * DAY_MS;
   }
@@ -154,7 +159,7 @@ export class SignalsCoordinator {
       nowMs,
       retentionMs: this.retentionMs,
       flagKinds: this.deps.settings.kinds.flags,
-      lastSeenResolutionMs: this.deps.settings.lastSeenResolutionMs,
+      timeResolutionMs: this.deps.settings.timeResolutionMs,
     };
   }
 
@@ -162,7 +167,11 @@ export class SignalsCoordinator {
    * Step 3b's gate: charges the distinct new elements of a lookup to the member's daily quota, all or nothing,
    * before any evaluation. Throws ACCORD_SIGNAL_QUOTA_EXCEEDED.
    */
-  private async chargeQuota(member: string, elements: readonly Uint8Array[], nowMs: number): Promise<void> {
+  private async chargeQuota(
+    member: string,
+    elements: readonly Uint8Array[],
+    nowMs: number,
+  ): Promise<readonly boolean[]> {
     const q = this.deps.settings.quotas;
     const charge = await this.deps.quotas.charge(
       member,
@@ -179,12 +188,16 @@ export class SignalsCoordinator {
         memoryDays: q.memoryDays,
       });
     }
+    return charge.isFresh;
   }
 
-  /** After answering: counts lookups and hits, and raises the enumeration alert once per member and day. */
-  private async countAnswers(member: string, nowMs: number, queries: number, hits: number): Promise<void> {
+  /**
+   * After answering: counts lookups and the hits among new identifiers, and raises the enumeration alert once per
+   * member and day.
+   */
+  private async countAnswers(member: string, nowMs: number, queries: number, newHits: number): Promise<void> {
     const day = dayOf(nowMs);
-    const usage = await this.deps.quotas.recordAnswers(member, day, queries, hits);
+    const usage = await this.deps.quotas.recordAnswers(member, day, queries, newHits);
     if (usage.alerted || !looksLikeEnumeration(usage, this.deps.settings.quotas.enumerationAlert)) return;
     if (!(await this.deps.quotas.markAlerted(member, day))) return;
     this.deps.log.warn('a member’s lookups look like an enumeration: many new identifiers, almost no hits', {
@@ -256,7 +269,7 @@ export class SignalsCoordinator {
   async sweep(): Promise<number> {
     const today = dayOf(this.deps.now());
     await this.deps.quotas.prune(today - this.deps.settings.quotas.memoryDays + 1, today - 400);
-    const deleted = await this.deps.store.deleteObservedBefore(this.deps.now() - this.retentionMs);
+    const deleted = await this.deps.store.deleteObservedBefore(this.oldestCounted(this.deps.now()));
     if (deleted > 0) {
       await this.deps.audit({
         actor: 'coordinator',
@@ -305,7 +318,7 @@ export class SignalsCoordinator {
         this.requireMember(member);
         this.limit(this.queries, 'queries', member, 1);
         const nowMs = now();
-        await this.chargeQuota(member, [r.items], nowMs);
+        const [fresh] = await this.chargeQuota(member, [r.items], nowMs);
         const [token] = await this.tokensOf(member, {
           items: [r.items],
           insecurePlaintext: r.insecurePlaintext,
@@ -317,9 +330,9 @@ export class SignalsCoordinator {
           outcome: 'ok',
           details: {},
         });
-        const groups = await store.groups(token!, nowMs - this.retentionMs);
+        const groups = await store.groups(token!, this.oldestCounted(nowMs));
         const answer = aggregateSignals(groups, this.aggregateContext(member, nowMs));
-        await this.countAnswers(member, nowMs, 1, isEmptyAggregate(answer) ? 0 : 1);
+        await this.countAnswers(member, nowMs, 1, fresh && !isEmptyAggregate(answer) ? 1 : 0);
         return answer;
       },
     };
@@ -386,7 +399,7 @@ export class SignalsCoordinator {
             this.requireMember(member);
             this.limit(this.queries, 'queries', member, r.items.length);
             const nowMs = now();
-            await this.chargeQuota(member, r.items, nowMs);
+            const fresh = await this.chargeQuota(member, r.items, nowMs);
             const tokens = await this.tokensOf(member, r);
             // Coalesced single queries arrive as small batches: keep each token's prefix so repeats stay visible.
             await this.deps.audit({
@@ -396,15 +409,18 @@ export class SignalsCoordinator {
               outcome: 'ok',
               details: { elements: tokens.length },
             });
-            const all = await store.groupsMany(tokens, nowMs - this.retentionMs);
+            const all = await store.groupsMany(tokens, this.oldestCounted(nowMs));
             const ctx = this.aggregateContext(member, nowMs);
             const hits = [];
+            let newHits = 0;
             for (let i = 0; i < all.length; i++) {
               if (all[i]!.length === 0) continue;
               const aggregates = aggregateSignals(all[i]!, ctx);
-              if (!isEmptyAggregate(aggregates)) hits.push({ index: i, aggregates });
+              if (isEmptyAggregate(aggregates)) continue;
+              hits.push({ index: i, aggregates });
+              if (fresh[i]) newHits++;
             }
-            await this.countAnswers(member, nowMs, tokens.length, hits.length);
+            await this.countAnswers(member, nowMs, tokens.length, newHits);
             return hits;
           },
         },

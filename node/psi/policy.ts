@@ -30,3 +30,36 @@ export function allowedByPolicy(
   }
   return { maxSizeRatio };
 }
+
+/** Days over which a partner's rows against one dataset are summed. */
+export const BUDGET_DAYS = 7;
+
+/**
+ * Checks the set sizes a session would bring against this bank's `ownSize` rows, partner by partner: the size ratio
+ * (the strictest cap of the policies involved) and each partner's weekly rows (`rowsBefore[p]`: rows p brought
+ * against the same dataset in sessions that ran in the last BUDGET_DAYS days). Throws ACCORD_PSI_SIZE_RATIO_EXCEEDED
+ * or ACCORD_PSI_PARTNER_BUDGET_EXCEEDED.
+ */
+export function withinBudget(
+  partners: Readonly<Record<string, PartnerPolicy>>,
+  ownSize: number,
+  sizes: Readonly<Record<string, number>>,
+  rowsBefore: Readonly<Record<string, number>>,
+): void {
+  for (const [partner, size] of Object.entries(sizes)) {
+    const policy = partners[partner];
+    if (!policy) throw new AccordError('ACCORD_PSI_POLICY_REFUSED', { what: 'any intersection', partner });
+    const ratio = Math.max(size, ownSize) / Math.max(1, Math.min(size, ownSize));
+    if (ratio > policy.maxSizeRatio)
+      throw new AccordError('ACCORD_PSI_SIZE_RATIO_EXCEEDED', {
+        ratio: ratio.toFixed(1),
+        cap: policy.maxSizeRatio,
+      });
+    if ((rowsBefore[partner] ?? 0) + size > policy.weeklyRowsRatio * ownSize)
+      throw new AccordError('ACCORD_PSI_PARTNER_BUDGET_EXCEEDED', {
+        partner,
+        days: BUDGET_DAYS,
+        ratio: policy.weeklyRowsRatio,
+      });
+  }
+}

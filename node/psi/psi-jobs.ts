@@ -21,7 +21,7 @@ import {
   type PsiReveal,
 } from '../../primitives/psi/session-protocol.js';
 import type { Role } from '../../primitives/consortium/roles.js';
-import { allowedByPolicy } from './policy.js';
+import { allowedByPolicy, BUDGET_DAYS, withinBudget } from './policy.js';
 import type { CryptoWorkerPool } from '../../platform/crypto-workers/pool.js';
 import type { PsiClient } from './psi-client.js';
 import { PsiRun } from './psi-run.js';
@@ -76,6 +76,21 @@ export class PsiJobs {
     });
   }
 
+  /**
+   * The per-partner size checks (ratio, weekly rows against `dataset`) of the sizes a session brings; throws the coded
+   * refusal. Sessions that ran in the last 7 days count, not this one.
+   */
+  private async admitSizes(
+    jobId: string,
+    dataset: string,
+    ownSize: number,
+    sizes: Record<string, number>,
+  ): Promise<void> {
+    const since = new Date(Date.now() - BUDGET_DAYS * 86_400_000).toISOString();
+    const before = await this.deps.store.psiJobs.rowsBroughtSince(dataset, since, jobId);
+    withinBudget(this.deps.config.psi.partners, ownSize, sizes, before);
+  }
+
   /** The policy check for `job` over local `dataset`: throws ACCORD_PSI_POLICY_REFUSED, else the ratio cap. */
   private policyFor(
     job: Pick<PsiJobRecord, 'participants' | 'mode'>,
@@ -96,6 +111,7 @@ export class PsiJobs {
         log: this.deps.log,
         self: this.self,
         maxSizeRatio,
+        admitSizes: (job, ownSize, sizes) => this.admitSizes(job.id, job.dataset, ownSize, sizes),
         onSettled: (id) => {
           this.runs.delete(id);
           void this.deps.store.psiJobs.get(id).then((j) =>
@@ -230,6 +246,7 @@ export class PsiJobs {
       initiator: invitation.initiator,
       participants: invitation.participants,
       dataset: invitation.dataset ?? '',
+      initiatorSetSize: invitation.initiatorSetSize,
       idColumn: '',
       idKind: invitation.idKind,
       mode: invitation.mode,
@@ -241,6 +258,12 @@ export class PsiJobs {
     let refusal: AccordError | null = null;
     try {
       this.policyFor(job, job.dataset);
+      // The initiator's size is known now: judge it before anyone is asked, with the dataset it names.
+      const own = await this.deps.store.datasets.get(job.dataset);
+      if (own)
+        await this.admitSizes(job.id, job.dataset, own.rowCount, {
+          [invitation.initiator]: invitation.initiatorSetSize,
+        });
     } catch (err) {
       refusal = toAccordError(err);
     }
@@ -339,6 +362,12 @@ export class PsiJobs {
     if (run) await run.markFailed('cancelled', error);
     else await this.deps.store.psiJobs.update(id, endedWith('cancelled', error));
     return (await this.deps.store.psiJobs.get(id))!;
+  }
+
+  /** True while a job that has loaded `dataset`'s rows runs (its positions map to them): replacing it must wait. */
+  async isDatasetInUse(dataset: string): Promise<boolean> {
+    for (const run of this.runs.values()) if (run.job.dataset === dataset) return true;
+    return false;
   }
 
   async get(id: string): Promise<PsiJobRecord> {

@@ -23,6 +23,7 @@ import {
   type PsiResult,
   type PsiRingBatch,
   type PsiStart,
+  nextInRing,
   sizeRatio,
 } from '../../primitives/psi/session-protocol.js';
 import { randomPermutation } from './permutation.js';
@@ -42,6 +43,11 @@ export interface PsiRunDeps {
   readonly self: string;
   /** The largest size ratio this bank accepts in this session (the smallest cap of its policies for the others). */
   readonly maxSizeRatio: number;
+  /**
+   * This bank's per-partner checks of the other parties' sizes (ratio and weekly rows, `policy.ts`), against its
+   * own set size; rejects with the coded refusal. Nothing is sent before it resolves.
+   */
+  readonly admitSizes: (job: PsiJobRecord, ownSize: number, sizes: Record<string, number>) => Promise<void>;
   /** Called when the run ends (any outcome) so the manager can forget it. */
   readonly onSettled: (jobId: string) => void;
 }
@@ -71,6 +77,8 @@ export class PsiRun {
   private pending = 0;
   private tail: Promise<void> = Promise.resolve();
   private result: ResultState | null = null;
+  /** Per (origin, hop): the next batch expected and the points received so far (step 3 checks). */
+  private readonly inbound = new Map<string, { next: number; received: number; closed: boolean }>();
   private finished = false;
 
   constructor(
@@ -115,8 +123,15 @@ export class PsiRun {
       this.fail(err);
       return;
     }
-    void this.deps.jobs.update(this.job.id, { state: 'running', total: this.total });
-    this.sendOwnSet().catch((err) => this.fail(err));
+    const peerSizes = Object.fromEntries(
+      start.ring.map((m, i) => [m, start.setSizes[i]!] as const).filter(([m]) => m !== this.deps.self),
+    );
+    // Every later step waits for this bank's own size checks: nothing is blinded or sent for a refused session.
+    const admitted = this.deps
+      .admitSizes(this.job, this.setSize, peerSizes)
+      .then(() => this.deps.jobs.update(this.job.id, { state: 'running', total: this.total, peerSizes }));
+    this.tail = this.tail.then(() => admitted).then(() => undefined);
+    admitted.then(() => this.sendOwnSet()).catch((err) => this.fail(err));
   }
 
   private isLearner(): boolean {
@@ -195,9 +210,20 @@ export class PsiRun {
     while (inflight.length && !this.finished) await sendNext();
   }
 
-  /** Step 3: batches are blinded as they arrive (in parallel) but sent on strictly in arrival order. */
+  /**
+   * Step 3: batches are blinded as they arrive (in parallel) but sent on strictly in arrival order. A batch is
+   * blinded only if it is one this node must blind: the session has started, the batch belongs to another party's
+   * stream whose next hop is this node, in order, and never more points than that party announced. So whoever relays
+   * cannot have this node blind points of its own choosing beyond what the session allows.
+   */
   onBatch(batch: PsiRingBatch): void {
     if (this.finished) return;
+    try {
+      this.checkRingBatch(batch);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
     const work = this.deps.pool.validateAndReblind(this.key, batch.points, batch.count);
     work.catch(() => undefined);
     this.pending++;
@@ -222,6 +248,26 @@ export class PsiRun {
         this.pending--;
         if (this.pending < MAX_PENDING / 2) this.deps.client.resume();
       });
+  }
+
+  private checkRingBatch(batch: PsiRingBatch): void {
+    const start = this.start;
+    if (!start) throw violation('points before the session started');
+    const at = start.ring.indexOf(batch.origin);
+    if (at < 0 || batch.origin === this.deps.self || batch.hop < 1 || batch.hop >= start.ring.length)
+      throw violation('points of an unknown origin or hop');
+    if (nextInRing(start.ring, batch.origin, batch.hop) !== this.deps.self)
+      throw violation('points this node is not the next hop for');
+    const key = `${batch.origin}/${batch.hop}`;
+    const stream = this.inbound.get(key) ?? { next: 0, received: 0, closed: false };
+    const announced = start.setSizes[at]!;
+    stream.received += batch.count;
+    if (stream.closed || batch.batchIndex !== stream.next || stream.received > announced)
+      throw violation('points out of order or beyond the announced set size');
+    if (batch.last && stream.received !== announced) throw violation('a stream shorter than announced');
+    stream.next++;
+    stream.closed = batch.last;
+    this.inbound.set(key, stream);
   }
 
   /** Step 4: this learner's result, batch by batch; any inconsistency fails the session. */

@@ -108,11 +108,14 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
     request.accordCode = accord.code;
     void reply.status(accord.httpStatus).send({ error: accord.toJSON() });
   });
+  const notFound = (request: FastifyRequest) =>
+    new AccordError('ACCORD_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] ?? '' });
+  // An unknown route (or method) is answered before its body is read or parsed, like a refused token.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) throw notFound(request);
+  });
   app.setNotFoundHandler((request, reply) => {
-    const accord = new AccordError('ACCORD_NOT_FOUND', {
-      method: request.method,
-      url: request.url.split('?')[0] ?? '',
-    });
+    const accord = notFound(request);
     request.accordCode = accord.code;
     void reply.status(404).send({ error: accord.toJSON() });
   });

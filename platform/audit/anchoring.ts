@@ -95,12 +95,12 @@ export class HeadAnchoring {
         throw new AccordError('ACCORD_AUDIT_UNAVAILABLE', { action: 'audit:anchor' });
       }
       this.force.delete(party);
-    } else if (decision.kind === 'mismatch' && last) {
+    } else if (decision.kind === 'mismatch') {
       const details = {
         reason: decision.reason,
         seq: head.seq,
-        anchoredSeq: last.seq,
-        anchoredHash: hashPrefix(last.hash),
+        anchoredSeq: last?.seq ?? 0,
+        anchoredHash: last ? hashPrefix(last.hash) : '',
         reportedHash: hashPrefix(head.hash),
       };
       const lastAudit = this.lastMismatchAuditMs.get(party);
@@ -117,11 +117,14 @@ export class HeadAnchoring {
       const lastWarn = this.lastWarnMs.get(party);
       if (lastWarn === undefined || now - lastWarn >= WARN_EVERY_MS) {
         this.lastWarnMs.set(party, now);
-        log.warn('audit head contradicts the head anchored earlier: its log may have been rewritten', {
-          party,
-          ...details,
-          anchoredAt: last.at,
-        });
+        log.warn(
+          'audit head missing or contradicting the head anchored earlier: its log may have been rewritten',
+          {
+            party,
+            ...details,
+            anchoredAt: last?.at ?? '',
+          },
+        );
       }
     }
     return decision.kind;

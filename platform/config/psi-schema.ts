@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
-import { PSI_DEFAULT_MAX_SIZE_RATIO, PSI_MODES } from '../../primitives/psi/session-protocol.js';
+import {
+  PSI_DEFAULT_MAX_SIZE_RATIO,
+  PSI_DEFAULT_WEEKLY_ROWS_RATIO,
+  PSI_MODES,
+} from '../../primitives/psi/session-protocol.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
 /** Largest set size over smallest; 1 means equal sizes only. */
@@ -55,6 +59,12 @@ const partnerPolicySchema = z.strictObject({
     .default([...PSI_MODES]),
   /** Largest set size over smallest this bank accepts with this partner. */
   maxSizeRatio: sizeRatio.default(PSI_DEFAULT_MAX_SIZE_RATIO),
+  /**
+   * Rows this partner may bring against one of this bank's datasets over any 7 days, all sessions together, as a
+   * multiple of that dataset's size: the size ratio bounds one session, this bounds a partner that would cover a
+   * whole number space with many (each session in intersection mode tells it which of its candidates are ours).
+   */
+  weeklyRowsRatio: sizeRatio.default(PSI_DEFAULT_WEEKLY_ROWS_RATIO),
 });
 export type PartnerPolicy = z.infer<typeof partnerPolicySchema>;
 

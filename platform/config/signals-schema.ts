@@ -42,10 +42,11 @@ export const coordinatorSignalsSchema = z
       .max(30 * 86_400_000)
       .default(3 * 86_400_000),
     /**
-     * Answers give each flag's newest time rounded down to this (ms; default a day, UTC), so that an exact time set
-     * by one publisher cannot tell the asking bank who reported it.
+     * Answers round every time they depend on down to this (ms; default a day, UTC): each flag's newest time, and the
+     * signal and current times that decide the application windows (d1 = today) and the retention boundary. So an
+     * exact time set by one publisher, or the moment a polled count changes, cannot tell the asking bank who reported.
      */
-    lastSeenResolutionMs: z
+    timeResolutionMs: z
       .number()
       .int()
       .min(1)

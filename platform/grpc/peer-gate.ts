@@ -3,8 +3,9 @@
  * handshake only proves "a certificate from the consortium CA", so a member the consortium let go (deny-list or CRL,
  * platform/tls/revocation.ts) would otherwise keep working until its certificate expires. The interceptor reads the
  * peer's member name and certificate serial from the connection, and when they are revoked it ends the call with the
- * registry error ACCORD_MEMBER_REVOKED before any handler runs (no message is read). Streams already open when a
- * member is revoked are ended by whoever holds them (`OpenStreams.endWhere`, the PSI inboxes) on reload.
+ * registry error ACCORD_MEMBER_REVOKED before any handler runs; every later message of a call is checked again, so a
+ * call opened before the revocation cannot deliver a request sent after it. Streams already open when a member is
+ * revoked are ended by whoever holds them (`OpenStreams.endWhere`, the PSI inboxes) on reload.
  */
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -42,29 +43,37 @@ export function revocationInterceptor(
   refused: (peer: PeerIdentity, method: string) => void,
   log: Logger,
 ): grpc.ServerInterceptor {
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+  return (method, call) => {
+    let ended = false;
+    /** True (and the call ended with ACCORD_MEMBER_REVOKED) when the peer is revoked now. */
+    const refuseIfRevoked = (): boolean => {
+      if (ended) return true;
+      const peer = peerIdentity(call);
+      if (!peer || !revocation.check(peer)) return false;
+      ended = true;
+      refused(peer, method.path);
+      const error = new AccordError('ACCORD_MEMBER_REVOKED', { member: peer.member });
+      const status = toServiceError(error, log, {});
+      call.sendStatus({
+        code: status.code ?? grpc.status.PERMISSION_DENIED,
+        details: status.details ?? '',
+        metadata: status.metadata ?? new grpc.Metadata(),
+      });
+      return true;
+    };
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
+          // Checked when the call opens AND on every message: a call opened before the revocation cannot carry
+          // requests sent after it (headers first, body later), and a stream gets no further message through.
           onReceiveMetadata: (metadata, nextMetadata) => {
-            const peer = peerIdentity(call);
-            if (peer && revocation.check(peer)) {
-              refused(peer, method.path);
-              const status = toServiceError(
-                new AccordError('ACCORD_MEMBER_REVOKED', { member: peer.member }),
-                log,
-                {},
-              );
-              call.sendStatus({
-                code: status.code ?? grpc.status.PERMISSION_DENIED,
-                details: status.details ?? '',
-                metadata: status.metadata ?? new grpc.Metadata(),
-              });
-              return;
-            }
-            nextMetadata(metadata);
+            if (!refuseIfRevoked()) nextMetadata(metadata);
+          },
+          onReceiveMessage: (message, nextMessage) => {
+            if (!refuseIfRevoked()) nextMessage(message);
           },
         });
       },
     });
+  };
 }

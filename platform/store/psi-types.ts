@@ -35,6 +35,10 @@ export interface PsiJobRecord {
   readonly errorMessage: string | null;
   readonly createdAt: string;
   readonly finishedAt: string | null;
+  /** For an invitation: the initiator's announced set size, for the policy and the admin to judge. */
+  readonly initiatorSetSize?: number;
+  /** The other parties' announced set sizes, once the session started (what each partner brought against us). */
+  readonly peerSizes?: Readonly<Record<string, number>>;
 }
 
 export interface PsiJobStore {
@@ -49,6 +53,11 @@ export interface PsiJobStore {
   complete(id: string, rowKeys: readonly number[] | null, resultSize: number | null): Promise<PsiJobRecord>;
   /** Shared rows `offset` .. `offset + limit - 1`, in the shared order. */
   alignment(id: string, offset: number, limit: number): Promise<number[]>;
+  /**
+   * Rows each partner brought against local `dataset` in sessions that started since `sinceIso` (running or done),
+   * leaving out job `except`: what the weekly partner budget is checked against.
+   */
+  rowsBroughtSince(dataset: string, sinceIso: string, except: string): Promise<Record<string, number>>;
   /** At start-up: jobs left running by a crash fail with `code`; their partial results are dropped. */
   failUnfinished(code: string, message: string): Promise<number>;
 }

@@ -9,6 +9,8 @@ export interface QuotaCharge {
   readonly allowed: boolean;
   /** Distinct elements of the request the member has not looked up within the memory window. */
   readonly fresh: number;
+  /** Per element of the request, in order: true for the first occurrence of each fresh one. */
+  readonly isFresh: readonly boolean[];
   /** New elements already charged today, before this request. */
   readonly usedBefore: number;
   /** Today's limit: the member's base quota plus every grant in force today. */
@@ -19,9 +21,12 @@ export interface QuotaCharge {
 export interface QuotaUsage {
   readonly day: number;
   readonly newElements: number;
-  /** Lookups answered (each element of a batch counts). */
+  /** Lookups answered (each element of a batch counts; repeats too). */
   readonly queries: number;
-  /** Lookups whose answer held anything (an application of another member, or a flag). */
+  /**
+   * Lookups of NEW identifiers whose answer held anything (an application of another member, or a flag). Only new
+   * ones count: repeating a known hit costs nothing, so it must not be able to dilute the enumeration alert.
+   */
   readonly hits: number;
   /** True once the enumeration alert was raised for this member and day. */
   readonly alerted: boolean;
@@ -53,7 +58,7 @@ export interface QuotaStore {
     baseLimit: number,
     memoryDays: number,
   ): Promise<QuotaCharge>;
-  /** Adds answered lookups and hits to the day's usage; returns the usage after it. */
+  /** Adds answered lookups and hits among new identifiers to the day's usage; returns the usage after it. */
   recordAnswers(member: string, day: number, queries: number, hits: number): Promise<QuotaUsage>;
   /** Marks the day's enumeration alert raised; true only the first time. */
   markAlerted(member: string, day: number): Promise<boolean>;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
+import { isErrorCode } from '../../primitives/errors/index.js';
 import { ID_KINDS } from '../../primitives/identity/normalise.js';
 import {
   PSI_BATCH_POINTS,
@@ -41,7 +42,8 @@ const sessionId = z.uuid({ version: 'v4' });
 const idKind = z.enum(ID_KINDS);
 const mode = z.enum(PSI_MODES);
 const reveal = z.enum(PSI_REVEAL);
-const errorCode = z.string().regex(/^ACCORD_[A-Z0-9_]+$/);
+/** A registry code, nothing else: it travels to every participant and into their job records. */
+const errorCode = z.string().max(64).refine(isErrorCode, 'must be a registry error code');
 const bytes = z.instanceof(Uint8Array);
 const count = z.number().int().min(0).max(PSI_BATCH_POINTS);
 /** 0 on the wire means "not set": the coordinator's default applies. */
@@ -99,6 +101,7 @@ const invitation = z.object({
   mode,
   reveal,
   dataset: optional(z.string().max(64)),
+  initiatorSetSize: z.number().int().min(1),
 });
 
 const start = z

@@ -43,8 +43,12 @@ export type AnchorDecision =
   | { readonly kind: 'anchor' }
   /** Nothing to do: the head did not move, or the interval has not passed yet. */
   | { readonly kind: 'wait' }
-  /** The head contradicts the last anchor: `backwards` (lower seq) or `rewritten` (same seq, other hash). */
-  | { readonly kind: 'mismatch'; readonly reason: 'backwards' | 'rewritten' };
+  /**
+   * The head contradicts the last anchor: `backwards` (lower seq) or `rewritten` (same seq, other hash); or there is
+   * no head at all (`missing`): every process writes entries before it first connects (its start, the Register
+   * call), so a party that reports an empty log is hiding it, and would otherwise never be anchored.
+   */
+  | { readonly kind: 'mismatch'; readonly reason: 'backwards' | 'rewritten' | 'missing' };
 
 /**
  * Whether to anchor `head`, given the last anchor of that party (`atMs` its time) and whether this is the first head
@@ -57,7 +61,8 @@ export function decideAnchor(
   intervalMs: number,
   force: boolean,
 ): AnchorDecision {
-  if (last === null) return head.seq > 0 ? { kind: 'anchor' } : { kind: 'wait' };
+  if (head.seq === 0) return { kind: 'mismatch', reason: 'missing' };
+  if (last === null) return { kind: 'anchor' };
   if (head.seq < last.seq) return { kind: 'mismatch', reason: 'backwards' };
   if (head.seq === last.seq)
     return head.hash === last.hash ? { kind: 'wait' } : { kind: 'mismatch', reason: 'rewritten' };

@@ -164,6 +164,12 @@ export const coreErrors = defineErrors({
     http: 400,
     grpc: G.INVALID_ARGUMENT,
   },
+  ACCORD_DATASET_IN_USE: {
+    message: 'dataset {dataset} is in use by a running job and cannot be replaced now',
+    hint: 'A running PSI job maps its results to this dataset’s rows; replace it when the job has ended (GET /v1/psi).',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_DATASET_EMPTY: {
     message: 'the CSV has a header but no rows',
     hint: 'Upload a file with at least one data row.',

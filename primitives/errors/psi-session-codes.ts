@@ -128,6 +128,13 @@ export const psiSessionErrors = defineErrors({
     http: 429,
     grpc: G.RESOURCE_EXHAUSTED,
   },
+  ACCORD_PSI_PARTNER_BUDGET_EXCEEDED: {
+    message:
+      'the rows {partner} brought against this dataset in {days} days would exceed {ratio} times its size',
+    hint: 'Each session in intersection mode tells a partner which of its candidates are this bank’s customers, so the rows one partner may bring are capped per week (psi.partners.<member>.weeklyRowsRatio). Wait, or ask the bank to raise it.',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
   ACCORD_PSI_POLICY_REFUSED: {
     message: 'this bank’s PSI policy does not allow {what} with {partner}',
     hint: 'A bank lists in psi.partners which members may intersect against which datasets, in which modes; ask its admin to add what you need, or stay within it.',

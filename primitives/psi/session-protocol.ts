@@ -9,13 +9,14 @@
  *
  *  1. Open: P_0 -> C: peers, id kind, mode, reveal, |X_0|, its largest acceptable size ratio. C checks the session id
  *     was never used, the member's concurrent and daily session limits, and the announced size against its bound;
- *     C -> each peer: Invitation (participants, id kind, mode, reveal, the dataset asked for).
- *  2. Respond: each peer checks the invitation against its own policy (which partners, datasets and modes it allows)
- *     and answers Accept {the exact participants, id kind, mode and reveal it agreed to, |X_j|, its ratio cap} or
- *     Decline {code}. C refuses an acceptance whose terms differ from the session's, then, once all accepted, checks
+ *     C -> each peer: Invitation (participants, id kind, mode, reveal, the dataset asked for, |X_0|).
+ *  2. Respond: each peer checks the invitation against its own policy (which partners, datasets and modes it allows;
+ *     |X_0| against its dataset's size, and against the rows that partner brought against the dataset in the last 7
+ *     days) and answers Accept {the exact participants, id kind, mode and reveal it agreed to, |X_j|, its ratio
+ *     cap} or Decline {code}. C refuses an acceptance whose terms differ from the session's, then, once all accepted, checks
  *     the set sizes against every cap (largest / smallest <= min of caps: a party with a far larger set could pull a
  *     partner's customer list) and its memory budget; C -> all: SessionStart {ring order, set sizes, learners}.
- *     Every party checks the sizes against its own cap again before it sends a single point.
+ *     Every party checks the sizes against its own caps (ratio, weekly rows) again before it sends a single point.
  *  3. Ring: P_i sends S_i = { H(x)^{k_i} : x in X_i } (hop 1) in a random order only P_i knows. Each batch of origin i
  *     at hop h goes to ring[i + h]; that party checks every point (canonical, on the curve, not of low order), raises
  *     it to its key and sends it on (hop h + 1), same order, same count. At hop k the points are fully blinded,
@@ -40,7 +41,11 @@
  *  - A non-learner: set sizes, and that the session ended.
  *  - C: blinded points only. It can compare the fully blinded sets, so it learns the sizes of all intersections
  *    (pairwise included) and which positions of each stream match, but no identifier and no row: every stream arrives
- *    in its origin's secret random order. It holds no key, so it cannot test a guessed identifier.
+ *    in its origin's secret random order. Following the protocol, it holds no key and cannot test a guessed
+ *    identifier. A MALICIOUS C could substitute a ring batch with points of its choice (H is public) and compare what
+ *    the next member returns with that member's own first-hop stream: a test of as many guesses against that
+ *    member's set as the substituted stream's announced size. Members bound this to that: each blinds only batches
+ *    of a started session, of another party's stream whose next hop it is, in order, within the announced size.
  *  - Padding: there is none any more (learners receive positions, not points). Rows whose identifier fails
  *    normalisation or repeats are sent as H(random)^{k_i}, which lies in the same prime-order subgroup as every real
  *    value (X25519 clamps scalars to multiples of 8, clearing the cofactor), so nothing marks them.
@@ -76,6 +81,8 @@ export const PSI_RESULT_BATCH = 65_536;
 export const PSI_MAX_PARTIES = 16;
 /** Default cap on largest / smallest set size, for parties that do not set one. */
 export const PSI_DEFAULT_MAX_SIZE_RATIO = 10;
+/** Default cap on the rows one partner brings against one dataset over 7 days, as a multiple of its size. */
+export const PSI_DEFAULT_WEEKLY_ROWS_RATIO = 20;
 
 // ------------------------------------------------------------------------------------------------------------------
 // Messages, as domain types (the wire shapes and proto3 sentinels stay in platform/wire/psi.ts)
@@ -105,6 +112,8 @@ export interface PsiInvitation {
   readonly reveal: PsiReveal;
   /** The dataset the initiator asks this peer to use, if it named one. */
   readonly dataset?: string | undefined;
+  /** The initiator's announced set size, so the peer's policy and admin can judge it before accepting. */
+  readonly initiatorSetSize: number;
 }
 
 /** The terms a peer agrees to: they must equal the session's, participant list included. */

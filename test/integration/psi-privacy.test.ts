@@ -110,7 +110,7 @@ describe('PSI privacy under attack: three banks, every value recorded', () => {
   let c: LocalConsortium;
   let wireDir: string;
   const records: Record<string, string> = {};
-  const jobs: Array<{ id: string; parties: number; mode: string }> = [];
+  const jobs: Array<{ id: string; parties: number; mode: string; ring: string[] }> = [];
 
   beforeAll(async () => {
     wireDir = mkdtempSync(join(tmpdir(), 'accord-psi-wire-'));
@@ -144,7 +144,7 @@ describe('PSI privacy under attack: three banks, every value recorded', () => {
       if (initiator === 'bank-c' || peers.includes('bank-c'))
         expect((await waitJob(c, 'bank-c', job.id)).skippedRows).toBe(UNUSABLE.length);
       for (const p of peers) expect((await waitJob(c, p, job.id)).state).toBe('done');
-      jobs.push({ id: job.id, parties: peers.length + 1, mode });
+      jobs.push({ id: job.id, parties: peers.length + 1, mode, ring: [initiator, ...peers] });
       return job;
     };
     await run('bank-a', ['bank-b', 'bank-c'], 'intersection');
@@ -207,6 +207,25 @@ describe('PSI privacy under attack: three banks, every value recorded', () => {
     expect(pairwiseOverlaps([...sets, forged])).toEqual([
       { session: completed.session, origins: `${completed.origin}+bank-a-own`, common: 7 },
     ]);
+  });
+
+  it('every batch a member received is exactly what the ring member before it sent (hop labels are truthful)', () => {
+    // The coordinator relays; if it mislabelled hops, the check below on hops would mean nothing.
+    const sent = new Map<string, string>();
+    for (const member of MEMBERS)
+      for (const s of viewOf(records[member]!).sets.filter((s) => s.dir === 'out'))
+        sent.set(`${s.session}|${s.origin}|${s.hop}|${s.points[0]}`, member);
+    let checked = 0;
+    for (const member of MEMBERS) {
+      for (const s of viewOf(records[member]!).sets.filter((s) => s.dir === 'in')) {
+        const ring = jobs.find((j) => j.id === s.session)!.ring;
+        const expectedSender = ring[(ring.indexOf(s.origin) + s.hop - 1) % ring.length];
+        const sender = sent.get(`${s.session}|${s.origin}|${s.hop}|${s.points[0]}`);
+        expect(sender, `${member} got ${s.origin}'s points labelled hop ${s.hop}`).toBe(expectedSender);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it('no member ever receives a fully blinded value', () => {

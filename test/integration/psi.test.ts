@@ -66,7 +66,7 @@ describe('PSI between member banks', () => {
         // for its admin on bank-b's invitations.
         edit('bank-c', (psi) => {
           psi.partners['bank-a'] = { datasets: ['customers'], maxSizeRatio: 2 };
-          psi.partners['bank-b'] = { datasets: ['customers'] };
+          psi.partners['bank-b'] = { datasets: ['customers'], weeklyRowsRatio: 4 };
           psi.autoAcceptFrom = ['bank-a'];
         });
         // bank-a does only intersections with bank-c.
@@ -230,13 +230,17 @@ describe('PSI between member banks', () => {
       peerDatasets: { 'bank-c': 'customers' },
       mode: 'intersection',
     });
+    // bank-c sees the initiator's size in the invitation and declines before anyone is asked; bank-a learns only
+    // that bank-c's size policy refused, not bank-c's size.
     const job = await waitJob(c, 'bank-a', start.body.id);
     expect(job.state).toBe('failed');
-    expect(job.error.code).toBe('ACCORD_PSI_SIZE_RATIO_EXCEEDED');
-    expect(job.error.message).toContain('2.7');
-    expect(job.error.message).not.toContain('2400');
-    expect(job.error.message).not.toContain('900');
+    expect(job.error.code).toBe('ACCORD_PSI_DECLINED');
+    expect(job.error.message).toContain('ACCORD_PSI_SIZE_RATIO_EXCEEDED');
+    expect(job.error.message).not.toMatch(/900|2\.7/);
     expect(job.progress.processed).toBe(0);
+    const atC = await waitJob(c, 'bank-c', start.body.id);
+    expect(atC.error.code).toBe('ACCORD_PSI_SIZE_RATIO_EXCEEDED');
+    expect(atC.error.message).toContain('2.7');
   });
 
   it('only an admin may decline an invitation', async () => {
@@ -248,7 +252,11 @@ describe('PSI between member banks', () => {
     });
     for (;;) {
       const view = await c.api('bank-c', 'admin', 'GET', `/v1/psi/${start.body.id}`);
-      if (view.body.state === 'pending_approval') break;
+      if (view.body.state === 'pending_approval') {
+        // The admin sees how many rows the initiator brings before deciding.
+        expect(view.body.initiatorSetSize).toBe(idsB.length);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     const byRisk = await c.api('bank-c', 'risk', 'DELETE', `/v1/psi/${start.body.id}`);
@@ -258,6 +266,35 @@ describe('PSI between member banks', () => {
     expect(byAdmin.status).toBe(200);
     expect(byAdmin.body.state).toBe('cancelled');
     expect((await waitJob(c, 'bank-b', start.body.id)).error.code).toBe('ACCORD_PSI_DECLINED');
+  });
+
+  it('caps the rows one partner brings against a dataset in a week, across sessions', async () => {
+    // bank-c lets bank-b bring 4 x 900 rows a week against `customers`; the three-bank session above brought 1 500.
+    const atC = async (id: string) => {
+      for (;;) {
+        const view = await c.api('bank-c', 'admin', 'GET', `/v1/psi/${id}`);
+        if (view.status === 200) return view.body;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const run = () =>
+      c.api('bank-b', 'risk', 'POST', '/v1/psi', {
+        peers: ['bank-c'],
+        dataset: 'customers',
+        mode: 'cardinality',
+      });
+    const second = await run();
+    expect((await atC(second.body.id)).state).toBe('pending_approval');
+    expect(
+      (await c.api('bank-c', 'admin', 'POST', `/v1/psi/invitations/${second.body.id}/accept`, {})).status,
+    ).toBe(200);
+    expect((await waitJob(c, 'bank-b', second.body.id)).state).toBe('done');
+    // 1 500 + 1 500 + 1 500 > 3 600: the third is declined at once, before anyone is asked.
+    const third = await run();
+    const refused = await waitJob(c, 'bank-b', third.body.id);
+    expect(refused.error.code).toBe('ACCORD_PSI_DECLINED');
+    expect(refused.error.message).toContain('ACCORD_PSI_PARTNER_BUDGET_EXCEEDED');
+    expect((await waitJob(c, 'bank-c', third.body.id)).error.code).toBe('ACCORD_PSI_PARTNER_BUDGET_EXCEEDED');
   });
 
   it('refuses bad requests with coded errors', async () => {
@@ -452,5 +489,24 @@ describe('PSI with a misbehaving peer', () => {
       })
       .catch((e) => e);
     expect(fresh).toEqual({ invited: ['bank-a'] });
+  });
+
+  it('counts simultaneous Opens one at a time against the member’s limit of sessions at once', async () => {
+    const open = () =>
+      evil.client.open({
+        sessionId: randomUUID(),
+        peers: ['bank-a'],
+        idKind: 'phone',
+        mode: 'intersection',
+        reveal: 'initiator',
+        setSize: 200,
+        peerDatasets: { 'bank-a': 'customers' },
+      });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, open));
+    const opened = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    // The coordinator's default: 4 sessions at once per member; earlier tests' sessions have all ended.
+    expect(opened).toHaveLength(4);
+    for (const r of refused) expect(r.reason.code).toBe('ACCORD_PSI_LIMIT_REACHED');
   });
 });

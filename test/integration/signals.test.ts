@@ -39,8 +39,18 @@ const RATE_LIMITED = [id('phone', '+33612345670'), id('phone', '+33612345671')];
 const EXTRA_KIND = 'synthetic_identity';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** What answers give as a flag's time: its UTC day (the coordinator's default `lastSeenResolutionMs`). */
+/** What answers give as a flag's time: its UTC day (the coordinator's default `timeResolutionMs`). */
 const day = (ms: number) => iso(ms - (ms % DAY));
+/**
+ * The application windows as answers count them, at day resolution: dN counts members whose newest application
+ * fell on one of the last N UTC days, today included (so near midnight, 2 hours ago may already be yesterday).
+ */
+function windows(nowMs: number, newestPerMember: readonly number[]) {
+  const today = nowMs - (nowMs % DAY);
+  const within = (days: number) =>
+    newestPerMember.filter((at) => at - (at % DAY) > today - days * DAY).length;
+  return { d1: within(1), d7: within(7), d30: within(30) };
+}
 
 function coordinatorDb(consortium: LocalConsortium): Database.Database {
   return new Database(join(consortium.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
@@ -96,7 +106,7 @@ describe('fraud signals over real processes', () => {
       true,
     );
     await publish('bank-c', [
-      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 3 * DAY + 60_000) },
+      { idKind: 'phone', id: PHONE_RAW, kind: 'application', at: iso(now - 2.5 * DAY) },
       { idKind: 'phone', id: PHONE_RAW, kind: 'telecom_scam', at: iso(now - DAY) },
     ]);
     await publish(
@@ -119,7 +129,8 @@ describe('fraud signals over real processes', () => {
     });
     expect(a.status).toBe(200);
     expect(a.body).toEqual({
-      applications: { d1: 1, d7: 2, d30: 2 },
+      // Others than bank-a: bank-b 2 hours ago, bank-c almost 3 days ago.
+      applications: windows(Date.now(), [now - 2 * 3_600_000, now - 2.5 * DAY]),
       flags: [
         { kind: 'telecom_scam', members: 2, lastSeen: day(now - 3_600_000) },
         { kind: 'mule_account', members: 1, lastSeen: day(now - 10 * DAY) },
@@ -127,7 +138,7 @@ describe('fraud signals over real processes', () => {
     });
     // bank-b's own three signals are not counted; bank-a's application is.
     const b = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
-    expect(b.body.applications).toEqual({ d1: 1, d7: 2, d30: 2 });
+    expect(b.body.applications).toEqual(windows(Date.now(), [now, now - 2.5 * DAY]));
     expect(b.body.flags).toEqual([
       { kind: 'telecom_scam', members: 1, lastSeen: day(now - DAY) },
       { kind: 'mule_account', members: 1, lastSeen: day(now - 10 * DAY) },
@@ -148,9 +159,10 @@ describe('fraud signals over real processes', () => {
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.signalId).toMatch(/^sig_[0-9a-f]{32}$/);
-    expect(r.body.applications).toEqual({ d1: 2, d7: 3, d30: 3 });
+    const others = [now, now - 2 * 3_600_000, now - 2.5 * DAY];
+    expect(r.body.applications).toEqual(windows(Date.now(), others));
     const a = await c.api('bank-a', 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: PHONE_RAW });
-    expect(a.body.applications).toEqual({ d1: 2, d7: 3, d30: 3 });
+    expect(a.body.applications).toEqual(windows(Date.now(), [Date.now(), others[1]!, others[2]!]));
   });
 
   it('retraction by the publisher takes effect for everyone; nobody else can retract', async () => {

@@ -92,7 +92,9 @@ export function auditRoutes(deps: AuditRouteDeps) {
       tags: ['audit'],
       roles: ['admin', 'reviewer'],
       response: z.object({
-        ok: z.boolean(),
+        ok: z
+          .boolean()
+          .describe('true only when the chain is intact AND agrees with the anchors the coordinator holds'),
         entries: z.number().int(),
         headHash: z.string().optional(),
         brokenAt: z.number().int().optional(),
@@ -109,7 +111,10 @@ export function auditRoutes(deps: AuditRouteDeps) {
           unavailable = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
         }
         const { chain, anchors } = await verifyAuditLogAgainst(deps.audit, held ?? []);
-        if (!held) return { ...chain, ...(unavailable ? { anchorsUnavailable: unavailable } : {}) };
+        // Not checked against the anchors is not verified: a reviewer cut off from the coordinator must not be told
+        // a re-sealed log is fine.
+        if (!held)
+          return { ...chain, ok: false, ...(unavailable ? { anchorsUnavailable: unavailable } : {}) };
         const anchorCheck = anchors.ok
           ? {
               checked: anchors.checked,

@@ -38,7 +38,11 @@ const importQuery = z.object({
     .describe('replace an existing dataset of this name atomically'),
 });
 
-export function datasetRoutes(deps: { datasets: DatasetStore }) {
+export function datasetRoutes(deps: {
+  datasets: DatasetStore;
+  /** Whether a running job reads the dataset (a PSI maps positions to its rows): it may not be replaced then. */
+  inUse: (dataset: string) => Promise<boolean>;
+}) {
   return [
     route({
       method: 'POST',
@@ -52,8 +56,10 @@ export function datasetRoutes(deps: { datasets: DatasetStore }) {
       status: 201,
       response: datasetSchema,
       auditTarget: ({ params }) => `dataset:${params.name}`,
-      handler: async ({ params, query, stream }) =>
-        importCsv(deps.datasets, stream!, {
+      handler: async ({ params, query, stream }) => {
+        if (query.replace && (await deps.inUse(params.name)))
+          throw new AccordError('ACCORD_DATASET_IN_USE', { dataset: params.name });
+        return importCsv(deps.datasets, stream!, {
           name: params.name,
           replace: query.replace,
           schema: {
@@ -62,7 +68,8 @@ export function datasetRoutes(deps: { datasets: DatasetStore }) {
             columns: query.columns,
             defaultType: query.defaultType,
           },
-        }),
+        });
+      },
     }),
     route({
       method: 'GET',

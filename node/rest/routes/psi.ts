@@ -37,6 +37,11 @@ const jobSchema = z.object({
     })
     .nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  initiatorSetSize: z
+    .number()
+    .int()
+    .nullable()
+    .describe('for an invitation: the rows the initiator brings (judge it before accepting)'),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
 });
@@ -58,6 +63,7 @@ function view(job: PsiJobRecord): z.infer<typeof jobSchema> {
     skippedRows: job.skippedRows,
     result: job.resultSize === null ? null : { size: job.resultSize, alignment: job.mode === 'intersection' },
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
+    initiatorSetSize: job.initiatorSetSize ?? null,
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
   };

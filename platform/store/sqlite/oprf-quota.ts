@@ -114,24 +114,23 @@ export function sqliteQuotaStore(db: Db): QuotaStore {
       const seen = new Set<string>();
       const fresh: Buffer[] = [];
       const known: Buffer[] = [];
-      for (const d of digests) {
+      const isFresh = digests.map((d) => {
         const digest = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
         const hex = digest.toString('hex');
-        if (seen.has(hex)) continue;
+        if (seen.has(hex)) return false;
         seen.add(hex);
         const last = lastDay.get(member, digest)?.last_day;
         if (last !== undefined && last >= oldest) {
           if (last < day) known.push(digest);
-        } else fresh.push(digest);
-      }
+          return false;
+        }
+        fresh.push(digest);
+        return true;
+      });
       const usedBefore = usage(member, day).newElements;
       const limit = baseLimit + (granted.get(member, day, day)?.extra ?? 0);
-      const charge: QuotaCharge = {
-        allowed: usedBefore + fresh.length <= limit,
-        fresh: fresh.length,
-        usedBefore,
-        limit,
-      };
+      const allowed = usedBefore + fresh.length <= limit;
+      const charge: QuotaCharge = { allowed, fresh: fresh.length, isFresh, usedBefore, limit };
       if (!charge.allowed) return charge;
       for (const digest of [...fresh, ...known]) remember.run(member, digest, day);
       if (fresh.length > 0) addUsage.run(member, day, fresh.length, 0, 0);

@@ -25,6 +25,9 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
   const recent = db.prepare<[number], { record: string }>(
     'SELECT record FROM psi_jobs ORDER BY created_at DESC LIMIT ?',
   );
+  const since = db.prepare<[string], { record: string }>(
+    `SELECT record FROM psi_jobs WHERE created_at >= ? AND state IN ('running', 'done')`,
+  );
   const unfinished = db.prepare<[], { record: string }>(
     `SELECT record FROM psi_jobs WHERE state IN ('pending_approval', 'waiting', 'running')`,
   );
@@ -69,6 +72,16 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
     list: async (limit) => recent.all(limit).map((r) => JSON.parse(r.record) as PsiJobRecord),
     complete: async (id, rowKeys, resultSize) => completeTx(id, rowKeys, resultSize),
     alignment: async (id, offset, limit) => rows.all(id, offset, limit).map((r) => r.row_key),
+    rowsBroughtSince: async (dataset, sinceIso, except) => {
+      const rows: Record<string, number> = {};
+      for (const { record } of since.all(sinceIso)) {
+        const job = JSON.parse(record) as PsiJobRecord;
+        if (job.id === except || job.dataset !== dataset) continue;
+        for (const [partner, size] of Object.entries(job.peerSizes ?? {}))
+          rows[partner] = (rows[partner] ?? 0) + size;
+      }
+      return rows;
+    },
     failUnfinished: async (code, message) => failTx(code, message),
   };
 }

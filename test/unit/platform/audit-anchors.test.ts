@@ -59,9 +59,12 @@ const anchorsAt = (entries: AuditEntry[], seqs: number[], holder = 'coordinator'
 
 describe('decideAnchor', () => {
   const last = { seq: 10, hash: H('a'), atMs: 1_000 };
-  it('anchors the first head, but not an empty log', () => {
+  it('anchors the first head; an empty head is an alert (every process writes entries before it connects)', () => {
     expect(decideAnchor(null, { seq: 3, hash: H('b') }, 0, 30_000, false)).toEqual({ kind: 'anchor' });
-    expect(decideAnchor(null, { seq: 0, hash: '' }, 0, 30_000, false)).toEqual({ kind: 'wait' });
+    expect(decideAnchor(null, { seq: 0, hash: '' }, 0, 30_000, false)).toEqual({
+      kind: 'mismatch',
+      reason: 'missing',
+    });
   });
   it('anchors a moved head once the interval has passed, or at once after a registration', () => {
     const moved = { seq: 11, hash: H('b') };

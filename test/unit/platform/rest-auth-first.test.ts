@@ -151,12 +151,36 @@ describe('REST authentication runs before the body is read', () => {
     expect(body.reads()).toBe(0);
   });
 
-  it('still answers 404 for unmatched routes, token or not', async () => {
+  it('still answers 404 for unmatched routes, token or not, and never parses their bodies', async () => {
     const anonymous = await app.inject({ method: 'POST', url: '/v1/nowhere', payload: 'x' });
     expect(anonymous.statusCode).toBe(404);
     expect(anonymous.json().error.code).toBe('ACCORD_NOT_FOUND');
     const admin = await app.inject({ method: 'GET', url: '/v1/nowhere', headers: ADMIN });
     expect(admin.statusCode).toBe(404);
+    // Malformed JSON to an unknown URL, or with a method the route lacks: 404, not 400 (the body is not parsed).
+    for (const [method, url] of [
+      ['POST', '/v1/nowhere'],
+      ['PUT', '/v1/things'],
+    ] as const) {
+      const res = await app.inject({
+        method,
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"n": 1,,,',
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json().error.code).toBe('ACCORD_NOT_FOUND');
+    }
+    // A CSV stream to an unknown URL is not read either.
+    const body = csvBody();
+    const csv = await app.inject({
+      method: 'POST',
+      url: '/v1/nowhere',
+      headers: { 'content-type': 'text/csv' },
+      payload: body.stream,
+    });
+    expect(csv.statusCode).toBe(404);
+    expect(ran).toMatchObject({ csvParser: 0 });
   });
 
   it('serves a valid token: JSON parsed and validated, CSV streamed to the handler', async () => {

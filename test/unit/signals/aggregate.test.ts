@@ -10,7 +10,7 @@ const ctx = {
   nowMs: NOW,
   retentionMs: 90 * DAY,
   flagKinds: BUILT_IN_KINDS.flags,
-  lastSeenResolutionMs: 1,
+  timeResolutionMs: 1,
 };
 
 describe('aggregateSignals', () => {
@@ -116,7 +116,7 @@ describe('aggregateSignals', () => {
     const exact = NOW - 2 * DAY - 12_345_678; // a time a publisher might use as a signature
     const a = aggregateSignals([{ kind: 'telecom_scam', member: 'bank-b', lastAtMs: exact }], {
       ...ctx,
-      lastSeenResolutionMs: DAY,
+      timeResolutionMs: DAY,
     });
     const lastSeen = a.flags[0]!.lastSeenMs;
     expect(lastSeen % DAY).toBe(0);
@@ -126,8 +126,29 @@ describe('aggregateSignals', () => {
     // Two publishers' different times on the same day look the same.
     const b = aggregateSignals([{ kind: 'telecom_scam', member: 'bank-c', lastAtMs: lastSeen + 1 }], {
       ...ctx,
-      lastSeenResolutionMs: DAY,
+      timeResolutionMs: DAY,
     });
     expect(b.flags[0]!.lastSeenMs).toBe(lastSeen);
+  });
+
+  it('counts applications and expiry by day, so polling cannot time when another bank published', () => {
+    const HOUR = 3_600_000;
+    const today = Math.floor(NOW / DAY) * DAY;
+    const at = today - DAY + 5 * HOUR + 123_456; // yesterday, at a moment only its publisher knows
+    const groups = [{ kind: 'application', member: 'bank-b', lastAtMs: at }];
+    const byDay = { ...ctx, timeResolutionMs: DAY };
+    // All day long the answer is the same: not today (d1), within the week (d7).
+    for (const nowMs of [today, today + 4 * HOUR, today + DAY - 1]) {
+      expect(aggregateSignals(groups, { ...byDay, nowMs }).applications).toEqual({ d1: 0, d7: 1, d30: 1 });
+    }
+    // At exact resolution the count flips 24 h after the publisher's moment, which a poller could pin down.
+    expect(aggregateSignals(groups, { ...ctx, nowMs: at + DAY - 1 }).applications.d1).toBe(1);
+    expect(aggregateSignals(groups, { ...ctx, nowMs: at + DAY + 1 }).applications.d1).toBe(0);
+    // A flag leaves the answer at a day boundary too, not at its exact age of 90 days.
+    const flag = [{ kind: 'mule_account', member: 'bank-b', lastAtMs: at }];
+    const expiry = at + 90 * DAY;
+    expect(aggregateSignals(flag, { ...byDay, nowMs: expiry + 1 }).flags).toHaveLength(1);
+    expect(aggregateSignals(flag, { ...byDay, nowMs: today + 90 * DAY - 1 }).flags).toHaveLength(1);
+    expect(aggregateSignals(flag, { ...byDay, nowMs: today + 90 * DAY }).flags).toHaveLength(0);
   });
 });

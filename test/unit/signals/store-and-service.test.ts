@@ -98,7 +98,7 @@ describe('signal store and retention', () => {
       now: () => now,
       settings: {
         ...settings,
-        lastSeenResolutionMs: DAY,
+        timeResolutionMs: DAY,
         quotas: {
           newElementsPerDay: 10,
           memoryDays: 30,

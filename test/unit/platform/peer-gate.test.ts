@@ -1,0 +1,125 @@
+/**
+ * The coordinator's revocation gate (platform/grpc/peer-gate.ts) over real mutual TLS in-process: a revoked member's
+ * call is refused before its handler runs, and a stream opened BEFORE the revocation gets no message through after
+ * it (a member cannot open calls early and send their requests once it is revoked).
+ */
+import { X509Certificate } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMtlsClient } from '../../../platform/grpc/client.js';
+import { fromServiceError } from '../../../platform/grpc/errors.js';
+import { MultiplexedCalls } from '../../../platform/grpc/multiplexed-client.js';
+import { multiplexedHandler, OpenStreams } from '../../../platform/grpc/multiplexed-server.js';
+import { revocationInterceptor } from '../../../platform/grpc/peer-gate.js';
+import { serviceOf } from '../../../platform/grpc/proto.js';
+import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
+import type { Logger } from '../../../platform/log/logger.js';
+import type { TlsMaterial } from '../../../platform/tls/credentials.js';
+import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
+import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
+import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
+
+const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+
+function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name: string): TlsMaterial {
+  return {
+    caPem: Buffer.from(ca.certPem),
+    certPem: Buffer.from(leaf.certPem),
+    keyPem: Buffer.from(leaf.keyPem),
+    certificate: new X509Certificate(leaf.certPem),
+    name,
+  };
+}
+
+describe('revocation gate', () => {
+  const ca = createAuthority('gate-test');
+  const serverTls = material(
+    ca,
+    issueLeaf(ca, {
+      commonName: 'coordinator',
+      consortium: 'gate-test',
+      server: { dns: ['coordinator'], ip: ['127.0.0.1'] },
+    }),
+    'coordinator',
+  );
+  const clientTls = material(
+    ca,
+    issueLeaf(ca, { commonName: 'bank-c', consortium: 'gate-test', uri: 'urn:accord:member:bank-c' }),
+    'bank-c',
+  );
+  const Signals = serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE);
+  let revoked = false;
+  let handled = 0;
+  const refusals: string[] = [];
+  let server: grpc.Server;
+  let client: grpc.Client & {
+    queryStream(): grpc.ClientDuplexStream<unknown, unknown>;
+    query(r: unknown, cb: (err: grpc.ServiceError | null) => void): void;
+  };
+
+  beforeAll(async () => {
+    server = new grpc.Server({
+      interceptors: [
+        revocationInterceptor(
+          { check: (peer) => revoked && peer.member === 'bank-c' },
+          (p) => refusals.push(p.member),
+          log,
+        ),
+      ],
+    });
+    const options = {
+      name: 'Test.Query',
+      auditSuccess: false,
+      decode: wire.queryRequest.fromProto,
+      encode: wire.queryResponse.toProto,
+      handle: async (): Promise<SignalAggregates> => {
+        handled++;
+        return { applications: { d1: 1, d7: 0, d30: 0 }, flags: [] };
+      },
+    };
+    server.addService(Signals.service, {
+      queryStream: multiplexedHandler(options, async () => {}, log, new OpenStreams()),
+      query: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        handled++;
+        cb(null, wire.queryResponse.toProto({ applications: { d1: 1, d7: 0, d30: 0 }, flags: [] }));
+      },
+    });
+    const port = await bindServer(server, '127.0.0.1', 0, serverCredentials(serverTls));
+    client = createMtlsClient(Signals, `127.0.0.1:${port}`, 'coordinator', clientTls);
+  });
+  afterAll(() => {
+    client?.close();
+    server?.forceShutdown();
+  });
+
+  const request = () =>
+    wire.queryRequest.toProto({ items: new Uint8Array(32).fill(1), insecurePlaintext: false });
+
+  it('refuses every call of a revoked member before its handler, with ACCORD_MEMBER_REVOKED', async () => {
+    const unary = () =>
+      new Promise<grpc.ServiceError | null>((resolve) => client.query(request(), (err) => resolve(err)));
+    expect(await unary()).toBeNull();
+    revoked = true;
+    const before = handled;
+    const err = await unary();
+    expect(fromServiceError(err).code).toBe('ACCORD_MEMBER_REVOKED');
+    expect(handled).toBe(before);
+    expect(refusals).toContain('bank-c');
+    revoked = false;
+  });
+
+  it('lets no message of a stream opened before the revocation through after it', async () => {
+    const calls = new MultiplexedCalls(() => client.queryStream(), 2_000);
+    try {
+      // The stream is open and has served a call: its headers passed the gate while the member was in good standing.
+      expect(wire.queryResponse.fromProto(await calls.call(request())).applications.d1).toBe(1);
+      revoked = true;
+      const before = handled;
+      await expect(calls.call(request())).rejects.toMatchObject({ code: 'ACCORD_MEMBER_REVOKED' });
+      expect(handled).toBe(before);
+    } finally {
+      revoked = false;
+      calls.close();
+    }
+  });
+});

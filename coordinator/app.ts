@@ -65,7 +65,10 @@ export function buildCoordinator(
       expected: COORDINATOR_NAME,
     });
   }
-  const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'));
+  // Checkpoints run on a thread of their own, so a request never waits for the log to be copied (checkpointer.ts).
+  const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'), {
+    backgroundCheckpoints: true,
+  });
   // openDatabase made them owner-only if it could; one it could not tighten (not ours) is worth a warning.
   warnIfReadableByOthers(config.dataDir, 'data', log);
   warnIfReadableByOthers(join(config.dataDir, 'coordinator.db'), 'database', log);
@@ -204,6 +207,7 @@ export function buildCoordinator(
       // Counts of refused handshakes not yet written (their window has not ended) are written now.
       await refusedHandshakes?.close();
       await workers.close();
+      await signals.flush();
       await audit({
         actor: COORDINATOR_NAME,
         action: 'process:stop',

@@ -43,6 +43,7 @@ import { type AggregateContext, aggregateSignals, isEmptyAggregate, retentionSta
 import { type BucketLimit, MemberRateLimiter } from './rate-limiter.js';
 import type { QuotaStore } from '../../platform/store/quota-types.js';
 import { baseQuota, dayOf, elementDigest, looksLikeEnumeration, type QuotaSettings } from './quota.js';
+import { QuotaLedger } from './quota-ledger.js';
 
 /** Batches at least this large go to the crypto workers (smaller ones cost less than the hand-off). */
 const WORKER_BATCH = 64;
@@ -137,9 +138,12 @@ export class SignalsCoordinator {
    * not wait them out, and at once when their member is revoked.
    */
   private readonly streams: OpenStreams;
+  /** Quota counting, with its writes batched off the query path (`quota-ledger.ts`). */
+  private readonly ledger: QuotaLedger;
 
   constructor(private readonly deps: SignalsServiceDeps) {
     this.streams = new OpenStreams(deps.settings.maxStreamsPerMember);
+    this.ledger = new QuotaLedger(deps.quotas, deps.log);
     this.evaluations = new MemberRateLimiter(deps.settings.evaluationLimit, deps.now);
     this.queries = new MemberRateLimiter(deps.settings.queryLimit, deps.now);
   }
@@ -173,7 +177,7 @@ export class SignalsCoordinator {
     nowMs: number,
   ): Promise<readonly boolean[]> {
     const q = this.deps.settings.quotas;
-    const charge = await this.deps.quotas.charge(
+    const charge = await this.ledger.charge(
       member,
       elements.map(elementDigest),
       dayOf(nowMs),
@@ -197,9 +201,9 @@ export class SignalsCoordinator {
    */
   private async countAnswers(member: string, nowMs: number, queries: number, newHits: number): Promise<void> {
     const day = dayOf(nowMs);
-    const usage = await this.deps.quotas.recordAnswers(member, day, queries, newHits);
+    const usage = await this.ledger.recordAnswers(member, day, queries, newHits);
     if (usage.alerted || !looksLikeEnumeration(usage, this.deps.settings.quotas.enumerationAlert)) return;
-    if (!(await this.deps.quotas.markAlerted(member, day))) return;
+    if (!(await this.ledger.markAlerted(member, day))) return;
     this.deps.log.warn('a member’s lookups look like an enumeration: many new identifiers, almost no hits', {
       member,
       newElements: usage.newElements,
@@ -303,6 +307,11 @@ export class SignalsCoordinator {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     this.streams.endAll();
+  }
+
+  /** Writes the quota counts still buffered (before the store closes). */
+  flush(): Promise<void> {
+    return this.ledger.flush();
   }
 
   handlers(): grpc.UntypedServiceImplementation {

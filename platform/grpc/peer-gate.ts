@@ -45,10 +45,13 @@ export function revocationInterceptor(
 ): grpc.ServerInterceptor {
   return (method, call) => {
     let ended = false;
+    // Read once per call: Node parses the peer certificate anew on every getPeerCertificate(), and a stream's peer
+    // does not change; revocation itself is checked again on every message.
+    let peer: PeerIdentity | null | undefined;
     /** True (and the call ended with ACCORD_MEMBER_REVOKED) when the peer is revoked now. */
     const refuseIfRevoked = (): boolean => {
       if (ended) return true;
-      const peer = peerIdentity(call);
+      if (peer === undefined) peer = peerIdentity(call);
       if (!peer || !revocation.check(peer)) return false;
       ended = true;
       refused(peer, method.path);

@@ -45,24 +45,35 @@ export interface QuotaGrant {
   readonly grantedAtMs: number;
 }
 
+/** What one flush writes: each member element's last day of use, and usage added per (member, day). */
+export interface QuotaWrites {
+  readonly seen: ReadonlyArray<{
+    readonly member: string;
+    readonly digest: Uint8Array;
+    readonly day: number;
+  }>;
+  readonly usage: ReadonlyArray<{
+    readonly member: string;
+    readonly day: number;
+    readonly newElements: number;
+    readonly queries: number;
+    readonly hits: number;
+    readonly alerted: boolean;
+  }>;
+}
+
+/**
+ * The persistent part; the coordinator keeps the counting logic and a short write-behind buffer in front of it
+ * (coordinator/signals/quota-ledger.ts), so that a lookup costs no write transaction of its own.
+ */
 export interface QuotaStore {
-  /**
-   * Charges the distinct `digests` of one request to `member` on `day`, all or nothing: digests seen from this member
-   * within the last `memoryDays` days are free (and their last use is refreshed), the others count against
-   * `baseLimit` plus the grants in force. One transaction.
-   */
-  charge(
-    member: string,
-    digests: readonly Uint8Array[],
-    day: number,
-    baseLimit: number,
-    memoryDays: number,
-  ): Promise<QuotaCharge>;
-  /** Adds answered lookups and hits among new identifiers to the day's usage; returns the usage after it. */
-  recordAnswers(member: string, day: number, queries: number, hits: number): Promise<QuotaUsage>;
-  /** Marks the day's enumeration alert raised; true only the first time. */
-  markAlerted(member: string, day: number): Promise<boolean>;
+  /** The last UTC day `member` used each digest, aligned with `digests` (null: never, or forgotten). */
+  lastDays(member: string, digests: readonly Uint8Array[]): Promise<Array<number | null>>;
   usage(member: string, day: number): Promise<QuotaUsage>;
+  /** New elements added on `day` by the grants in force for `member`. */
+  grantedOn(member: string, day: number): Promise<number>;
+  /** Writes a batch in one transaction: last days of use (upserted) and usage (added; `alerted` only ever set). */
+  apply(writes: QuotaWrites): Promise<void>;
   grant(grant: Omit<QuotaGrant, 'id'>): Promise<QuotaGrant>;
   grants(member?: string): Promise<QuotaGrant[]>;
   /** Forgets digests not used since before `seenBeforeDay` and usage rows older than `usageBeforeDay`. */

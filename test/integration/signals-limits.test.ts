@@ -147,7 +147,10 @@ describe('fraud-signal limits over real processes', () => {
       '--member',
       'bank-b',
     ]);
-    expect(JSON.parse(show.stdout)[0]).toMatchObject({ member: 'bank-b', limit: 130, newElements: 31 });
+    const shown = JSON.parse(show.stdout)[0];
+    expect(shown).toMatchObject({ member: 'bank-b', limit: 130 });
+    // Counts reach the database within 2 s (the coordinator writes them in batches): 30, or 31 with the last query.
+    expect([30, 31]).toContain(shown.newElements);
     // bank-b's lookups found something now and then: no enumeration alert for it.
     expect(
       coordinatorAudit(c).some((e) => e.action === 'signals:enumeration-suspected' && e.actor === 'bank-b'),

@@ -1,7 +1,8 @@
 import type { CoordinatorStore, NodeStore } from '../types.js';
 import { AUDIT_SCHEMA, sqliteAuditAnchorStore, sqliteAuditStore } from './audit.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
-import { openDatabase } from './open.js';
+import { startCheckpointer } from './checkpointer.js';
+import { type Db, openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
 import { PSI_SESSION_SCHEMA, sqlitePsiSessionStore } from './psi-sessions.js';
 import { QUOTA_SCHEMA, sqliteQuotaStore } from './oprf-quota.js';
@@ -9,7 +10,21 @@ import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
 
-export function openSqliteNodeStore(path: string): NodeStore {
+/** How a store is opened: `backgroundCheckpoints` for the long-running processes (see checkpointer.ts). */
+export interface StoreOptions {
+  readonly backgroundCheckpoints?: boolean;
+}
+
+/** Closes the database after its checkpointer (if any) has stopped. */
+function closer(db: Db, path: string, options: StoreOptions): () => Promise<void> {
+  const checkpointer = options.backgroundCheckpoints ? startCheckpointer(db, path) : null;
+  return async () => {
+    await checkpointer?.stop();
+    db.close();
+  };
+}
+
+export function openSqliteNodeStore(path: string, options: StoreOptions = {}): NodeStore {
   const db = openDatabase(path, [
     ...AUDIT_SCHEMA,
     ...SETTINGS_SCHEMA,
@@ -24,11 +39,11 @@ export function openSqliteNodeStore(path: string): NodeStore {
     settings: sqliteSettingsStore(db),
     psiJobs: sqlitePsiJobStore(db),
     screeningJobs: sqliteScreeningJobStore(db),
-    close: async () => void db.close(),
+    close: closer(db, path, options),
   };
 }
 
-export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
+export function openSqliteCoordinatorStore(path: string, options: StoreOptions = {}): CoordinatorStore {
   const db = openDatabase(
     path,
     [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA, ...QUOTA_SCHEMA, ...PSI_SESSION_SCHEMA],
@@ -41,6 +56,6 @@ export function openSqliteCoordinatorStore(path: string): CoordinatorStore {
     signals: sqliteSignalStore(db),
     psiSessions: sqlitePsiSessionStore(db),
     quotas: sqliteQuotaStore(db),
-    close: async () => void db.close(),
+    close: closer(db, path, options),
   };
 }

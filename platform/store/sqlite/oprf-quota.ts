@@ -3,7 +3,7 @@
  * are kept as 16-byte digests of member elements (pseudorandom under a key the coordinator does not hold), one row per
  * (member, digest), so the coordinator can tell a repeat from a new identifier without learning either.
  */
-import type { QuotaCharge, QuotaGrant, QuotaStore, QuotaUsage } from '../quota-types.js';
+import type { QuotaGrant, QuotaStore, QuotaWrites } from '../quota-types.js';
 import type { Db } from './open.js';
 
 export const QUOTA_SCHEMA = [
@@ -71,19 +71,16 @@ export function sqliteQuotaStore(db: Db): QuotaStore {
   );
   const remember = db.prepare(
     `INSERT INTO oprf_seen (member, digest, last_day) VALUES (?, ?, ?)
-     ON CONFLICT (member, digest) DO UPDATE SET last_day = excluded.last_day`,
+     ON CONFLICT (member, digest) DO UPDATE SET last_day = MAX(last_day, excluded.last_day)`,
   );
   const usageOf = db.prepare<[string, number], UsageRow>(
     'SELECT new_elements, queries, hits, alerted FROM oprf_usage WHERE member = ? AND day = ?',
   );
   const addUsage = db.prepare(
-    `INSERT INTO oprf_usage (member, day, new_elements, queries, hits) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO oprf_usage (member, day, new_elements, queries, hits, alerted) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (member, day) DO UPDATE SET new_elements = new_elements + excluded.new_elements,
-       queries = queries + excluded.queries, hits = hits + excluded.hits`,
-  );
-  const alert = db.prepare(
-    `INSERT INTO oprf_usage (member, day, alerted) VALUES (?, ?, 1)
-     ON CONFLICT (member, day) DO UPDATE SET alerted = 1 WHERE alerted = 0`,
+       queries = queries + excluded.queries, hits = hits + excluded.hits,
+       alerted = MAX(alerted, excluded.alerted)`,
   );
   const granted = db.prepare<[string, number, number], { extra: number | null }>(
     'SELECT SUM(extra) AS extra FROM oprf_grants WHERE member = ? AND from_day <= ? AND until_day >= ?',
@@ -96,57 +93,31 @@ export function sqliteQuotaStore(db: Db): QuotaStore {
   const grantsOf = db.prepare<[string], GrantRow>('SELECT * FROM oprf_grants WHERE member = ? ORDER BY id');
   const forgetSeen = db.prepare('DELETE FROM oprf_seen WHERE last_day < ?');
   const forgetUsage = db.prepare('DELETE FROM oprf_usage WHERE day < ?');
+  const asBuffer = (d: Uint8Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
-  const usage = (member: string, day: number): QuotaUsage => {
-    const row = usageOf.get(member, day);
-    return {
-      day,
-      newElements: row?.new_elements ?? 0,
-      queries: row?.queries ?? 0,
-      hits: row?.hits ?? 0,
-      alerted: (row?.alerted ?? 0) === 1,
-    };
-  };
-
-  const chargeTx = db.transaction(
-    (member: string, digests: readonly Uint8Array[], day: number, baseLimit: number, memoryDays: number) => {
-      const oldest = day - memoryDays + 1;
-      const seen = new Set<string>();
-      const fresh: Buffer[] = [];
-      const known: Buffer[] = [];
-      const isFresh = digests.map((d) => {
-        const digest = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-        const hex = digest.toString('hex');
-        if (seen.has(hex)) return false;
-        seen.add(hex);
-        const last = lastDay.get(member, digest)?.last_day;
-        if (last !== undefined && last >= oldest) {
-          if (last < day) known.push(digest);
-          return false;
-        }
-        fresh.push(digest);
-        return true;
-      });
-      const usedBefore = usage(member, day).newElements;
-      const limit = baseLimit + (granted.get(member, day, day)?.extra ?? 0);
-      const allowed = usedBefore + fresh.length <= limit;
-      const charge: QuotaCharge = { allowed, fresh: fresh.length, isFresh, usedBefore, limit };
-      if (!charge.allowed) return charge;
-      for (const digest of [...fresh, ...known]) remember.run(member, digest, day);
-      if (fresh.length > 0) addUsage.run(member, day, fresh.length, 0, 0);
-      return charge;
-    },
+  const readLastDays = db.transaction((member: string, digests: readonly Uint8Array[]) =>
+    digests.map((d) => lastDay.get(member, asBuffer(d))?.last_day ?? null),
   );
+  const applyTx = db.transaction((writes: QuotaWrites) => {
+    for (const s of writes.seen) remember.run(s.member, asBuffer(s.digest), s.day);
+    for (const u of writes.usage)
+      addUsage.run(u.member, u.day, u.newElements, u.queries, u.hits, u.alerted ? 1 : 0);
+  });
 
   return {
-    charge: async (member, digests, day, baseLimit, memoryDays) =>
-      chargeTx.immediate(member, digests, day, baseLimit, memoryDays),
-    recordAnswers: async (member, day, queries, hits) => {
-      addUsage.run(member, day, 0, queries, hits);
-      return usage(member, day);
+    lastDays: async (member, digests) => readLastDays(member, digests),
+    usage: async (member, day) => {
+      const row = usageOf.get(member, day);
+      return {
+        day,
+        newElements: row?.new_elements ?? 0,
+        queries: row?.queries ?? 0,
+        hits: row?.hits ?? 0,
+        alerted: (row?.alerted ?? 0) === 1,
+      };
     },
-    markAlerted: async (member, day) => alert.run(member, day).changes === 1,
-    usage: async (member, day) => usage(member, day),
+    grantedOn: async (member, day) => granted.get(member, day, day)?.extra ?? 0,
+    apply: async (writes) => void applyTx.immediate(writes),
     grant: async (g) => {
       const id = Number(
         insertGrant.run(g.member, g.extra, g.fromDay, g.untilDay, g.grantedBy, g.reason, g.grantedAtMs)

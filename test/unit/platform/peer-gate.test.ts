@@ -79,7 +79,7 @@ describe('revocation gate', () => {
     };
     server.addService(Signals.service, {
       queryStream: multiplexedHandler(options, async () => {}, log, new OpenStreams()),
-      query: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      query: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         handled++;
         cb(null, wire.queryResponse.toProto({ applications: { d1: 1, d7: 0, d30: 0 }, flags: [] }));
       },

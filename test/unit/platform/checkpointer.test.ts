@@ -1,0 +1,50 @@
+/**
+ * Background checkpoints (platform/store/sqlite/checkpointer.ts): with them, the process's own commits no longer copy
+ * the write-ahead log into the database file (that waited on the event loop); the worker thread does, within about a
+ * second, and stopping it leaves the store closable.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'accord-checkpoint-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function insertSignals(store: ReturnType<typeof openSqliteCoordinatorStore>, n: number): Promise<void> {
+  const signals = Array.from({ length: n }, (_, i) => {
+    const token = new Uint8Array(32);
+    new DataView(token.buffer).setUint32(0, i);
+    return { token, kind: 'application', atMs: Date.now() };
+  });
+  await store.signals.insert('bank-a', signals, Date.now());
+}
+
+describe('background checkpoints', () => {
+  it('copy the log into the database file from another thread, not in the commit', async () => {
+    const path = join(dir, 'bg.db');
+    const store = openSqliteCoordinatorStore(path, { backgroundCheckpoints: true });
+    const before = statSync(path).size;
+    await insertSignals(store, 20_000);
+    // The commit itself left the pages in the log (it no longer checkpoints at 1 000 pages)...
+    expect(statSync(path).size).toBe(before);
+    // ...and the worker copies them within about a second.
+    let after = before;
+    for (let waited = 0; waited < 5_000 && after === before; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = statSync(path).size;
+    }
+    expect(after).toBeGreaterThan(before);
+    await store.close();
+  });
+
+  it('without them, the commit checkpoints on its own thread (what the worker takes off the event loop)', async () => {
+    const path = join(dir, 'fg.db');
+    const store = openSqliteCoordinatorStore(path);
+    const before = statSync(path).size;
+    await insertSignals(store, 20_000);
+    expect(statSync(path).size).toBeGreaterThan(before);
+    await store.close();
+  });
+});

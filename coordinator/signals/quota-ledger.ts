@@ -38,6 +38,15 @@ export class QuotaLedger {
   private readonly queues = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /**
+   * The stored usage of each (member, day) read so far, kept current as flushes add to it (this ledger is the only
+   * writer): a charge reads the store's usage once a day per member, not once a query.
+   */
+  private readonly stored = new Map<string, QuotaUsage>();
+  /** Grants in force per (member, day) as last read; re-read before any refusal, so a new grant applies at once. */
+  private readonly granted = new Map<string, number>();
+  /** Counts completed flushes, so a store read that a flush overtook is read again rather than cached stale. */
+  private flushesDone = 0;
 
   constructor(
     private readonly store: QuotaStore,
@@ -106,7 +115,9 @@ export class QuotaLedger {
     });
     const fresh = isFresh.filter(Boolean).length;
     const usedBefore = (await this.usageOf(member, day)).newElements;
-    const limit = baseLimit + (await this.store.grantedOn(member, day));
+    let limit = baseLimit + (await this.grantedOn(member, day, false));
+    // Grants only ever add, so a cached sum can only be too low: before refusing, read them fresh.
+    if (usedBefore + fresh > limit) limit = baseLimit + (await this.grantedOn(member, day, true));
     const charge: QuotaCharge = { allowed: usedBefore + fresh <= limit, fresh, isFresh, usedBefore, limit };
     if (!charge.allowed) return charge;
     // Every distinct digest's last use moves to today, unless it is already recorded as today.
@@ -135,10 +146,31 @@ export class QuotaLedger {
     return true;
   }
 
+  /** The grants in force for (member, day), from cache unless `fresh` (the CLI adds them from another process). */
+  private async grantedOn(member: string, day: number, fresh: boolean): Promise<number> {
+    const key = `${member}/${day}`;
+    const cached = this.granted.get(key);
+    if (cached !== undefined && !fresh) return cached;
+    const extra = await this.store.grantedOn(member, day);
+    this.granted.set(key, extra);
+    if (this.granted.size > 10_000) this.granted.delete(this.granted.keys().next().value!);
+    return extra;
+  }
+
   /** The day's usage as stored plus what is buffered or being written. */
   async usageOf(member: string, day: number): Promise<QuotaUsage> {
     const key = `${member}/${day}`;
-    const stored = await this.store.usage(member, day);
+    let stored = this.stored.get(key);
+    while (!stored) {
+      const before = this.flushesDone;
+      const read = await this.store.usage(member, day);
+      // A flush that completed during the read may or may not be in it, and its counts have left the buffers: read again.
+      if (this.flushesDone !== before) continue;
+      // Another read may have raced this one; the first cached value stays (flushes add to it).
+      stored = this.stored.get(key) ?? read;
+      this.stored.set(key, stored);
+      if (this.stored.size > 10_000) this.stored.delete(this.stored.keys().next().value!);
+    }
     let total: QuotaUsage = stored;
     for (const extra of [this.usage.get(key), this.inFlight?.usage.get(key)]) {
       if (!extra) continue;
@@ -189,8 +221,25 @@ export class QuotaLedger {
     this.inFlight = { seen, usage };
     this.flushing = this.store
       .apply(writes)
+      .then(() => {
+        this.flushesDone++;
+        // Now stored: move the flushed counts into the cached stored usage.
+        for (const [key, u] of usage) {
+          const s = this.stored.get(key);
+          if (!s) continue; // not cached: the next read gets it from the store
+          this.stored.set(key, {
+            day: s.day,
+            newElements: s.newElements + u.newElements,
+            queries: s.queries + u.queries,
+            hits: s.hits + u.hits,
+            alerted: s.alerted || u.alerted,
+          });
+        }
+        this.inFlight = null; // in the same step, so no read counts these both as stored and as in flight
+      })
       .catch((err) => {
         this.log.error('quota counts could not be written; kept for the next attempt', { err });
+        this.inFlight = null;
         this.restore(seen, usage);
         this.pending += count;
         this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs * 10);

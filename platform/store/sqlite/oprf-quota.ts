@@ -105,7 +105,11 @@ export function sqliteQuotaStore(db: Db): QuotaStore {
   });
 
   return {
-    lastDays: async (member, digests) => readLastDays(member, digests),
+    // One read needs no transaction around it (the single queries of the hot path).
+    lastDays: async (member, digests) =>
+      digests.length === 1
+        ? [lastDay.get(member, asBuffer(digests[0]!))?.last_day ?? null]
+        : readLastDays(member, digests),
     usage: async (member, day) => {
       const row = usageOf.get(member, day);
       return {

@@ -107,8 +107,60 @@ describe('quota ledger', () => {
       allowed: false,
       limit: 10,
     });
-    expect(await store.quotas.grants('bank-a')).toHaveLength(1);
+    // A grant made while the ledger runs (the CLI writes it from another process) applies to the next charge.
+    await store.quotas.grant({
+      member: 'bank-a',
+      extra: 50,
+      fromDay: DAY + 2,
+      untilDay: DAY + 2,
+      grantedBy: 'operator:test',
+      reason: 'onboarding',
+      grantedAtMs: 0,
+    });
+    expect(await ledger.charge('bank-a', digests(50), DAY + 2, 10, 30)).toMatchObject({
+      allowed: true,
+      limit: 60,
+    });
+    expect(await store.quotas.grants('bank-a')).toHaveLength(2);
     expect(await store.quotas.grants('bank-b')).toHaveLength(0);
+    await store.close();
+  });
+
+  it('counts every element exactly once while flushes overtake slow reads of the store', async () => {
+    const { store } = open('f.db');
+    // A store whose usage reads answer late, so flushes complete while a read is on its way.
+    const slow = {
+      ...store.quotas,
+      usage: async (member: string, day: number) => {
+        const read = await store.quotas.usage(member, day);
+        await new Promise((r) => setTimeout(r, 3));
+        return read;
+      },
+    };
+    const ledger = new QuotaLedger(slow, log, 60_000);
+    let charged = 0;
+    const work: Promise<unknown>[] = [];
+    for (let round = 0; round < 20; round++) {
+      const member = `bank-${round % 3}`;
+      // Answers recorded on a day not read yet: the read that follows starts before this flush writes them.
+      work.push(ledger.recordAnswers(member, DAY + round, 7, 1));
+      work.push(ledger.flush());
+      work.push(ledger.charge(member, digests(5), DAY, 1_000_000, 30).then(() => (charged += 5)));
+      work.push(ledger.usageOf(`bank-${(round + 1) % 3}`, DAY));
+    }
+    await Promise.all(work);
+    await ledger.flush();
+    let total = 0;
+    for (const member of ['bank-0', 'bank-1', 'bank-2']) {
+      const seen = (await ledger.usageOf(member, DAY)).newElements;
+      expect(seen).toBe((await store.quotas.usage(member, DAY)).newElements);
+      total += seen;
+    }
+    expect(total).toBe(charged);
+    expect(charged).toBe(100);
+    for (let round = 0; round < 20; round++) {
+      expect(await ledger.usageOf(`bank-${round % 3}`, DAY + round)).toMatchObject({ queries: 7, hits: 1 });
+    }
     await store.close();
   });
 

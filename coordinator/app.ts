@@ -67,7 +67,7 @@ export function buildCoordinator(
   }
   // Checkpoints run on a thread of their own, so a request never waits for the log to be copied (checkpointer.ts).
   const store = openSqliteCoordinatorStore(join(config.dataDir, 'coordinator.db'), {
-    backgroundCheckpoints: true,
+    backgroundCheckpoints: { log },
   });
   // openDatabase made them owner-only if it could; one it could not tighten (not ours) is worth a warning.
   warnIfReadableByOthers(config.dataDir, 'data', log);

@@ -62,7 +62,7 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   warnIfReadableByOthers(config.tls.key, 'TLS key', log);
   if (config.rest.tls) warnIfReadableByOthers(config.rest.tls.key, 'REST TLS key', log);
   // Checkpoints run on a thread of their own, so a request never waits for the log to be copied (checkpointer.ts).
-  const store = openSqliteNodeStore(config.store.path!, { backgroundCheckpoints: true });
+  const store = openSqliteNodeStore(config.store.path!, { backgroundCheckpoints: { log } });
   // openDatabase made them owner-only if it could; one it could not tighten (not ours) is worth a warning.
   warnIfReadableByOthers(dirname(config.store.path!), 'data', log);
   warnIfReadableByOthers(config.store.path!, 'database', log);

@@ -1,11 +1,14 @@
 /**
- * The counting of quotas on new identifiers (rules: `quota.ts`), with a short write-behind buffer in front of the
- * persistent store, so that a lookup on the hot path costs reads only: what a request changes (the last day each
- * element was used, the day's counts) is kept in memory and written to the store in one transaction every
- * `flushEveryMs` (2 s), and on close. A crash loses at most that much of the counting, never a grant and never what
- * was flushed; the quota holds across restarts all the same. Why 2 s: measured on `npm run bench:signals`, one
- * transaction a query, or one every 200 ms, put random B-tree pages in the log fast enough to stall the query path
- * (p99 about 90 ms against 15 ms without the quota); one every 2 s brings it back to the level without.
+ * The counting of quotas on new identifiers (rules: `quota.ts`) in front of the persistent store.
+ *
+ * What the quota rests on, the number of new elements a member used today, is written before a charge is answered:
+ * one upsert of one row (the same B-tree page every time), so a crash or a kill loses none of it, and when the store
+ * cannot write, charges that would add new elements are refused (the quota fails closed). The rest is kept in memory
+ * and written in one transaction every `flushEveryMs` (2 s) and on close: the last day each element was used (random
+ * B-tree pages: measured on `npm run bench:signals`, one such transaction a query, or one every 200 ms, put them in
+ * the log fast enough to stall the query path, p99 about 90 ms against 15 ms without the quota) and the day's answer
+ * and hit counts. A crash loses at most 2 s of those: forgotten last uses make repeats count again (the member pays
+ * twice, never less), and lost answer counts only delay the enumeration alert.
  *
  * Charges of one member are decided one at a time (each waits for the previous), so simultaneous requests cannot
  * all pass a quota that only one may; the store's reads and the buffer together are the state they see.
@@ -14,7 +17,7 @@ import type { Logger } from '../../platform/log/logger.js';
 import type { QuotaCharge, QuotaStore, QuotaUsage, QuotaWrites } from '../../platform/store/quota-types.js';
 import { AccordError } from '../../primitives/errors/index.js';
 
-/** Buffered changes beyond this many refuse new charges (the store is failing): the quota is never skipped. */
+/** Buffered changes beyond this many refuse new charges (the store is failing): memory stays bounded. */
 const MAX_PENDING = 200_000;
 
 interface PendingUsage {
@@ -45,8 +48,13 @@ export class QuotaLedger {
   private readonly stored = new Map<string, QuotaUsage>();
   /** Grants in force per (member, day) as last read; re-read before any refusal, so a new grant applies at once. */
   private readonly granted = new Map<string, number>();
-  /** Counts completed flushes, so a store read that a flush overtook is read again rather than cached stale. */
-  private flushesDone = 0;
+  /**
+   * Moves when a write to the store starts and when it ends, so that a read of the stored usage that a write may have
+   * overtaken (in either direction) is read again rather than cached wrong.
+   */
+  private writeEpoch = 0;
+  /** Writes to the store under way. */
+  private writing = 0;
 
   constructor(
     private readonly store: QuotaStore,
@@ -120,8 +128,10 @@ export class QuotaLedger {
     if (usedBefore + fresh > limit) limit = baseLimit + (await this.grantedOn(member, day, true));
     const charge: QuotaCharge = { allowed: usedBefore + fresh <= limit, fresh, isFresh, usedBefore, limit };
     if (!charge.allowed) return charge;
-    // Every distinct digest's last use moves to today, unless it is already recorded as today.
-    const mine = buffered ?? new Map<string, { digest: Uint8Array; day: number }>();
+    if (fresh > 0) await this.writeNewElements(member, day, fresh);
+    // Every distinct digest's last use moves to today, unless it is already recorded as today. (The buffer is read
+    // again: a flush may have taken it during the awaits above.)
+    const mine = this.seen.get(member) ?? new Map<string, { digest: Uint8Array; day: number }>();
     for (const [hex, i] of firstAt) {
       const last = bufferedDay(hex) ?? lastOf.get(hex) ?? null;
       if (last === day) continue;
@@ -129,8 +139,28 @@ export class QuotaLedger {
       mine.set(hex, { digest: Uint8Array.from(digests[i]!), day });
     }
     this.seen.set(member, mine);
-    this.add(member, day, { newElements: fresh });
     return charge;
+  }
+
+  /** Adds `fresh` to the day's stored count before the charge is answered; nothing is charged if it fails. */
+  private async writeNewElements(member: string, day: number, fresh: number): Promise<void> {
+    const key = `${member}/${day}`;
+    this.writeEpoch++;
+    this.writing++;
+    try {
+      await this.store.apply({
+        seen: [],
+        usage: [{ member, day, newElements: fresh, queries: 0, hits: 0, alerted: false }],
+      });
+    } catch (err) {
+      this.log.error('a quota charge could not be written; refused', { err, member });
+      throw new AccordError('ACCORD_STORE_UNAVAILABLE', { path: 'quota store', reason: 'writes are failing' });
+    } finally {
+      this.writeEpoch++;
+      this.writing--;
+    }
+    const s = this.stored.get(key);
+    if (s) this.stored.set(key, { ...s, newElements: s.newElements + fresh });
   }
 
   /** Adds answered lookups and hits among new identifiers; returns the day's usage with them. */
@@ -139,11 +169,13 @@ export class QuotaLedger {
     return this.usageOf(member, day);
   }
 
-  /** Marks the day's enumeration alert raised; true only the first time. */
-  async markAlerted(member: string, day: number): Promise<boolean> {
-    if ((await this.usageOf(member, day)).alerted) return false;
-    this.add(member, day, { alerted: true });
-    return true;
+  /** Marks the day's enumeration alert raised; true only the first time (one at a time per member, as charges). */
+  markAlerted(member: string, day: number): Promise<boolean> {
+    return this.serially(member, async () => {
+      if ((await this.usageOf(member, day)).alerted) return false;
+      this.add(member, day, { alerted: true });
+      return true;
+    });
   }
 
   /** The grants in force for (member, day), from cache unless `fresh` (the CLI adds them from another process). */
@@ -162,11 +194,17 @@ export class QuotaLedger {
     const key = `${member}/${day}`;
     let stored = this.stored.get(key);
     while (!stored) {
-      const before = this.flushesDone;
+      const before = this.writeEpoch;
       const read = await this.store.usage(member, day);
-      // A flush that completed during the read may or may not be in it, and its counts have left the buffers: read again.
-      if (this.flushesDone !== before) continue;
-      // Another read may have raced this one; the first cached value stays (flushes add to it).
+      // A write started or ended during the read, so it may or may not be in it: read again.
+      if (this.writeEpoch !== before) continue;
+      // A write that began before the read and still runs may be in it too: used once, not cached (it can only
+      // count that write twice, never miss it).
+      if (this.writing > 0) {
+        stored = read;
+        break;
+      }
+      // Another read may have raced this one; the first cached value stays (writes add to it).
       stored = this.stored.get(key) ?? read;
       this.stored.set(key, stored);
       if (this.stored.size > 10_000) this.stored.delete(this.stored.keys().next().value!);
@@ -219,10 +257,13 @@ export class QuotaLedger {
       usage: [...usage.values()],
     };
     this.inFlight = { seen, usage };
+    this.writeEpoch++;
+    this.writing++;
     this.flushing = this.store
       .apply(writes)
       .then(() => {
-        this.flushesDone++;
+        this.writeEpoch++;
+        this.writing--;
         // Now stored: move the flushed counts into the cached stored usage.
         for (const [key, u] of usage) {
           const s = this.stored.get(key);
@@ -239,6 +280,8 @@ export class QuotaLedger {
       })
       .catch((err) => {
         this.log.error('quota counts could not be written; kept for the next attempt', { err });
+        this.writeEpoch++;
+        this.writing--;
         this.inFlight = null;
         this.restore(seen, usage);
         this.pending += count;

@@ -8,6 +8,7 @@ const require = createRequire(workerData.resolveFrom);
 const Database = require('better-sqlite3');
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
+db.pragma(`journal_size_limit = ${workerData.journalSizeLimit}`);
 const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');

@@ -1,3 +1,4 @@
+import type { Logger } from '../../log/logger.js';
 import type { CoordinatorStore, NodeStore } from '../types.js';
 import { AUDIT_SCHEMA, sqliteAuditAnchorStore, sqliteAuditStore } from './audit.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
@@ -10,14 +11,24 @@ import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
 
-/** How a store is opened: `backgroundCheckpoints` for the long-running processes (see checkpointer.ts). */
+/**
+ * How a store is opened: `backgroundCheckpoints` for the long-running processes (see checkpointer.ts), with what to
+ * do if the checkpoint thread fails (the store goes on, checkpointing on its own thread).
+ */
 export interface StoreOptions {
-  readonly backgroundCheckpoints?: boolean;
+  readonly backgroundCheckpoints?: { readonly log: Logger };
 }
 
 /** Closes the database after its checkpointer (if any) has stopped. */
 function closer(db: Db, path: string, options: StoreOptions): () => Promise<void> {
-  const checkpointer = options.backgroundCheckpoints ? startCheckpointer(db, path) : null;
+  const background = options.backgroundCheckpoints;
+  const checkpointer = background
+    ? startCheckpointer(db, path, (err) =>
+        background.log.warn('store checkpoints back on the main thread: the checkpoint thread failed', {
+          err,
+        }),
+      )
+    : null;
   return async () => {
     await checkpointer?.stop();
     db.close();

@@ -7,9 +7,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../../platform/log/logger.js';
+import { startCheckpointer } from '../../../platform/store/sqlite/checkpointer.js';
 import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index.js';
+import { openDatabase } from '../../../platform/store/sqlite/open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accord-checkpoint-'));
+const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function insertSignals(store: ReturnType<typeof openSqliteCoordinatorStore>, n: number): Promise<void> {
@@ -24,7 +28,7 @@ async function insertSignals(store: ReturnType<typeof openSqliteCoordinatorStore
 describe('background checkpoints', () => {
   it('copy the log into the database file from another thread, not in the commit', async () => {
     const path = join(dir, 'bg.db');
-    const store = openSqliteCoordinatorStore(path, { backgroundCheckpoints: true });
+    const store = openSqliteCoordinatorStore(path, { backgroundCheckpoints: { log } });
     const before = statSync(path).size;
     await insertSignals(store, 20_000);
     // The commit itself left the pages in the log (it no longer checkpoints at 1 000 pages)...
@@ -46,5 +50,23 @@ describe('background checkpoints', () => {
     await insertSignals(store, 20_000);
     expect(statSync(path).size).toBeGreaterThan(before);
     await store.close();
+  });
+
+  it('when the thread fails, says so once and puts the checkpoints back on the process’s own connection', async () => {
+    const db = openDatabase(join(dir, 'lost.db'), []);
+    const failures: unknown[] = [];
+    // The thread cannot open its connection (no such folder), so it dies at once.
+    const checkpointer = startCheckpointer(db, join(dir, 'no-such-folder', 'lost.db'), (err) =>
+      failures.push(err),
+    );
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(50_000);
+    for (let waited = 0; waited < 5_000 && failures.length === 0; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(failures).toHaveLength(1);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1_000);
+    await checkpointer.stop();
+    db.close();
   });
 });

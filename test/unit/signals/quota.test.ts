@@ -46,10 +46,11 @@ describe('quota ledger', () => {
     const three = digests(3);
     expect(await ledger.charge('bank-a', three, DAY, 10, 30)).toMatchObject({ allowed: false, fresh: 3 });
     expect((await ledger.usageOf('bank-a', DAY)).newElements).toBe(9);
-    // Written on flush (the store alone knows nothing before), and still there after a reopen.
-    expect((await store.quotas.usage('bank-a', DAY)).newElements).toBe(0);
-    await ledger.flush();
+    // The day's count is stored before a charge is answered; last uses are written on flush.
     expect((await store.quotas.usage('bank-a', DAY)).newElements).toBe(9);
+    expect(await store.quotas.lastDays('bank-a', [first[0]!])).toEqual([null]);
+    await ledger.flush();
+    expect(await store.quotas.lastDays('bank-a', [first[0]!])).toEqual([DAY]);
     await store.close();
     ({ store, ledger } = open('a.db'));
     expect(await ledger.charge('bank-a', three, DAY, 10, 30)).toMatchObject({
@@ -61,6 +62,26 @@ describe('quota ledger', () => {
     // Another member has its own quota and its own memory.
     expect(await ledger.charge('bank-b', first, DAY, 10, 30)).toMatchObject({ allowed: true, fresh: 8 });
     await ledger.flush();
+    await store.close();
+  });
+
+  it('loses no charged count when the process dies unflushed, and refuses charges the store cannot write', async () => {
+    const { store, ledger } = open('g.db');
+    expect((await ledger.charge('bank-a', digests(8), DAY, 10, 30)).allowed).toBe(true);
+    // Killed here: no flush. A new ledger over the same file still counts the 8.
+    const after = new QuotaLedger(store.quotas, log, 60_000);
+    expect(await after.charge('bank-a', digests(3), DAY, 10, 30)).toMatchObject({
+      allowed: false,
+      usedBefore: 8,
+    });
+    // A store that cannot write: a charge of new elements is refused with a coded error and counts nothing.
+    const failing = { ...store.quotas, apply: async () => Promise.reject(new Error('disk full')) };
+    const broken = new QuotaLedger(failing, log, 60_000);
+    await expect(broken.charge('bank-b', digests(2), DAY, 10, 30)).rejects.toMatchObject({
+      code: 'ACCORD_STORE_UNAVAILABLE',
+    });
+    expect((await broken.usageOf('bank-b', DAY)).newElements).toBe(0);
+    expect((await store.quotas.usage('bank-b', DAY)).newElements).toBe(0);
     await store.close();
   });
 

@@ -4,11 +4,12 @@
  * What the quota rests on, the number of new elements a member used today, is written before a charge is answered:
  * one upsert of one row (the same B-tree page every time), so a crash or a kill loses none of it, and when the store
  * cannot write, charges that would add new elements are refused (the quota fails closed). The rest is kept in memory
- * and written in one transaction every `flushEveryMs` (2 s) and on close: the last day each element was used (random
- * B-tree pages: measured on `npm run bench:signals`, one such transaction a query, or one every 200 ms, put them in
- * the log fast enough to stall the query path, p99 about 90 ms against 15 ms without the quota) and the day's answer
- * and hit counts. A crash loses at most 2 s of those: forgotten last uses make repeats count again (the member pays
- * twice, never less), and lost answer counts only delay the enumeration alert.
+ * and written every `flushEveryMs` (2 s) and on close, in short transactions that leave the event loop free between
+ * them: the last day each element was used (random B-tree pages: measured on `npm run bench:signals`, one such
+ * transaction a query, or one every 200 ms, put them in the log fast enough to stall the query path, p99 about 90 ms
+ * against 15 ms without the quota) and the day's answer and hit counts. A crash loses at most 2 s of those:
+ * forgotten last uses make repeats count again (the member pays twice, never less), and lost answer counts only delay
+ * the enumeration alert.
  *
  * Charges of one member are decided one at a time (each waits for the previous), so simultaneous requests cannot
  * all pass a quota that only one may; the store's reads and the buffer together are the state they see.
@@ -19,6 +20,8 @@ import { AccordError } from '../../primitives/errors/index.js';
 
 /** Buffered changes beyond this many refuse new charges (the store is failing): memory stays bounded. */
 const MAX_PENDING = 200_000;
+/** Last uses written per transaction when flushing (each a few milliseconds of the event loop at most). */
+const FLUSH_CHUNK_ROWS = 128;
 
 interface PendingUsage {
   newElements: number;
@@ -145,22 +148,19 @@ export class QuotaLedger {
   /** Adds `fresh` to the day's stored count before the charge is answered; nothing is charged if it fails. */
   private async writeNewElements(member: string, day: number, fresh: number): Promise<void> {
     const key = `${member}/${day}`;
-    this.writeEpoch++;
-    this.writing++;
+    const row = { member, day, newElements: fresh, queries: 0, hits: 0, alerted: false };
     try {
-      await this.store.apply({
-        seen: [],
-        usage: [{ member, day, newElements: fresh, queries: 0, hits: 0, alerted: false }],
+      await this.written({ seen: [], usage: [row] }, () => {
+        const s = this.stored.get(key);
+        if (s) this.stored.set(key, { ...s, newElements: s.newElements + fresh });
       });
     } catch (err) {
       this.log.error('a quota charge could not be written; refused', { err, member });
-      throw new AccordError('ACCORD_STORE_UNAVAILABLE', { path: 'quota store', reason: 'writes are failing' });
-    } finally {
-      this.writeEpoch++;
-      this.writing--;
+      throw new AccordError('ACCORD_STORE_UNAVAILABLE', {
+        path: 'quota store',
+        reason: 'writes are failing',
+      });
     }
-    const s = this.stored.get(key);
-    if (s) this.stored.set(key, { ...s, newElements: s.newElements + fresh });
   }
 
   /** Adds answered lookups and hits among new identifiers; returns the day's usage with them. */
@@ -241,7 +241,12 @@ export class QuotaLedger {
     }
   }
 
-  /** Writes what is buffered, in one transaction; on failure it stays buffered (logged) for the next flush. */
+  /**
+   * Writes what is buffered: the day's counts in one transaction, then the last uses in transactions of
+   * FLUSH_CHUNK_ROWS, yielding to the event loop between them (one transaction of 2 s of last uses, random B-tree
+   * pages, held the loop for 20 to 50 ms in `npm run bench:signals`). On failure what is not written stays buffered
+   * (logged) for the next flush.
+   */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -252,47 +257,66 @@ export class QuotaLedger {
     this.usage = new Map();
     const count = this.pending;
     this.pending = 0;
-    const writes: QuotaWrites = {
-      seen: [...seen].flatMap(([member, byHex]) => [...byHex.values()].map((s) => ({ member, ...s }))),
-      usage: [...usage.values()],
-    };
     this.inFlight = { seen, usage };
+    this.flushing = this.writeOut(seen, usage, count).finally(() => {
+      this.inFlight = null;
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async writeOut(
+    seen: Map<string, Map<string, { digest: Uint8Array; day: number }>>,
+    usage: Map<string, PendingUsage & { member: string; day: number }>,
+    count: number,
+  ): Promise<void> {
+    let usageWritten = usage.size === 0;
+    try {
+      if (!usageWritten) {
+        await this.written({ seen: [], usage: [...usage.values()] }, () => {
+          // Now stored: into the cached stored usage, out of the flight, in one step (no read counts them twice).
+          for (const [key, u] of usage) {
+            const s = this.stored.get(key);
+            if (!s) continue; // not cached: the next read gets it from the store
+            this.stored.set(key, {
+              day: s.day,
+              newElements: s.newElements + u.newElements,
+              queries: s.queries + u.queries,
+              hits: s.hits + u.hits,
+              alerted: s.alerted || u.alerted,
+            });
+          }
+          this.inFlight = { seen, usage: new Map() };
+          usageWritten = true;
+        });
+      }
+      const rows = [...seen].flatMap(([member, byHex]) => [...byHex.values()].map((s) => ({ member, ...s })));
+      for (let i = 0; i < rows.length; i += FLUSH_CHUNK_ROWS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.written({ seen: rows.slice(i, i + FLUSH_CHUNK_ROWS), usage: [] });
+      }
+    } catch (err) {
+      this.log.error('quota counts could not be written; kept for the next attempt', { err });
+      this.inFlight = null;
+      // Last uses are upserted (writing one twice changes nothing); counts are added, so only unwritten ones return.
+      this.restore(seen, usageWritten ? new Map() : usage);
+      this.pending += count;
+      this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs * 10);
+      this.timer.unref();
+    }
+  }
+
+  /** One write to the store, `then` run in the same step as its completion (before any read can see it twice). */
+  private async written(writes: QuotaWrites, then?: () => void): Promise<void> {
     this.writeEpoch++;
     this.writing++;
-    this.flushing = this.store
-      .apply(writes)
-      .then(() => {
-        this.writeEpoch++;
-        this.writing--;
-        // Now stored: move the flushed counts into the cached stored usage.
-        for (const [key, u] of usage) {
-          const s = this.stored.get(key);
-          if (!s) continue; // not cached: the next read gets it from the store
-          this.stored.set(key, {
-            day: s.day,
-            newElements: s.newElements + u.newElements,
-            queries: s.queries + u.queries,
-            hits: s.hits + u.hits,
-            alerted: s.alerted || u.alerted,
-          });
-        }
-        this.inFlight = null; // in the same step, so no read counts these both as stored and as in flight
-      })
-      .catch((err) => {
-        this.log.error('quota counts could not be written; kept for the next attempt', { err });
-        this.writeEpoch++;
-        this.writing--;
-        this.inFlight = null;
-        this.restore(seen, usage);
-        this.pending += count;
-        this.timer ??= setTimeout(() => void this.flush(), this.flushEveryMs * 10);
-        this.timer.unref();
-      })
-      .finally(() => {
-        this.inFlight = null;
-        this.flushing = null;
-      });
-    return this.flushing;
+    try {
+      await this.store.apply(writes);
+      then?.();
+    } finally {
+      this.writeEpoch++;
+      this.writing--;
+    }
   }
 
   /** Puts back what a failed flush took, under anything charged since. */

@@ -85,6 +85,38 @@ describe('quota ledger', () => {
     await store.close();
   });
 
+  it('writes last uses in several short transactions, and after a failure midway adds no count twice', async () => {
+    const { store } = open('h.db');
+    let calls = 0;
+    let failAt = 4; // 1: the charge's count, 2: the day's answer counts, 3 and on: last uses, 128 a transaction
+    const flaky = {
+      ...store.quotas,
+      apply: async (writes: Parameters<typeof store.quotas.apply>[0]) => {
+        if (++calls === failAt) throw new Error('disk full');
+        return store.quotas.apply(writes);
+      },
+    };
+    const ledger = new QuotaLedger(flaky, log, 60_000);
+    const d = digests(300);
+    expect((await ledger.charge('bank-a', d, DAY, 1_000, 30)).allowed).toBe(true);
+    await ledger.recordAnswers('bank-a', DAY, 300, 2);
+    await ledger.flush();
+    const lastDays = await store.quotas.lastDays('bank-a', d);
+    expect(lastDays.filter((x) => x === DAY)).toHaveLength(128); // the first transaction of last uses, no more
+    failAt = -1;
+    await ledger.flush();
+    expect(await store.quotas.lastDays('bank-a', d)).toEqual(d.map(() => DAY));
+    expect(await store.quotas.usage('bank-a', DAY)).toMatchObject({
+      newElements: 300,
+      queries: 300,
+      hits: 2,
+    });
+    expect(await ledger.usageOf('bank-a', DAY)).toMatchObject({ newElements: 300, queries: 300, hits: 2 });
+    // Repeats of all 300 are free now, whichever transaction recorded them.
+    expect((await ledger.charge('bank-a', d, DAY, 300, 30)).fresh).toBe(0);
+    await store.close();
+  });
+
   it('decides simultaneous charges one at a time: only what fits passes', async () => {
     const { store, ledger } = open('b.db');
     const results = await Promise.all(

@@ -59,6 +59,18 @@ export interface AuditRouteDeps {
   readonly coordinatorAnchors: () => Promise<AnchorView[]>;
 }
 
+/** Paging by sequence number: items after `after`, at most `limit`. */
+const pageAfter = (what: string) =>
+  z.object({
+    after: z.coerce
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe(`return ${what} with seq greater than this`),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  });
+
 export function auditRoutes(deps: AuditRouteDeps) {
   return [
     route({
@@ -67,15 +79,7 @@ export function auditRoutes(deps: AuditRouteDeps) {
       summary: 'Audit log entries after a sequence number, oldest first',
       tags: ['audit'],
       roles: ['admin', 'reviewer'],
-      query: z.object({
-        after: z.coerce
-          .number()
-          .int()
-          .nonnegative()
-          .default(0)
-          .describe('return entries with seq greater than this'),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-      }),
+      query: pageAfter('entries'),
       response: z.object({ entries: z.array(entrySchema), next: z.number().int().nullable() }),
       handler: async ({ query }) => {
         const entries = await deps.audit.list({ afterSeq: query.after, limit: query.limit });
@@ -142,15 +146,7 @@ export function auditRoutes(deps: AuditRouteDeps) {
       summary: "Heads of the coordinator's audit log this node anchored, oldest first",
       tags: ['audit'],
       roles: ['admin', 'reviewer'],
-      query: z.object({
-        after: z.coerce
-          .number()
-          .int()
-          .nonnegative()
-          .default(0)
-          .describe('return anchors with seq greater than this'),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-      }),
+      query: pageAfter('anchors'),
       response: z.object({
         party: z.literal(COORDINATOR_NAME),
         anchors: z.array(anchorSchema),

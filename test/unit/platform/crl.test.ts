@@ -25,21 +25,11 @@ import {
 import { childrenOf, DerError, parseDer, readInteger, readTime } from '../../../platform/tls/der-reader.js';
 import { createAuthority, issueCrl, issueLeaf, serialOf } from '../../../platform/tls/issue.js';
 import { Revocation } from '../../../platform/tls/revocation.js';
-import { AccordError } from '../../../primitives/errors/index.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const OPENSSL = '/usr/bin/openssl';
 const HAS_OPENSSL = existsSync(OPENSSL);
 const WITHOUT_OPENSSL = HAS_OPENSSL ? '' : ` (SKIPPED: openssl not found at ${OPENSSL})`;
-
-function thrown(fn: () => unknown): AccordError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AccordError);
-    return err as AccordError;
-  }
-  throw new Error('nothing was thrown');
-}
 
 function derOf(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');

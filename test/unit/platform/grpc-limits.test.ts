@@ -6,7 +6,7 @@
  * in-process, a request just over the coordinator's limit is refused with RESOURCE_EXHAUSTED and never reaches the
  * handler, while one of exactly the limit does.
  */
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
@@ -23,8 +23,7 @@ import {
 } from '../../../platform/grpc/limits.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, createCoordinatorServer, serverCredentials } from '../../../platform/grpc/server.js';
-import type { TlsMaterial } from '../../../platform/tls/credentials.js';
-import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
+import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
 import { AUDIT_ANCHORS_PAGE_MAX } from '../../../platform/wire/consortium.js';
 import { PSI_PROTO, PSI_SERVICE } from '../../../platform/wire/psi.js';
 import { MEMBER_NAME_PATTERN } from '../../../primitives/consortium/roles.js';
@@ -290,32 +289,8 @@ describe('gRPC message size limits', () => {
   });
 });
 
-function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name: string): TlsMaterial {
-  return {
-    caPem: Buffer.from(ca.certPem),
-    certPem: Buffer.from(leaf.certPem),
-    keyPem: Buffer.from(leaf.keyPem),
-    certificate: new X509Certificate(leaf.certPem),
-    name,
-  };
-}
-
 describe('the coordinator’s receive limit over real mutual TLS', () => {
-  const ca = createAuthority('test-consortium');
-  const serverTls = material(
-    ca,
-    issueLeaf(ca, {
-      commonName: 'coordinator',
-      consortium: 'test-consortium',
-      server: { dns: ['coordinator', 'localhost'], ip: ['127.0.0.1'] },
-    }),
-    'coordinator',
-  );
-  const clientTls = material(
-    ca,
-    issueLeaf(ca, { commonName: 'bank-a', consortium: 'test-consortium', uri: 'urn:accord:member:bank-a' }),
-    'bank-a',
-  );
+  const { serverTls, clientTls } = coordinatorAndMemberTls();
   const Psi = serviceOf(PSI_PROTO, PSI_SERVICE);
   const serialize = Psi.service['Send']!.requestSerialize;
   let server: grpc.Server;

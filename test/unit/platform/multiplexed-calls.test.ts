@@ -4,7 +4,6 @@
  * peer restart fails the calls in flight and the next call opens a new stream, and every call is audited with the
  * member named by the client certificate.
  */
-import { X509Certificate } from 'node:crypto';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +13,7 @@ import { multiplexedHandler, OpenStreams } from '../../../platform/grpc/multiple
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
 import type { Logger } from '../../../platform/log/logger.js';
-import type { TlsMaterial } from '../../../platform/tls/credentials.js';
-import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
+import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
 import type { AuditDraft } from '../../../primitives/audit/chain.js';
 import { AccordError } from '../../../primitives/errors/index.js';
@@ -31,16 +29,6 @@ function element(behaviour: number, echo: number): Uint8Array {
   return e;
 }
 
-function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name: string): TlsMaterial {
-  return {
-    caPem: Buffer.from(ca.certPem),
-    certPem: Buffer.from(leaf.certPem),
-    keyPem: Buffer.from(leaf.keyPem),
-    certificate: new X509Certificate(leaf.certPem),
-    name,
-  };
-}
-
 describe('multiplexed calls over one stream', () => {
   // Errors logged locally (never sent): the test checks an internal error lands here and not on the wire.
   const logged: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
@@ -52,21 +40,7 @@ describe('multiplexed calls over one stream', () => {
     child: () => log,
   };
   const audits: AuditDraft[] = [];
-  const ca = createAuthority('test-consortium');
-  const serverTls = material(
-    ca,
-    issueLeaf(ca, {
-      commonName: 'coordinator',
-      consortium: 'test-consortium',
-      server: { dns: ['coordinator', 'localhost'], ip: ['127.0.0.1'] },
-    }),
-    'coordinator',
-  );
-  const clientTls = material(
-    ca,
-    issueLeaf(ca, { commonName: 'bank-a', consortium: 'test-consortium', uri: 'urn:accord:member:bank-a' }),
-    'bank-a',
-  );
+  const { serverTls, clientTls } = coordinatorAndMemberTls();
   const Signals = serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE);
   let server: grpc.Server;
   let port = 0;

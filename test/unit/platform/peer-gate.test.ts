@@ -3,7 +3,6 @@
  * call is refused before its handler runs, and a stream opened BEFORE the revocation gets no message through after
  * it (a member cannot open calls early and send their requests once it is revoked).
  */
-import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMtlsClient } from '../../../platform/grpc/client.js';
@@ -14,39 +13,14 @@ import { revocationInterceptor } from '../../../platform/grpc/peer-gate.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
 import type { Logger } from '../../../platform/log/logger.js';
-import type { TlsMaterial } from '../../../platform/tls/credentials.js';
-import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
+import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
 import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
 
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 
-function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name: string): TlsMaterial {
-  return {
-    caPem: Buffer.from(ca.certPem),
-    certPem: Buffer.from(leaf.certPem),
-    keyPem: Buffer.from(leaf.keyPem),
-    certificate: new X509Certificate(leaf.certPem),
-    name,
-  };
-}
-
 describe('revocation gate', () => {
-  const ca = createAuthority('gate-test');
-  const serverTls = material(
-    ca,
-    issueLeaf(ca, {
-      commonName: 'coordinator',
-      consortium: 'gate-test',
-      server: { dns: ['coordinator'], ip: ['127.0.0.1'] },
-    }),
-    'coordinator',
-  );
-  const clientTls = material(
-    ca,
-    issueLeaf(ca, { commonName: 'bank-c', consortium: 'gate-test', uri: 'urn:accord:member:bank-c' }),
-    'bank-c',
-  );
+  const { serverTls, clientTls } = coordinatorAndMemberTls('gate-test', 'bank-c');
   const Signals = serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE);
   let revoked = false;
   let handled = 0;

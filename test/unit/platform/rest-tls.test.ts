@@ -12,21 +12,11 @@ import { buildRestApp } from '../../../node/rest/app.js';
 import { loadNodeConfig } from '../../../platform/config/index.js';
 import { createLogger } from '../../../platform/log/logger.js';
 import { loadRestClientTls, loadRestTlsMaterial } from '../../../platform/tls/credentials.js';
-import { AccordError } from '../../../primitives/errors/index.js';
 import { tempConsortium } from '../../helpers/temp-consortium.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
-
-function thrown(fn: () => unknown): AccordError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AccordError);
-    return err as AccordError;
-  }
-  throw new Error('nothing was thrown');
-}
 
 describe('accord init --rest-tls', () => {
   const withTls = tempConsortium(['bank-a', 'bank-b'], { restTls: true });

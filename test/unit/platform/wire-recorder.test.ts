@@ -10,7 +10,7 @@
  * are checked on their own too: each is really what an encoding of the identifier looks like, and each encoding of
  * the identifier (hex, base64 at any offset of a larger buffer, upper and lower case) is caught.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,7 @@ import { createMtlsClient } from '../../../platform/grpc/client.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
 import { wireRecorderInterceptors } from '../../../platform/grpc/wire-recorder.js';
-import type { TlsMaterial } from '../../../platform/tls/credentials.js';
-import { createAuthority, type IssuedPem, issueLeaf } from '../../../platform/tls/issue.js';
+import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE } from '../../../platform/wire/signals.js';
 import {
   base64Cores,
@@ -36,16 +35,6 @@ import { findLeaks, type Leak, parseWireRecord } from '../../helpers/wire-record
 const PHONE_RAW = '+86 138 0013 8000';
 const PHONE_NORMALISED = '+8613800138000';
 const PHONE_FORMS = identifierForms('phone', PHONE_RAW);
-
-function material(ca: ReturnType<typeof createAuthority>, leaf: IssuedPem, name: string): TlsMaterial {
-  return {
-    caPem: Buffer.from(ca.certPem),
-    certPem: Buffer.from(leaf.certPem),
-    keyPem: Buffer.from(leaf.keyPem),
-    certificate: new X509Certificate(leaf.certPem),
-    name,
-  };
-}
 
 /** base64 of `text` embedded after `offset` bytes of other data and followed by more (a blob, not the id alone). */
 function base64Inside(text: string, offset: number): string {
@@ -81,21 +70,7 @@ type ServerPlant =
   | { where: 'trailers'; key: string; value: string | Buffer };
 
 describe('wire recorder over real mutual TLS', () => {
-  const ca = createAuthority('test-consortium');
-  const serverTls = material(
-    ca,
-    issueLeaf(ca, {
-      commonName: 'coordinator',
-      consortium: 'test-consortium',
-      server: { dns: ['coordinator', 'localhost'], ip: ['127.0.0.1'] },
-    }),
-    'coordinator',
-  );
-  const clientTls = material(
-    ca,
-    issueLeaf(ca, { commonName: 'bank-a', consortium: 'test-consortium', uri: 'urn:accord:member:bank-a' }),
-    'bank-a',
-  );
+  const { serverTls, clientTls } = coordinatorAndMemberTls();
   const Signals = serviceOf(SIGNALS_PROTO, SIGNALS_SERVICE);
   let dir: string;
   let file: string;

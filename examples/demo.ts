@@ -185,7 +185,7 @@ async function run(consortium: LocalConsortium): Promise<void> {
   expectOk('bank-a application check', signalAnswer);
   const apps = signalAnswer.body.applications;
   process.stdout.write(
-    `  bank-a records its application and learns: other banks with applications in 1/7/30 days: ${apps.d1}/${apps.d7}/${apps.d30}\n`,
+    `  bank-a records its application and learns: other banks with applications today / in 7 / in 30 UTC days: ${apps.d1}/${apps.d7}/${apps.d30}\n`,
   );
   for (const f of signalAnswer.body.flags)
     process.stdout.write(

@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fetchAnchorsFromCoordinator } from '../../platform/audit/anchor-client.js';
+import { fetchAllAnchors, fetchAnchorsFromCoordinator } from '../../platform/audit/anchor-client.js';
 import { verifyAuditLogAgainst } from '../../platform/audit/verify.js';
 import { formatZodIssues, readJsonFile } from '../../platform/config/load.js';
 import { loadCoordinatorConfig, loadNodeConfig } from '../../platform/config/index.js';
@@ -169,13 +169,9 @@ export async function auditAnchors(configFile: string): Promise<void> {
   const config = loadNodeConfig(configFile);
   const store = openSqliteNodeStore(config.store.path!);
   try {
-    const anchors = [];
-    for (let afterSeq = 0; ; ) {
-      const page = await store.anchors.list(COORDINATOR_NAME, { afterSeq, limit: 1000 });
-      anchors.push(...page.map(({ seq, hash, at, entrySeq }) => ({ seq, hash, at, entrySeq })));
-      if (page.length < 1000) break;
-      afterSeq = page[page.length - 1]!.seq;
-    }
+    const anchors = (await fetchAllAnchors((query) => store.anchors.list(COORDINATOR_NAME, query))).map(
+      ({ seq, hash, at, entrySeq }) => ({ seq, hash, at, entrySeq }),
+    );
     const file: z.infer<typeof anchorsFileSchema> = {
       format: ANCHORS_FORMAT,
       party: COORDINATOR_NAME,

@@ -11,6 +11,11 @@ import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
 
 type Inbox = grpc.ServerWritableStream<unknown, unknown>;
 
+/** Ends an inbox stream at once with `error`'s gRPC status and message. */
+export function endInbox(stream: Inbox, error: AccordError): void {
+  stream.destroy(Object.assign(new Error(error.message), { code: error.grpcStatus }));
+}
+
 export class Inboxes {
   private readonly streams = new Map<string, Inbox>();
   private readonly peers = new Map<Inbox, PeerIdentity>();
@@ -38,8 +43,7 @@ export class Inboxes {
     for (const [stream, peer] of this.peers) {
       if (!matches(peer)) continue;
       dropped.push(peer.member);
-      const error = errorFor(peer);
-      stream.destroy(Object.assign(new Error(error.message), { code: error.grpcStatus }));
+      endInbox(stream, errorFor(peer));
     }
     return dropped;
   }

@@ -10,6 +10,7 @@
  */
 import { fisherYates } from '../../primitives/random/secure-shuffle.js';
 
+/** Bytes of a fully blinded point kept for comparison (128 bits: collisions negligible). */
 export const KEY = 16;
 
 /** The smallest set, indexed for look-ups by key. */

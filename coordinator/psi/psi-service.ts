@@ -15,6 +15,7 @@ import { type PeerIdentity, peerIdentity } from '../../platform/grpc/peer-gate.j
 import type { Logger } from '../../platform/log/logger.js';
 import type { PsiSessionStore } from '../../platform/store/psi-types.js';
 import { psiWire as wire } from '../../platform/wire/psi.js';
+import { PerKeyQueue } from '../../primitives/concurrency/per-key-queue.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import {
   PSI_OUTCOME,
@@ -24,7 +25,7 @@ import {
   type PsiOutcome,
 } from '../../primitives/psi/session-protocol.js';
 import type { Membership } from '../membership.js';
-import type { Inboxes } from './inboxes.js';
+import { endInbox, type Inboxes } from './inboxes.js';
 import { intersect } from './intersect.js';
 import { PsiSession } from './session.js';
 
@@ -59,7 +60,7 @@ export class PsiCoordinator {
     { invite?: NodeJS.Timeout; idle?: NodeJS.Timeout; run?: NodeJS.Timeout }
   >();
   /** Each member's Open being admitted, so that its limits are checked one Open at a time. */
-  private readonly admitting = new Map<string, Promise<void>>();
+  private readonly admitting = new PerKeyQueue();
   /** Why recent sessions ended, so that a participant still sending learns the real reason, not "not found". */
   private readonly endedWith = new Map<string, AccordError>();
   /** Points reserved by running sessions (their announced sizes), against `maxPointsInMemory`. */
@@ -169,17 +170,7 @@ export class PsiCoordinator {
    * the same member's Opens is looked at, so simultaneous Opens cannot all pass a limit that only one may.
    */
   private admit(request: PsiOpen, member: string): Promise<PsiSession> {
-    const previous = this.admitting.get(member) ?? Promise.resolve();
-    const admitted = previous.catch(() => undefined).then(() => this.admitNow(request, member));
-    const settled = admitted.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.admitting.set(member, settled);
-    void settled.then(() => {
-      if (this.admitting.get(member) === settled) this.admitting.delete(member);
-    });
-    return admitted;
+    return this.admitting.run(member, () => this.admitNow(request, member));
   }
 
   /** Membership, peers online, per-member limits, the id never used before; the session is in `sessions` on return. */
@@ -429,7 +420,7 @@ export class PsiCoordinator {
             outcome: 'denied',
             details: { code: accord.code },
           });
-          call.destroy(Object.assign(new Error(accord.message), { code: accord.grpcStatus }));
+          endInbox(call, accord);
           return;
         }
         // The inbox opens only once its opening is on record.
@@ -445,8 +436,7 @@ export class PsiCoordinator {
             const peer = peerIdentity(call) ?? { member, serial: '' };
             // Revoked while its opening was being recorded: the reload's sweep of open inboxes has already run.
             if (this.deps.isRevoked?.(peer)) {
-              const err = new AccordError('ACCORD_MEMBER_REVOKED', { member });
-              call.destroy(Object.assign(new Error(err.message), { code: err.grpcStatus }));
+              endInbox(call, new AccordError('ACCORD_MEMBER_REVOKED', { member }));
               return;
             }
             inboxes.attach(peer, call);
@@ -457,7 +447,7 @@ export class PsiCoordinator {
             call.on('close', closed);
             call.on('error', closed);
           },
-          (err: AccordError) => call.destroy(Object.assign(new Error(err.message), { code: err.grpcStatus })),
+          (err: AccordError) => endInbox(call, err),
         );
       },
     };

@@ -15,13 +15,13 @@ import {
   type PsiMode,
   type PsiReveal,
   type PsiSend,
+  RingStreams,
   sizeRatio,
 } from '../../primitives/psi/session-protocol.js';
 import type { IdKind } from '../../primitives/identity/normalise.js';
+import { KEY } from './intersect.js';
 
 const POINT = 32;
-/** Bytes of a point kept for comparison (128 bits: collisions negligible). */
-export const KEY_BYTES = 16;
 
 export type SessionState = 'inviting' | 'running' | 'finishing' | 'ended';
 
@@ -52,7 +52,7 @@ export class PsiSession {
   state: SessionState = 'inviting';
   private readonly sizes = new Map<string, number>();
   private readonly caps = new Map<string, number>();
-  private readonly streams = new Map<string, { next: number; received: number; closed: boolean }>();
+  private readonly streams = new RingStreams();
   /** Comparison keys of each origin's fully blinded set, in the origin's order; allocated when the session starts. */
   private readonly finals = new Map<string, { keys: Buffer; received: number }>();
 
@@ -139,7 +139,7 @@ export class PsiSession {
   begin(): void {
     this.state = 'running';
     for (const origin of this.ring) {
-      this.finals.set(origin, { keys: Buffer.allocUnsafe(this.sizes.get(origin)! * KEY_BYTES), received: 0 });
+      this.finals.set(origin, { keys: Buffer.allocUnsafe(this.sizes.get(origin)! * KEY), received: 0 });
     }
   }
 
@@ -167,31 +167,26 @@ export class PsiSession {
         problem: 'points sent out of ring order',
       });
     }
-    const key = `${batch.origin}/${batch.hop}`;
-    const stream = this.streams.get(key) ?? { next: 0, received: 0, closed: false };
     const expected = this.sizes.get(batch.origin)!;
-    if (stream.closed || batch.batchIndex !== stream.next) {
+    const wrong = this.streams.accept(batch, expected);
+    if (wrong?.problem === 'order') {
       throw new AccordError('ACCORD_PSI_PROTOCOL_VIOLATION', {
         member: sender,
         problem: 'batch out of order',
       });
     }
-    stream.next++;
-    stream.received += batch.count;
-    if (stream.received > expected || (batch.last && stream.received !== expected)) {
+    if (wrong) {
       throw new AccordError('ACCORD_PSI_SET_SIZE_MISMATCH', {
         member: sender,
-        actual: stream.received,
+        actual: wrong.received,
         expected,
       });
     }
-    stream.closed = batch.last;
-    this.streams.set(key, stream);
     const to = nextInRing(this.ring, batch.origin, batch.hop);
     if (to !== null) return { kind: 'forward', to };
     const final = this.finals.get(batch.origin)!;
     for (let i = 0; i < batch.count; i++) {
-      batch.points.copy(final.keys, (final.received + i) * KEY_BYTES, i * POINT, i * POINT + KEY_BYTES);
+      batch.points.copy(final.keys, (final.received + i) * KEY, i * POINT, i * POINT + KEY);
     }
     final.received += batch.count;
     return { kind: 'final' };

@@ -16,6 +16,7 @@
  */
 import type { Logger } from '../../platform/log/logger.js';
 import type { QuotaCharge, QuotaStore, QuotaUsage, QuotaWrites } from '../../platform/store/quota-types.js';
+import { PerKeyQueue } from '../../primitives/concurrency/per-key-queue.js';
 import { AccordError } from '../../primitives/errors/index.js';
 
 /** Buffered changes beyond this many refuse new charges (the store is failing): memory stays bounded. */
@@ -29,19 +30,38 @@ interface PendingUsage {
   hits: number;
   alerted: boolean;
 }
+/** member -> digest (hex) -> { digest, day of last use }. */
+type SeenBuffer = Map<string, Map<string, { digest: Uint8Array; day: number }>>;
+/** `${member}/${day}` -> counts. */
+type UsageBuffer = Map<string, PendingUsage & { member: string; day: number }>;
+
+/** `a` with the counts of `b` added (the alert flag only ever set). */
+function plus(a: QuotaUsage, b: PendingUsage): QuotaUsage {
+  return {
+    day: a.day,
+    newElements: a.newElements + b.newElements,
+    queries: a.queries + b.queries,
+    hits: a.hits + b.hits,
+    alerted: a.alerted || b.alerted,
+  };
+}
+
+/** Sets `key` in a cache of at most 10 000 entries, forgetting the oldest first. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  cache.set(key, value);
+  if (cache.size > 10_000) cache.delete(cache.keys().next().value!);
+}
 
 export class QuotaLedger {
-  /** member -> digest (hex) -> { digest, day of last use } not yet written. */
-  private seen = new Map<string, Map<string, { digest: Uint8Array; day: number }>>();
-  /** `${member}/${day}` -> counts not yet written. */
-  private usage = new Map<string, PendingUsage & { member: string; day: number }>();
+  /** Last uses not yet written. */
+  private seen: SeenBuffer = new Map();
+  /** Counts not yet written. */
+  private usage: UsageBuffer = new Map();
   /** What a flush is writing right now: still counted until the store has it. */
-  private inFlight: {
-    seen: Map<string, Map<string, { digest: Uint8Array; day: number }>>;
-    usage: Map<string, PendingUsage & { member: string; day: number }>;
-  } | null = null;
+  private inFlight: { seen: SeenBuffer; usage: UsageBuffer } | null = null;
   private pending = 0;
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Charges and alert flags of one member, one at a time. */
+  private readonly queue = new PerKeyQueue();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /**
@@ -77,18 +97,7 @@ export class QuotaLedger {
     baseLimit: number,
     memoryDays: number,
   ): Promise<QuotaCharge> {
-    return this.serially(member, () => this.chargeNow(member, digests, day, baseLimit, memoryDays));
-  }
-
-  private serially<T>(member: string, step: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(member) ?? Promise.resolve();
-    const run = previous.then(step, step);
-    const settled = run.catch(() => undefined);
-    this.queues.set(member, settled);
-    void settled.then(() => {
-      if (this.queues.get(member) === settled) this.queues.delete(member);
-    });
-    return run;
+    return this.queue.run(member, () => this.chargeNow(member, digests, day, baseLimit, memoryDays));
   }
 
   private async chargeNow(
@@ -171,7 +180,7 @@ export class QuotaLedger {
 
   /** Marks the day's enumeration alert raised; true only the first time (one at a time per member, as charges). */
   markAlerted(member: string, day: number): Promise<boolean> {
-    return this.serially(member, async () => {
+    return this.queue.run(member, async () => {
       if ((await this.usageOf(member, day)).alerted) return false;
       this.add(member, day, { alerted: true });
       return true;
@@ -184,8 +193,7 @@ export class QuotaLedger {
     const cached = this.granted.get(key);
     if (cached !== undefined && !fresh) return cached;
     const extra = await this.store.grantedOn(member, day);
-    this.granted.set(key, extra);
-    if (this.granted.size > 10_000) this.granted.delete(this.granted.keys().next().value!);
+    remember(this.granted, key, extra);
     return extra;
   }
 
@@ -206,20 +214,11 @@ export class QuotaLedger {
       }
       // Another read may have raced this one; the first cached value stays (writes add to it).
       stored = this.stored.get(key) ?? read;
-      this.stored.set(key, stored);
-      if (this.stored.size > 10_000) this.stored.delete(this.stored.keys().next().value!);
+      remember(this.stored, key, stored);
     }
     let total: QuotaUsage = stored;
-    for (const extra of [this.usage.get(key), this.inFlight?.usage.get(key)]) {
-      if (!extra) continue;
-      total = {
-        day,
-        newElements: total.newElements + extra.newElements,
-        queries: total.queries + extra.queries,
-        hits: total.hits + extra.hits,
-        alerted: total.alerted || extra.alerted,
-      };
-    }
+    for (const extra of [this.usage.get(key), this.inFlight?.usage.get(key)])
+      if (extra) total = plus(total, extra);
     return total;
   }
 
@@ -265,11 +264,7 @@ export class QuotaLedger {
     return this.flushing;
   }
 
-  private async writeOut(
-    seen: Map<string, Map<string, { digest: Uint8Array; day: number }>>,
-    usage: Map<string, PendingUsage & { member: string; day: number }>,
-    count: number,
-  ): Promise<void> {
+  private async writeOut(seen: SeenBuffer, usage: UsageBuffer, count: number): Promise<void> {
     let usageWritten = usage.size === 0;
     try {
       if (!usageWritten) {
@@ -277,14 +272,7 @@ export class QuotaLedger {
           // Now stored: into the cached stored usage, out of the flight, in one step (no read counts them twice).
           for (const [key, u] of usage) {
             const s = this.stored.get(key);
-            if (!s) continue; // not cached: the next read gets it from the store
-            this.stored.set(key, {
-              day: s.day,
-              newElements: s.newElements + u.newElements,
-              queries: s.queries + u.queries,
-              hits: s.hits + u.hits,
-              alerted: s.alerted || u.alerted,
-            });
+            if (s) this.stored.set(key, plus(s, u)); // not cached: the next read gets it from the store
           }
           this.inFlight = { seen, usage: new Map() };
           usageWritten = true;
@@ -320,10 +308,7 @@ export class QuotaLedger {
   }
 
   /** Puts back what a failed flush took, under anything charged since. */
-  private restore(
-    seen: Map<string, Map<string, { digest: Uint8Array; day: number }>>,
-    usage: Map<string, PendingUsage & { member: string; day: number }>,
-  ): void {
+  private restore(seen: SeenBuffer, usage: UsageBuffer): void {
     for (const [member, byHex] of seen) {
       const now = this.seen.get(member) ?? new Map();
       for (const [hex, s] of byHex) if (!now.has(hex)) now.set(hex, s);
@@ -331,13 +316,7 @@ export class QuotaLedger {
     }
     for (const [key, u] of usage) {
       const now = this.usage.get(key);
-      if (!now) this.usage.set(key, u);
-      else {
-        now.newElements += u.newElements;
-        now.queries += u.queries;
-        now.hits += u.hits;
-        now.alerted ||= u.alerted;
-      }
+      this.usage.set(key, now ? { ...plus(now, u), member: u.member } : u);
     }
   }
 }

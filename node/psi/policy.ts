@@ -6,7 +6,7 @@
  */
 import { ANY_DATASET, type PartnerPolicy } from '../../platform/config/psi-schema.js';
 import { AccordError } from '../../primitives/errors/index.js';
-import type { PsiMode } from '../../primitives/psi/session-protocol.js';
+import { type PsiMode, sizeRatio } from '../../primitives/psi/session-protocol.js';
 
 /**
  * Throws ACCORD_PSI_POLICY_REFUSED naming the first partner and what it may not do; else returns the largest size
@@ -49,7 +49,7 @@ export function withinBudget(
   for (const [partner, size] of Object.entries(sizes)) {
     const policy = partners[partner];
     if (!policy) throw new AccordError('ACCORD_PSI_POLICY_REFUSED', { what: 'any intersection', partner });
-    const ratio = Math.max(size, ownSize) / Math.max(1, Math.min(size, ownSize));
+    const ratio = sizeRatio([size, ownSize]);
     if (ratio > policy.maxSizeRatio)
       throw new AccordError('ACCORD_PSI_SIZE_RATIO_EXCEEDED', {
         ratio: ratio.toFixed(1),

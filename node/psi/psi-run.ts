@@ -24,6 +24,7 @@ import {
   type PsiRingBatch,
   type PsiStart,
   nextInRing,
+  RingStreams,
   sizeRatio,
 } from '../../primitives/psi/session-protocol.js';
 import { randomPermutation } from './permutation.js';
@@ -78,7 +79,7 @@ export class PsiRun {
   private tail: Promise<void> = Promise.resolve();
   private result: ResultState | null = null;
   /** Per (origin, hop): the next batch expected and the points received so far (step 3 checks). */
-  private readonly inbound = new Map<string, { next: number; received: number; closed: boolean }>();
+  private readonly inbound = new RingStreams();
   private finished = false;
 
   constructor(
@@ -258,16 +259,9 @@ export class PsiRun {
       throw violation('points of an unknown origin or hop');
     if (nextInRing(start.ring, batch.origin, batch.hop) !== this.deps.self)
       throw violation('points this node is not the next hop for');
-    const key = `${batch.origin}/${batch.hop}`;
-    const stream = this.inbound.get(key) ?? { next: 0, received: 0, closed: false };
-    const announced = start.setSizes[at]!;
-    stream.received += batch.count;
-    if (stream.closed || batch.batchIndex !== stream.next || stream.received > announced)
-      throw violation('points out of order or beyond the announced set size');
-    if (batch.last && stream.received !== announced) throw violation('a stream shorter than announced');
-    stream.next++;
-    stream.closed = batch.last;
-    this.inbound.set(key, stream);
+    const wrong = this.inbound.accept(batch, start.setSizes[at]!);
+    if (wrong?.problem === 'short') throw violation('a stream shorter than announced');
+    if (wrong) throw violation('points out of order or beyond the announced set size');
   }
 
   /** Step 4: this learner's result, batch by batch; any inconsistency fails the session. */

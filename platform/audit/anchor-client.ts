@@ -20,11 +20,11 @@ import {
   consortiumWire as wire,
 } from '../wire/consortium.js';
 
-/** Calls `page` until the anchors run out; `page` is one AuditAnchors call. */
-export async function fetchAllAnchors(
-  page: (query: AuditAnchorsQuery) => Promise<AnchorView[]>,
-): Promise<AnchorView[]> {
-  const all: AnchorView[] = [];
+/** Calls `page` until the anchors run out; `page` is one AuditAnchors call (or one page of a local anchor store). */
+export async function fetchAllAnchors<A extends { readonly seq: number }>(
+  page: (query: AuditAnchorsQuery) => Promise<A[]>,
+): Promise<A[]> {
+  const all: A[] = [];
   let afterSeq = 0;
   for (;;) {
     const anchors = await page({ afterSeq, limit: AUDIT_ANCHORS_PAGE_MAX });

@@ -17,6 +17,7 @@ import {
   decideAnchor,
   hashPrefix,
 } from '../../primitives/audit/anchors.js';
+import { PerKeyQueue } from '../../primitives/concurrency/per-key-queue.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { AuditAnchorStore } from '../store/types.js';
@@ -40,7 +41,8 @@ export class HeadAnchoring {
   private readonly force = new Set<string>();
   private readonly lastMismatchAuditMs = new Map<string, number>();
   private readonly lastWarnMs = new Map<string, number>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Heads of one party, one at a time. */
+  private readonly queue = new PerKeyQueue();
 
   constructor(private readonly deps: HeadAnchoringDeps) {}
 
@@ -51,17 +53,7 @@ export class HeadAnchoring {
 
   /** Anchors `head` of `party` if due; records a mismatch if it contradicts the last anchor. */
   observe(party: string, head: AuditHead | null): Promise<AnchorDecision['kind']> {
-    const previous = this.queues.get(party) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.observeNow(party, head ?? { seq: 0, hash: '' }),
-      () => this.observeNow(party, head ?? { seq: 0, hash: '' }),
-    );
-    const settled = run.catch(() => undefined);
-    this.queues.set(party, settled);
-    void settled.then(() => {
-      if (this.queues.get(party) === settled) this.queues.delete(party);
-    });
-    return run;
+    return this.queue.run(party, () => this.observeNow(party, head ?? { seq: 0, hash: '' }));
   }
 
   private async observeNow(party: string, head: AuditHead): Promise<AnchorDecision['kind']> {

@@ -222,24 +222,45 @@ export function expectedSender(ring: readonly string[], origin: string, hop: num
   return ring[(start + hop - 1) % ring.length]!;
 }
 
+/** What is wrong with a ring batch for its stream: not the next one (or after the last), too many points, too few. */
+export type StreamProblem = { readonly problem: 'order' | 'over' | 'short'; readonly received: number };
+
+/**
+ * Where each (origin, hop) stream of ring batches stands, as the coordinator and every member both check it: batches
+ * in order from 0, never more points than the origin announced, exactly that many when the last batch arrives.
+ */
+export class RingStreams {
+  private readonly streams = new Map<string, { next: number; received: number; closed: boolean }>();
+
+  /**
+   * Records `batch`, of a stream whose origin announced `announced` points; returns its problem (with the points
+   * received counting this batch), or null when it is the stream's next batch and within the announced size.
+   */
+  accept(
+    batch: Pick<PsiSend, 'origin' | 'hop' | 'batchIndex' | 'count' | 'last'>,
+    announced: number,
+  ): StreamProblem | null {
+    const key = `${batch.origin}/${batch.hop}`;
+    const stream = this.streams.get(key) ?? { next: 0, received: 0, closed: false };
+    const received = stream.received + batch.count;
+    if (stream.closed || batch.batchIndex !== stream.next) return { problem: 'order', received };
+    if (received > announced) return { problem: 'over', received };
+    if (batch.last && received !== announced) return { problem: 'short', received };
+    this.streams.set(key, { next: stream.next + 1, received, closed: batch.last });
+    return null;
+  }
+}
+
 /** Largest set size over smallest: the figure every party's cap bounds. Infinity when a set is empty. */
 export function sizeRatio(sizes: readonly number[]): number {
   const smallest = Math.min(...sizes);
   return smallest > 0 ? Math.max(...sizes) / smallest : Number.POSITIVE_INFINITY;
 }
 
-/** True when the terms a peer agreed to are exactly the session's (participants in the same order). */
-export function sameTerms(a: PsiAgreedTerms, b: PsiAgreedTerms): boolean {
-  return (
-    a.idKind === b.idKind &&
-    a.mode === b.mode &&
-    a.reveal === b.reveal &&
-    a.participants.length === b.participants.length &&
-    a.participants.every((p, i) => p === b.participants[i])
-  );
-}
-
-/** The first term on which an acceptance differs from the session, for the error message; null when none. */
+/**
+ * The first term on which an acceptance differs from the session (participants in the same order included), for the
+ * error message; null when the terms are exactly the session's.
+ */
 export function differingTerm(
   agreed: PsiAgreedTerms,
   session: PsiAgreedTerms,
@@ -247,7 +268,10 @@ export function differingTerm(
   for (const field of ['idKind', 'mode', 'reveal'] as const) {
     if (agreed[field] !== session[field]) return { field, actual: agreed[field], expected: session[field] };
   }
-  if (!sameTerms(agreed, session))
+  const same =
+    agreed.participants.length === session.participants.length &&
+    agreed.participants.every((p, i) => p === session.participants[i]);
+  if (!same)
     return {
       field: 'participants',
       actual: agreed.participants.join(','),

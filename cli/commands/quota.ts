@@ -18,6 +18,7 @@ import { createLogger } from '../../platform/log/logger.js';
 import { openSqliteCoordinatorStore } from '../../platform/store/sqlite/index.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { baseQuota, dayOf } from '../../coordinator/signals/quota.js';
+import { DAY_MS } from '../../primitives/signals/protocol.js';
 
 export interface QuotaCliOptions {
   readonly config: string;
@@ -68,7 +69,7 @@ export async function quotaCommand(action: string | undefined, options: QuotaCli
       });
       const saved = await store.quotas.grant({ ...grant, grantedAtMs: Date.now() });
       process.stdout.write(
-        `granted ${member} ${extra} more new identifiers a day for ${days} day(s), until ${new Date((saved.untilDay + 1) * 86_400_000).toISOString()} (grant ${saved.id})\n`,
+        `granted ${member} ${extra} more new identifiers a day for ${days} day(s), until ${new Date((saved.untilDay + 1) * DAY_MS).toISOString()} (grant ${saved.id})\n`,
       );
       return;
     }
@@ -84,7 +85,7 @@ export async function quotaCommand(action: string | undefined, options: QuotaCli
       );
       const limit = baseQuota(config.signals.quotas, member) + grants.reduce((sum, g) => sum + g.extra, 0);
       const { newElements, queries, hits, alerted } = usage;
-      const day = new Date(today * 86_400_000).toISOString().slice(0, 10);
+      const day = new Date(today * DAY_MS).toISOString().slice(0, 10);
       rows.push({ member, day, limit, newElements, queries, hits, enumerationAlert: alerted, grants });
     }
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

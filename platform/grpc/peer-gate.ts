@@ -11,15 +11,10 @@ import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
-import { memberNameOfPeer } from '../tls/identity.js';
+import { memberNameOfPeer, type PeerIdentity } from '../tls/identity.js';
 import { toServiceError } from './errors.js';
 
-/** Who is on the other end of a call, as its certificate says. */
-export interface PeerIdentity {
-  readonly member: string;
-  /** The certificate serial as Node reports it (uppercase hex); '' if absent, which revocation treats as revoked. */
-  readonly serial: string;
-}
+export type { PeerIdentity } from '../tls/identity.js';
 
 /** The peer of a call or stream, or null when its certificate names no member (handlers refuse those). */
 export function peerIdentity(call: {

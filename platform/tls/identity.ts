@@ -28,3 +28,10 @@ export function memberNameOfPeer(cert: PeerCertificate | undefined): string | nu
   const cn = Array.isArray(cert.subject.CN) ? cert.subject.CN[0] : cert.subject.CN;
   return valid(fromAltNames(cert.subjectaltname)) ?? valid(cn);
 }
+
+/** Who is on the other end of a call, as its certificate says. */
+export interface PeerIdentity {
+  readonly member: string;
+  /** The certificate serial as Node reports it (uppercase hex); '' if absent, which revocation treats as revoked. */
+  readonly serial: string;
+}

@@ -11,6 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { type Crl, loadCrlFile, normaliseSerial } from './crl.js';
+import type { PeerIdentity } from './identity.js';
 
 export interface RevocationSettings {
   /** Member names refused whatever certificate they present. */
@@ -23,12 +24,6 @@ export interface RevocationSettings {
 
 /** Why a peer is refused: its member name, its serial on the deny-list, or its serial on the CRL. */
 export type RevocationMatch = 'member' | 'serial' | 'crl';
-
-/** A peer as the gRPC server knows it: member name from the certificate, serial as node reports it. */
-export interface RevocationPeer {
-  readonly member: string;
-  readonly serial: string;
-}
 
 interface State {
   readonly members: ReadonlySet<string>;
@@ -59,7 +54,7 @@ export class Revocation {
    * Why `peer` is refused, or null when it is not. A serial that is not hex (never the case for a certificate that
    * passed the TLS handshake) fails closed: refused as 'serial'.
    */
-  match(peer: RevocationPeer): RevocationMatch | null {
+  match(peer: PeerIdentity): RevocationMatch | null {
     const state = this.#state;
     if (state.members.has(peer.member)) return 'member';
     let serial: string;
@@ -74,7 +69,7 @@ export class Revocation {
   }
 
   /** True = revoked: refuse the call (ACCORD_MEMBER_REVOKED). */
-  check(peer: RevocationPeer): boolean {
+  check(peer: PeerIdentity): boolean {
     return this.match(peer) !== null;
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { LocalConsortium } from '../../examples/local-consortium.js';
+import { until } from './wait.js';
 
 const CREDIT = fileURLToPath(new URL('../../examples/data/default_credit_hetero_guest.csv', import.meta.url));
 
@@ -32,12 +33,7 @@ export function psiRegions(ids: readonly string[]): { idsA: string[]; idsB: stri
   };
 }
 
-/** The mobile number a record id stands for, as E.164 (+86 139 and the id padded to 8 digits). */
-export function phoneOf(id: string): string {
-  return `+86139${id.padStart(8, '0')}`;
-}
-
-/** The same number as a bank might have imported it. */
+/** The mobile number a record id stands for (+86 139 and the id padded to 8 digits), as a bank might have imported it. */
 export function formattedPhone(id: string, style: 'spaced' | 'plain' | 'dashed'): string {
   const d = id.padStart(8, '0');
   if (style === 'spaced') return `+86 139 ${d.slice(0, 4)} ${d.slice(4)}`;
@@ -59,9 +55,13 @@ export function shared(a: readonly string[], b: readonly string[]): string[] {
 // biome-ignore lint/suspicious/noExplicitAny: the job JSON is checked by the caller
 export async function waitJob(c: LocalConsortium, member: string, id: string): Promise<any> {
   expect(id).toBeTruthy();
-  for (;;) {
-    const { body } = await c.api(member, 'admin', 'GET', `/v1/psi/${id}`);
-    if (!['waiting', 'running', 'pending_approval'].includes(body.state)) return body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return until(
+    `PSI job ${id} at ${member} to end`,
+    async () => {
+      const { body } = await c.api(member, 'admin', 'GET', `/v1/psi/${id}`);
+      return ['waiting', 'running', 'pending_approval'].includes(body.state) ? undefined : body;
+    },
+    120_000,
+    100,
+  );
 }

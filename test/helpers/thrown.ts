@@ -11,3 +11,14 @@ export function thrown(fn: () => unknown): AccordError {
   }
   throw new Error('nothing was thrown');
 }
+
+/** The AccordError `promise` rejects with; fails the test if it resolves or rejects with something else. */
+export async function rejected(promise: Promise<unknown>): Promise<AccordError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AccordError);
+    return err as AccordError;
+  }
+  throw new Error('expected a rejection');
+}

@@ -20,6 +20,7 @@ import { openSqliteCoordinatorStore } from '../../platform/store/sqlite/index.js
 import type { CoordinatorStore } from '../../platform/store/types.js';
 import { removeEntryAndReseal } from '../helpers/audit-tamper.js';
 import { accord } from '../helpers/run-cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MEMBER = 'bank-a';
 
@@ -36,14 +37,6 @@ function anchorsIn(dbFile: string, party: string): AnchorRow[] {
       .all(party) as AnchorRow[];
   } finally {
     db.close();
-  }
-}
-
-async function waitFor(what: string, ready: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

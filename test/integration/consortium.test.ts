@@ -12,24 +12,12 @@ import { type LocalConsortium, startLocalConsortium } from '../../examples/local
 import { serviceOf } from '../../platform/grpc/proto.js';
 import { tempConsortium } from '../helpers/temp-consortium.js';
 import { accord } from '../helpers/run-cli.js';
+import { coordinatorAudit } from '../helpers/coordinator-audit.js';
 
 const FIXTURE = readFileSync(
   fileURLToPath(new URL('../fixtures/breast_hetero_guest.csv', import.meta.url)),
   'utf8',
 );
-
-function coordinatorAudit(
-  consortium: LocalConsortium,
-): Array<{ actor: string; action: string; target: string; outcome: string; details: string }> {
-  const db = new Database(join(consortium.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
-  try {
-    return db
-      .prepare('SELECT actor, action, target, outcome, details FROM audit_log ORDER BY seq')
-      .all() as never;
-  } finally {
-    db.close();
-  }
-}
 
 function listMembersWith(
   address: string,

@@ -18,6 +18,7 @@ import { createLogger } from '../../platform/log/logger.js';
 import { loadTlsMaterial } from '../../platform/tls/credentials.js';
 import type { PsiEvent } from '../../primitives/psi/session-protocol.js';
 import { idsOfCreditData, phoneCsv, psiRegions, shared, waitJob } from '../helpers/psi-data.js';
+import { until } from '../helpers/wait.js';
 
 const GUEST = fileURLToPath(new URL('../../examples/data/default_credit_hetero_guest.csv', import.meta.url));
 const HOST = fileURLToPath(new URL('../../examples/data/default_credit_hetero_host.csv', import.meta.url));
@@ -250,15 +251,12 @@ describe('PSI between member banks', () => {
       dataset: 'customers',
       mode: 'cardinality',
     });
-    for (;;) {
-      const view = await c.api('bank-c', 'admin', 'GET', `/v1/psi/${start.body.id}`);
-      if (view.body.state === 'pending_approval') {
-        // The admin sees how many rows the initiator brings before deciding.
-        expect(view.body.initiatorSetSize).toBe(idsB.length);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const view = await until('the invitation at bank-c', async () => {
+      const v = await c.api('bank-c', 'admin', 'GET', `/v1/psi/${start.body.id}`);
+      return v.body.state === 'pending_approval' ? v : undefined;
+    });
+    // The admin sees how many rows the initiator brings before deciding.
+    expect(view.body.initiatorSetSize).toBe(idsB.length);
     const byRisk = await c.api('bank-c', 'risk', 'DELETE', `/v1/psi/${start.body.id}`);
     expect(byRisk.status).toBe(403);
     expect(byRisk.body.error.code).toBe('ACCORD_AUTH_FORBIDDEN');
@@ -270,13 +268,11 @@ describe('PSI between member banks', () => {
 
   it('caps the rows one partner brings against a dataset in a week, across sessions', async () => {
     // bank-c lets bank-b bring 4 x 900 rows a week against `customers`; the three-bank session above brought 1 500.
-    const atC = async (id: string) => {
-      for (;;) {
+    const atC = (id: string) =>
+      until(`job ${id} at bank-c`, async () => {
         const view = await c.api('bank-c', 'admin', 'GET', `/v1/psi/${id}`);
-        if (view.status === 200) return view.body;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+        return view.status === 200 ? view.body : undefined;
+      });
     const run = () =>
       c.api('bank-b', 'risk', 'POST', '/v1/psi', {
         peers: ['bank-c'],
@@ -477,9 +473,10 @@ describe('PSI with a misbehaving peer', () => {
       })
       .catch((e) => e);
     expect(replay.code).toBe('ACCORD_PSI_SESSION_EXISTS');
+    const freshId = randomUUID();
     const fresh = await evil.client
       .open({
-        sessionId: randomUUID(),
+        sessionId: freshId,
         peers: ['bank-a'],
         idKind: 'phone',
         mode: 'intersection',
@@ -489,6 +486,13 @@ describe('PSI with a misbehaving peer', () => {
       })
       .catch((e) => e);
     expect(fresh).toEqual({ invited: ['bank-a'] });
+    // Ended before the next test counts sessions: bank-a refuses it, and its job ends once the coordinator has the answer.
+    await until('bank-a to answer the fresh session', async () => {
+      const { status, body } = await c.api('bank-a', 'admin', 'GET', `/v1/psi/${freshId}`);
+      return status === 200 && !['waiting', 'running', 'pending_approval'].includes(body.state)
+        ? body
+        : undefined;
+    });
   });
 
   it('counts simultaneous Opens one at a time against the member’s limit of sessions at once', async () => {

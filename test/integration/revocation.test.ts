@@ -5,33 +5,20 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { accord } from '../helpers/run-cli.js';
-
-type AuditRow = { actor: string; action: string; outcome: string; details: string };
-
-function coordinatorAudit(c: LocalConsortium): AuditRow[] {
-  const db = new Database(join(c.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
-  try {
-    return db
-      .prepare('SELECT actor, action, outcome, details FROM audit_log ORDER BY seq')
-      .all() as AuditRow[];
-  } finally {
-    db.close();
-  }
-}
+import { until, waitFor } from '../helpers/wait.js';
+import { type CoordinatorAuditRow, coordinatorAudit } from '../helpers/coordinator-audit.js';
 
 /** Sends SIGHUP and waits for the coordinator's audit entry of the reload it causes. */
-async function reload(c: LocalConsortium): Promise<AuditRow> {
+async function reload(c: LocalConsortium): Promise<CoordinatorAuditRow> {
   const before = coordinatorAudit(c).filter((e) => e.action === 'membership:revocation-reload').length;
   c.coordinator.kill('SIGHUP');
-  for (;;) {
+  return until('the audit entry of the reload', () => {
     const reloads = coordinatorAudit(c).filter((e) => e.action === 'membership:revocation-reload');
-    if (reloads.length > before) return reloads.at(-1)!;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return reloads.length > before ? reloads.at(-1)! : undefined;
+  });
 }
 
 function editCoordinatorConfig(
@@ -79,12 +66,14 @@ describe('revoking a member', () => {
     expect(denied.length).toBeGreaterThan(0);
     expect(JSON.parse(denied[0]!.details)).toEqual({ code: 'ACCORD_MEMBER_REVOKED' });
     // bank-c's node sees it too: its link to the coordinator reports the revocation.
-    for (let i = 0; i < 100; i++) {
-      const health = await c.api('bank-c', 'admin', 'GET', '/v1/health');
-      if (health.body.coordinator.lastErrorCode === 'ACCORD_MEMBER_REVOKED') return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('bank-c never saw ACCORD_MEMBER_REVOKED on its link');
+    await waitFor(
+      'bank-c to see ACCORD_MEMBER_REVOKED on its link',
+      async () =>
+        (await c.api('bank-c', 'admin', 'GET', '/v1/health')).body.coordinator.lastErrorCode ===
+        'ACCORD_MEMBER_REVOKED',
+      10_000,
+      100,
+    );
   });
 
   it('revokes a certificate through the CA’s revocation list, and a broken list un-revokes nobody', async () => {

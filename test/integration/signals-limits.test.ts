@@ -5,12 +5,12 @@
  * raises the enumeration alert, a bank checking identifiers that have signals does not; flag times come rounded to the
  * day; a live signal cannot be backdated, while the marked historical import (admin only) can.
  */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { accord } from '../helpers/run-cli.js';
+import { until } from '../helpers/wait.js';
+import { coordinatorAudit } from '../helpers/coordinator-audit.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -18,23 +18,13 @@ const HOUR = 3_600_000;
 const phone = (series: number, i: number) =>
   `+86 137 ${String(series).padStart(4, '0')} ${String(i).padStart(4, '0')}`;
 
-function coordinatorAudit(c: LocalConsortium): Array<{ actor: string; action: string; details: string }> {
-  const db = new Database(join(c.dir, 'coordinator', 'data', 'coordinator.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT actor, action, details FROM audit_log ORDER BY seq').all() as never;
-  } finally {
-    db.close();
-  }
-}
-
 async function screen(c: LocalConsortium, member: string, ids: string[]) {
   const start = await c.api(member, 'risk', 'POST', '/v1/signals/screen', { idKind: 'phone', ids });
   expect(start.status, JSON.stringify(start.body)).toBe(202);
-  for (;;) {
+  return until('the screening job to end', async () => {
     const job = await c.api(member, 'risk', 'GET', `/v1/signals/screen/${start.body.jobId}`);
-    if (job.body.state !== 'running') return job.body;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return job.body.state !== 'running' ? job.body : undefined;
+  });
 }
 
 describe('fraud-signal limits over real processes', () => {
@@ -99,16 +89,19 @@ describe('fraud-signal limits over real processes', () => {
 
     // A coordinator restart resets nothing.
     await c.restartCoordinator();
-    let afterRestart: { status: number; body: { error?: { code: string } } } | null = null;
-    for (let attempt = 0; attempt < 100; attempt++) {
-      afterRestart = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', {
-        idKind: 'phone',
-        id: phone(1, 30),
-      });
-      if (afterRestart.body.error?.code !== 'ACCORD_COORDINATOR_UNAVAILABLE') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(afterRestart?.body.error?.code).toBe('ACCORD_SIGNAL_QUOTA_EXCEEDED');
+    const afterRestart = await until(
+      'the coordinator to answer again',
+      async () => {
+        const r = await c.api('bank-b', 'risk', 'POST', '/v1/signals/query', {
+          idKind: 'phone',
+          id: phone(1, 30),
+        });
+        return r.body.error?.code !== 'ACCORD_COORDINATOR_UNAVAILABLE' ? r : undefined;
+      },
+      10_000,
+      100,
+    );
+    expect(afterRestart.body.error?.code).toBe('ACCORD_SIGNAL_QUOTA_EXCEEDED');
 
     // The consortium operator grants bank-b more for its onboarding; audited in the coordinator's chain.
     const grant = await accord([

@@ -10,14 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { auditTo } from '../../../platform/audit/audit-log.js';
 import { runHandler } from '../../../platform/grpc/server.js';
-import type { Logger } from '../../../platform/log/logger.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import { AccordError } from '../../../primitives/errors/index.js';
 import { buildRestApp } from '../../../node/rest/app.js';
 import { hashToken, TokenAuthenticator } from '../../../node/rest/auth.js';
 import { route } from '../../../node/rest/route.js';
+import { silentLog } from '../../helpers/log.js';
 
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+const log = silentLog;
 const dir = mkdtempSync(join(tmpdir(), 'accord-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../../platform/log/logger.js';
 import { startCheckpointer } from '../../../platform/store/sqlite/checkpointer.js';
 import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index.js';
 import { openDatabase } from '../../../platform/store/sqlite/open.js';
+import { silentLog } from '../../helpers/log.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accord-checkpoint-'));
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+const log = silentLog;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function insertSignals(store: ReturnType<typeof openSqliteCoordinatorStore>, n: number): Promise<void> {
@@ -34,12 +35,8 @@ describe('background checkpoints', () => {
     // The commit itself left the pages in the log (it no longer checkpoints at 1 000 pages)...
     expect(statSync(path).size).toBe(before);
     // ...and the worker copies them within about a second.
-    let after = before;
-    for (let waited = 0; waited < 5_000 && after === before; waited += 100) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = statSync(path).size;
-    }
-    expect(after).toBeGreaterThan(before);
+    await waitFor('the worker to copy the log', () => statSync(path).size !== before, 5_000, 100);
+    expect(statSync(path).size).toBeGreaterThan(before);
     await store.close();
   });
 
@@ -60,9 +57,7 @@ describe('background checkpoints', () => {
       failures.push(err),
     );
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(50_000);
-    for (let waited = 0; waited < 5_000 && failures.length === 0; waited += 50) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('the failure to be reported', () => failures.length > 0, 5_000);
     await new Promise((r) => setTimeout(r, 100));
     expect(failures).toHaveLength(1);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1_000);

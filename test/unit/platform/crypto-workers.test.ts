@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { AccordError } from '../../../primitives/errors/index.js';
 import { blind, validateAndBlind } from '../../../primitives/psi/blinding.js';
 import { hashToCurveBatch } from '../../../primitives/psi/hash-to-curve.js';
 import { PsiKey } from '../../../primitives/psi/psi-key.js';
 import { CryptoWorkerPool } from '../../../platform/crypto-workers/pool.js';
 import { uToBytes } from '../psi/reference.js';
+import { rejected } from '../../helpers/thrown.js';
 
 // Small chunks so that even a test-sized input is spread over several workers and chunks.
 const pool = new CryptoWorkerPool({ size: 3, minChunk: 64 });
@@ -13,16 +13,6 @@ afterAll(() => pool.close());
 const ids = Array.from({ length: 1000 }, (_, i) => `customer-${i}`);
 const key = PsiKey.generate();
 const peer = PsiKey.generate();
-
-async function rejection(p: Promise<unknown>): Promise<AccordError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AccordError);
-    return err as AccordError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('CryptoWorkerPool', () => {
   it('gives byte-identical results to the single-threaded functions', async () => {
@@ -54,13 +44,13 @@ describe('CryptoWorkerPool', () => {
     const bad = Buffer.from(pts);
     uToBytes(2n).copy(bad, 32 * 900); // twist point late in the input
     uToBytes(1n).copy(bad, 32 * 700); // low-order point earlier, in another chunk: this one wins
-    const err = await rejection(pool.validateAndReblind(key, bad, ids.length));
+    const err = await rejected(pool.validateAndReblind(key, bad, ids.length));
     expect(err.code).toBe('ACCORD_PSI_POINT_LOW_ORDER');
     expect(err.params).toEqual({ index: 700 });
-    expect((await rejection(pool.validateAndReblind(key, pts, ids.length + 1))).code).toBe(
+    expect((await rejected(pool.validateAndReblind(key, pts, ids.length + 1))).code).toBe(
       'ACCORD_PSI_POINT_COUNT_MISMATCH',
     );
-    expect((await rejection(pool.hashAndBlind(key, ids, 'text', ''))).code).toBe('ACCORD_PSI_DOMAIN_INVALID');
+    expect((await rejected(pool.hashAndBlind(key, ids, 'text', ''))).code).toBe('ACCORD_PSI_DOMAIN_INVALID');
     // The pool still works after errors.
     expect((await pool.reblind(key, pts.subarray(0, 64))).equals(blind(key, pts.subarray(0, 64)))).toBe(true);
   });
@@ -69,7 +59,7 @@ describe('CryptoWorkerPool', () => {
     const p = new CryptoWorkerPool({ size: 1 });
     await p.reblind(key, hashToCurveBatch(['x'], 'text', 'job'));
     await p.close();
-    expect((await rejection(p.reblind(key, hashToCurveBatch(['x'], 'text', 'job')))).code).toBe(
+    expect((await rejected(p.reblind(key, hashToCurveBatch(['x'], 'text', 'job')))).code).toBe(
       'ACCORD_PSI_POOL_CLOSED',
     );
   });
@@ -102,7 +92,7 @@ describe('CryptoWorkerPool, fraud-signal tokens', () => {
     expect(pooled.equals(Buffer.concat(tokenBatch(kc, elements)))).toBe(true);
     const broken = Buffer.concat(elements);
     broken.fill(0xff, 150 * 32, 151 * 32); // not a canonical encoding
-    const err = await rejection(pool.signalTokens(kc, broken));
+    const err = await rejected(pool.signalTokens(kc, broken));
     expect(err.code).toBe('ACCORD_OPRF_POINT_INVALID');
     expect(err.params['index']).toBe(150);
   });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importCsv } from '../../../platform/csv/import-csv.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import type { NodeStore } from '../../../platform/store/types.js';
-import { AccordError } from '../../../primitives/errors/index.js';
+import { rejected } from '../../helpers/thrown.js';
 
 let dir: string;
 let store: NodeStore;
@@ -30,16 +30,6 @@ function upload(text: string, name = 'customers', replace = false) {
   return importCsv(store.datasets, Readable.from([Buffer.from(text)]), { name, schema, replace });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<AccordError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AccordError) return err;
-    throw err;
-  }
-  throw new Error('expected an AccordError');
-}
-
 describe('CSV import', () => {
   it('imports typed rows, handling a BOM, quoted fields and empty optional cells', async () => {
     const info = await upload('\uFEFFid,y,x0,opened\n"c-1",1,0.5,2024-01-31\nc-2,0,"-1.25e-3",\n');
@@ -56,7 +46,7 @@ describe('CSV import', () => {
   });
 
   it('reports the line and column of a bad cell without echoing the value, and keeps nothing', async () => {
-    const err = await codeOf(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1,secret-value,\n'));
+    const err = await rejected(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1,secret-value,\n'));
     expect(err.code).toBe('ACCORD_DATASET_ROW_INVALID');
     expect(err.params).toMatchObject({ line: 3, column: 'x0' });
     expect(err.message).not.toContain('secret-value');
@@ -64,24 +54,24 @@ describe('CSV import', () => {
   });
 
   it('counts physical lines, so a quoted newline does not shift the reported line', async () => {
-    const err = await codeOf(upload('id,y,x0,opened\n"c\n1",1,0.5,\nc-2,x,0.1,\n'));
+    const err = await rejected(upload('id,y,x0,opened\n"c\n1",1,0.5,\nc-2,x,0.1,\n'));
     expect(err.params).toMatchObject({ line: 4, column: 'y' });
   });
 
   it('refuses a row with the wrong number of fields, naming its line', async () => {
-    const err = await codeOf(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1\n'));
+    const err = await rejected(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1\n'));
     expect(err.code).toBe('ACCORD_DATASET_ROW_INVALID');
     expect(err.params['line']).toBe(3);
   });
 
   it('refuses duplicate ids with both line numbers', async () => {
-    const err = await codeOf(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1,0.5,\nc-1,0,0.1,\n'));
+    const err = await rejected(upload('id,y,x0,opened\nc-1,1,0.5,\nc-2,1,0.5,\nc-1,0,0.1,\n'));
     expect(err.params).toMatchObject({ line: 4, column: 'id' });
     expect(err.message).toContain('line 2');
   });
 
   it('lists every header problem at once', async () => {
-    const err = await codeOf(
+    const err = await rejected(
       importCsv(store.datasets, Readable.from(['ident,y,y,z\n1,1,1,1\n']), {
         name: 'h',
         replace: false,
@@ -101,8 +91,8 @@ describe('CSV import', () => {
 
   it('keeps the old dataset when a replacement fails, and swaps atomically when it succeeds', async () => {
     await upload('id,y,x0,opened\nc-1,1,0.5,\n');
-    expect((await codeOf(upload('id,y,x0,opened\nc-1,1,0.5,\n'))).code).toBe('ACCORD_DATASET_EXISTS');
-    await codeOf(upload('id,y,x0,opened\nc-9,1,0.5,\nc-8,bad,0.5,\n', 'customers', true));
+    expect((await rejected(upload('id,y,x0,opened\nc-1,1,0.5,\n'))).code).toBe('ACCORD_DATASET_EXISTS');
+    await rejected(upload('id,y,x0,opened\nc-9,1,0.5,\nc-8,bad,0.5,\n', 'customers', true));
     expect((await store.datasets.get('customers'))?.rowCount).toBe(1);
     await upload('id,y,x0,opened\nc-9,1,0.5,\nc-8,0,0.5,\n', 'customers', true);
     expect((await store.datasets.get('customers'))?.rowCount).toBe(2);

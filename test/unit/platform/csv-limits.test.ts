@@ -14,7 +14,7 @@ import { importCsv } from '../../../platform/csv/import-csv.js';
 import { MAX_COLUMNS, MAX_RECORD_CHARS } from '../../../platform/csv/record-limits.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import type { NodeStore } from '../../../platform/store/types.js';
-import { AccordError } from '../../../primitives/errors/index.js';
+import { rejected } from '../../helpers/thrown.js';
 
 let dir: string;
 let store: NodeStore;
@@ -60,16 +60,6 @@ function endlessLine(head: string, filler: string, total: number, tail = '\n') {
   return { body: Readable.from(generate()), pulled: () => pulled };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<AccordError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AccordError) return err;
-    throw err;
-  }
-  throw new Error('expected an AccordError');
-}
-
 /** Rows and datasets in the database, staged ones included: nothing of a failed upload may remain. */
 function storedRows(): { datasets: number; rows: number } {
   const db = new Database(join(dir, 'node.db'), { readonly: true });
@@ -87,7 +77,7 @@ describe('CSV record limits', () => {
     // 2 500 good rows first, so that a batch of 2 000 was already staged when the long row arrives (line 2 502).
     const good = Array.from({ length: 2_500 }, (_, i) => `c-${i},1,0.5\n`).join('');
     const long = endlessLine(`${HEADER}${good}c-x,1,`, '9', 64 * 1024 * 1024);
-    const err = await codeOf(upload(long.body));
+    const err = await rejected(upload(long.body));
     expect(err.code).toBe('ACCORD_DATASET_ROW_INVALID');
     expect(err.params).toMatchObject({ line: 2_502, column: '(row)', problem: LONG });
     // Parsing stopped near the limit: the 64 MiB line was never read, let alone buffered.
@@ -99,15 +89,15 @@ describe('CSV record limits', () => {
   it('names the line the record starts on, not where a quoted value crossed the limit', async () => {
     // A quoted id spanning many lines starts on line 3; csv-parse itself would report a later line.
     const value = 'a\n'.repeat(MAX_RECORD_CHARS / 2 + 10);
-    const err = await codeOf(upload(text(HEADER, 'c-1,1,0.5\n"', value, '",1,0.5\n')));
+    const err = await rejected(upload(text(HEADER, 'c-1,1,0.5\n"', value, '",1,0.5\n')));
     expect(err.params).toMatchObject({ line: 3, problem: LONG });
   });
 
   it('counts skipped empty lines and CRLF line breaks in the line it names', async () => {
     const long = '9'.repeat(MAX_RECORD_CHARS + 1);
-    const afterEmpty = await codeOf(upload(text('id,y,x0\r\nc-1,1,0.5\r\n\r\n\r\nc-2,1,', long, '\r\n')));
+    const afterEmpty = await rejected(upload(text('id,y,x0\r\nc-1,1,0.5\r\n\r\n\r\nc-2,1,', long, '\r\n')));
     expect(afterEmpty.params).toMatchObject({ line: 5, problem: LONG });
-    const header = await codeOf(upload(text(`id,y,${long}\n`)));
+    const header = await rejected(upload(text(`id,y,${long}\n`)));
     expect(header.params).toMatchObject({ line: 1, problem: LONG });
   });
 
@@ -126,7 +116,7 @@ describe('CSV record limits', () => {
 
   it('refuses an endless row of empty fields (which costs csv-parse no characters) by its column count', async () => {
     const commas = endlessLine(`${HEADER}c-1,1,0.5\nc-2`, ',', 64 * 1024 * 1024);
-    const err = await codeOf(upload(commas.body));
+    const err = await rejected(upload(commas.body));
     expect(err.code).toBe('ACCORD_DATASET_ROW_INVALID');
     expect(err.params).toMatchObject({ line: 3, column: '(row)', problem: WIDE });
     expect(commas.pulled()).toBeLessThan(1024 * 1024);
@@ -138,11 +128,11 @@ describe('CSV record limits', () => {
     const row = (n: number) => ['c-1', '1', ...Array.from({ length: n - 2 }, () => '0.5')].join(',');
     const widest = await upload(text(`${names(MAX_COLUMNS)}\n${row(MAX_COLUMNS)}\n`), 'wide');
     expect(widest.columns).toHaveLength(MAX_COLUMNS);
-    const header = await codeOf(upload(text(`${names(MAX_COLUMNS + 1)}\n${row(MAX_COLUMNS + 1)}\n`)));
+    const header = await rejected(upload(text(`${names(MAX_COLUMNS + 1)}\n${row(MAX_COLUMNS + 1)}\n`)));
     expect(header.params).toMatchObject({ line: 1, problem: WIDE });
     // Quoted commas and newlines are values, not delimiters; the record starts on line 3.
     const quoted = `"a,b\nc",${'1,'.repeat(MAX_COLUMNS)}1\n`;
-    const row3 = await codeOf(upload(text(HEADER, 'c-1,1,0.5\n', quoted)));
+    const row3 = await rejected(upload(text(HEADER, 'c-1,1,0.5\n', quoted)));
     expect(row3.params).toMatchObject({ line: 3, problem: WIDE });
   });
 });

@@ -12,12 +12,12 @@ import { multiplexedHandler, OpenStreams } from '../../../platform/grpc/multiple
 import { revocationInterceptor } from '../../../platform/grpc/peer-gate.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
-import type { Logger } from '../../../platform/log/logger.js';
 import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
 import { SIGNALS_PROTO, SIGNALS_SERVICE, signalsWire as wire } from '../../../platform/wire/signals.js';
 import type { SignalAggregates } from '../../../primitives/signals/protocol.js';
+import { silentLog } from '../../helpers/log.js';
 
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+const log = silentLog;
 
 describe('revocation gate', () => {
   const { serverTls, clientTls } = coordinatorAndMemberTls('gate-test', 'bank-c');

@@ -5,13 +5,11 @@
  * `close()` writes what is pending. Then, on a real mutual-TLS gRPC server, refusals are counted under the client's
  * address (read before the refused handshake closes the socket).
  */
-import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { auditRefusedHandshakes, bindServer, serverCredentials } from '../../../platform/grpc/server.js';
-import type { Logger } from '../../../platform/log/logger.js';
-import { createAuthority, issueLeaf } from '../../../platform/tls/issue.js';
+import { createAuthority } from '../../../platform/tls/issue.js';
 import {
   type HandshakeClock,
   OTHER_SOURCES,
@@ -21,6 +19,8 @@ import {
   reasonOf,
 } from '../../../platform/grpc/refused-handshakes.js';
 import type { AuditDraft } from '../../../primitives/audit/chain.js';
+import { silentLog } from '../../helpers/log.js';
+import { coordinatorAndMemberTls, memberTls } from '../../helpers/test-pki.js';
 
 const W = REFUSED_HANDSHAKE_WINDOW_MS;
 const UNKNOWN_CA = 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA';
@@ -219,30 +219,14 @@ describe('refused TLS handshakes', () => {
 
 describe('refused handshakes on a real gRPC server', () => {
   it('counts refusals under the client address: one entry at once, the rest on close', async () => {
-    const ca = createAuthority('test-consortium');
-    const leaf = issueLeaf(ca, {
-      commonName: 'coordinator',
-      consortium: 'test-consortium',
-      server: { dns: ['coordinator', 'localhost'], ip: ['127.0.0.1'] },
-    });
-    const foreignCa = createAuthority('test-consortium');
-    const foreign = issueLeaf(foreignCa, {
-      commonName: 'bank-a',
-      consortium: 'test-consortium',
-      uri: 'urn:accord:member:bank-a',
-    });
-    const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+    const { serverTls: tls } = coordinatorAndMemberTls();
+    // A certificate of the same name from another CA.
+    const foreign = memberTls(createAuthority('test-consortium'), 'test-consortium', 'bank-a');
+    const log = silentLog;
     const entries: AuditDraft[] = [];
     const server = new grpc.Server();
     const Consortium = serviceOf('consortium.proto', 'Consortium');
     server.addService(Consortium.service, {});
-    const tls = {
-      caPem: Buffer.from(ca.certPem),
-      certPem: Buffer.from(leaf.certPem),
-      keyPem: Buffer.from(leaf.keyPem),
-      certificate: new X509Certificate(leaf.certPem),
-      name: 'coordinator',
-    };
     const port = await bindServer(server, '127.0.0.1', 0, serverCredentials(tls));
     const refused = auditRefusedHandshakes(server, async (draft) => void entries.push(draft), log);
     const attempt = (credentials: grpc.ChannelCredentials) =>
@@ -260,14 +244,8 @@ describe('refused handshakes on a real gRPC server', () => {
         });
       });
     try {
-      const noCertificate = await attempt(grpc.credentials.createSsl(Buffer.from(ca.certPem)));
-      const otherCa = await attempt(
-        grpc.credentials.createSsl(
-          Buffer.from(ca.certPem),
-          Buffer.from(foreign.keyPem),
-          Buffer.from(foreign.certPem),
-        ),
-      );
+      const noCertificate = await attempt(grpc.credentials.createSsl(tls.caPem));
+      const otherCa = await attempt(grpc.credentials.createSsl(tls.caPem, foreign.keyPem, foreign.certPem));
       expect([noCertificate?.code, otherCa?.code]).toEqual([
         grpc.status.UNAVAILABLE,
         grpc.status.UNAVAILABLE,

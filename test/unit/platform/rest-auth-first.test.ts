@@ -12,9 +12,9 @@ import { buildRestApp } from '../../../node/rest/app.js';
 import { hashToken, TokenAuthenticator } from '../../../node/rest/auth.js';
 import { route } from '../../../node/rest/route.js';
 import type { AuditDraft } from '../../../primitives/audit/chain.js';
-import type { Logger } from '../../../platform/log/logger.js';
+import { silentLog } from '../../helpers/log.js';
 
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+const log = silentLog;
 const ADMIN = { authorization: 'Bearer admin-token' };
 const RISK = { authorization: 'Bearer risk-token' };
 

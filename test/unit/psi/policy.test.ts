@@ -8,6 +8,7 @@ import { PsiSession } from '../../../coordinator/psi/session.js';
 import { allowedByPolicy, withinBudget } from '../../../node/psi/policy.js';
 import type { PartnerPolicy } from '../../../platform/config/psi-schema.js';
 import { AccordError } from '../../../primitives/errors/index.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const policy = (p: Partial<PartnerPolicy>): PartnerPolicy => ({
   datasets: ['customers'],
@@ -102,14 +103,9 @@ describe('a PSI session at the coordinator', () => {
 
   it('applies the strictest size cap, names the ratio, and bounds announced sizes before allocating', () => {
     const s = new PsiSession({ ...terms, initiatorMaxRatio: 3 }, { maxSetSize: 1_000_000, maxSizeRatio: 10 });
-    let error: AccordError | null = null;
-    try {
-      s.respond('bank-b', accept(3_500));
-    } catch (err) {
-      error = err as AccordError;
-    }
-    expect(error?.code).toBe('ACCORD_PSI_SIZE_RATIO_EXCEEDED');
-    expect(error?.params).toEqual({ ratio: '3.5', cap: 3 });
+    const error = thrown(() => s.respond('bank-b', accept(3_500)));
+    expect(error.code).toBe('ACCORD_PSI_SIZE_RATIO_EXCEEDED');
+    expect(error.params).toEqual({ ratio: '3.5', cap: 3 });
     const big = new PsiSession(terms, { maxSetSize: 5_000, maxSizeRatio: 10 });
     expect(codeOf(() => big.respond('bank-b', accept(5_001)))).toBe('ACCORD_PSI_SET_TOO_LARGE');
     expect(

@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DIGEST_BYTES, looksLikeEnumeration } from '../../../coordinator/signals/quota.js';
 import { QuotaLedger } from '../../../coordinator/signals/quota-ledger.js';
-import type { Logger } from '../../../platform/log/logger.js';
 import { openSqliteCoordinatorStore } from '../../../platform/store/sqlite/index.js';
+import { silentLog } from '../../helpers/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accord-quota-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const digests = (n: number) => Array.from({ length: n }, () => randomBytes(DIGEST_BYTES));
 const DAY = 20_000;
-const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+const log = silentLog;
 
 function open(name: string) {
   const store = openSqliteCoordinatorStore(join(dir, name));
@@ -198,7 +198,11 @@ describe('quota ledger', () => {
       // Answers recorded on a day not read yet: the read that follows starts before this flush writes them.
       work.push(ledger.recordAnswers(member, DAY + round, 7, 1));
       work.push(ledger.flush());
-      work.push(ledger.charge(member, digests(5), DAY, 1_000_000, 30).then(() => (charged += 5)));
+      work.push(
+        ledger.charge(member, digests(5), DAY, 1_000_000, 30).then((c) => {
+          if (c.allowed) charged += c.fresh;
+        }),
+      );
       work.push(ledger.usageOf(`bank-${(round + 1) % 3}`, DAY));
     }
     await Promise.all(work);

@@ -10,7 +10,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { auditTo } from '../../../platform/audit/audit-log.js';
 import { HeadAnchoring } from '../../../platform/audit/anchoring.js';
 import { verifyAuditLogAgainst } from '../../../platform/audit/verify.js';
-import type { Logger } from '../../../platform/log/logger.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
 import type { NodeStore } from '../../../platform/store/types.js';
 import { consortiumWire as wire } from '../../../platform/wire/consortium.js';
@@ -23,6 +22,7 @@ import {
 } from '../../../primitives/audit/anchors.js';
 import { type AuditEntry, ChainVerifier, sealEntry } from '../../../primitives/audit/chain.js';
 import { AccordError } from '../../../primitives/errors/index.js';
+import { recordingLog } from '../../helpers/log.js';
 
 const H = (c: string) => c.repeat(64);
 
@@ -164,14 +164,7 @@ describe('checkAnchors', () => {
 describe('anchoring heads in a SQLite store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'accord-anchors-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const warnings: string[] = [];
-  const log: Logger = {
-    debug() {},
-    info() {},
-    warn: (msg) => void warnings.push(msg),
-    error() {},
-    child: () => log,
-  };
+  const { log, warnings } = recordingLog();
 
   function setup(name: string): { store: NodeStore; anchoring: HeadAnchoring; clock: { now: number } } {
     const store = openSqliteNodeStore(join(dir, `${name}.db`));

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warnIfReadableByOthers } from '../../../platform/config/secret-file.js';
-import type { Logger } from '../../../platform/log/logger.js';
 import { openSqliteNodeStore } from '../../../platform/store/sqlite/index.js';
+import { recordingLog } from '../../helpers/log.js';
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
@@ -72,14 +72,7 @@ describe.skipIf(process.platform === 'win32')('store files are owner-only', () =
   });
 
   it('warns about a data folder or file that others can still read', () => {
-    const warnings: string[] = [];
-    const log: Logger = {
-      debug() {},
-      info() {},
-      warn: (msg) => void warnings.push(msg),
-      error() {},
-      child: () => log,
-    };
+    const { log, warnings } = recordingLog();
     const dir = join(base, 'shared');
     mkdirSync(dir, { mode: 0o755 });
     writeFileSync(join(dir, 'node.db'), '', { mode: 0o644 });

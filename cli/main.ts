@@ -7,6 +7,7 @@ import { AccordError } from '../primitives/errors/index.js';
 import { auditAnchors, auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';
+import { runTrain, trainBodyFromFlags } from './commands/train.js';
 import { runCoordinator, runNode } from './commands/serve.js';
 import { signalsCommand } from './commands/signals.js';
 import { quotaCommand } from './commands/quota.js';
@@ -40,6 +41,10 @@ const HELP = `accord: partner banks compute together without showing each other 
   accord psi --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> [--column id] [--kind customer_id]
              [--mode intersection|cardinality] [--reveal initiator|all] [--url http://..] [--token T]
       private set intersection with other banks, with a progress bar
+  accord train --config <node.json> --peer bank-b [--peer bank-c] --dataset <name> --label y [--model logistic|mlp]
+             [--hidden 32] [--rounds N] [--local-epochs N] [--batch-size N] [--learning-rate R] [--min-participants N]
+             [--purpose risk|propensity] [--validation-fraction F --seed S] [--features a,b,c] [--spec job.json]
+      horizontal federated training with secure aggregation, with a progress bar per round; prints the model id
 
   Reaching a node whose REST API serves HTTPS (rest.tls in its config; the URL is then https://):
     --ca <file>                verify the node against this CA (default: the node config's tls.ca, the consortium CA)
@@ -96,6 +101,19 @@ export async function main(argv: string[]): Promise<number> {
       key: { type: 'string' },
       offline: { type: 'boolean' },
       anchors: { type: 'string', multiple: true },
+      spec: { type: 'string' },
+      label: { type: 'string' },
+      model: { type: 'string' },
+      hidden: { type: 'string' },
+      rounds: { type: 'string' },
+      'local-epochs': { type: 'string' },
+      'batch-size': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      'min-participants': { type: 'string' },
+      purpose: { type: 'string' },
+      'validation-fraction': { type: 'string' },
+      seed: { type: 'string' },
+      features: { type: 'string' },
     },
   });
   switch (command) {
@@ -193,6 +211,18 @@ export async function main(argv: string[]): Promise<number> {
         kind: values.kind,
         mode: values.mode,
         reveal: values.reveal,
+      });
+      return 0;
+    case 'train':
+      await runTrain({
+        config: need(values.config, '--config'),
+        url: values.url,
+        token: values.token,
+        ca: values.ca,
+        cert: values.cert,
+        key: values.key,
+        spec: values.spec,
+        body: trainBodyFromFlags(values),
       });
       return 0;
     case undefined:

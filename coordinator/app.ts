@@ -29,10 +29,14 @@ import { consortiumKinds } from '../primitives/signals/kinds.js';
 import { AccordError } from '../primitives/errors/index.js';
 import { consortiumService } from './consortium-service.js';
 import { Membership } from './membership.js';
-import { Inboxes } from './psi/inboxes.js';
+import { Inboxes } from './inboxes.js';
 import { PsiCoordinator } from './psi/psi-service.js';
 import { buildSignalsCoordinator, SIGNALS_PROTO, SIGNALS_SERVICE } from './signals/index.js';
-import { PSI_PROTO, PSI_SERVICE } from '../platform/wire/psi.js';
+import { PSI_PROTO, PSI_SERVICE, psiWire } from '../platform/wire/psi.js';
+import { TRAINING_PROTO, TRAINING_SERVICE, trainingWire } from '../platform/wire/training.js';
+import type { TrainingEvent } from '../primitives/training/job-protocol.js';
+import { TrainingCoordinator } from './training/training-service.js';
+import type { PsiEvent } from '../primitives/psi/session-protocol.js';
 import { join } from 'node:path';
 
 /** A revoked member's refused calls are audited at most once per this window. */
@@ -120,7 +124,10 @@ export function buildCoordinator(
     }),
   );
 
-  const inboxes = new Inboxes();
+  const inboxes = new Inboxes<PsiEvent>(
+    psiWire.subscribeResponse.toProto,
+    (member) => new AccordError('ACCORD_PSI_PEER_LOST', { member }),
+  );
   const psi = new PsiCoordinator({
     membership,
     inboxes,
@@ -131,6 +138,21 @@ export function buildCoordinator(
     isRevoked: (peer) => revocation.check(peer),
   });
   server.addService(serviceOf(PSI_PROTO, PSI_SERVICE).service, psi.handlers());
+
+  const trainingInboxes = new Inboxes<TrainingEvent>(
+    trainingWire.subscribeResponse.toProto,
+    () => new AccordError('ACCORD_TRAINING_LOST'),
+  );
+  const training = new TrainingCoordinator({
+    membership,
+    inboxes: trainingInboxes,
+    sessions: store.trainingSessions,
+    audit,
+    log,
+    limits: config.training,
+    isRevoked: (peer) => revocation.check(peer),
+  });
+  server.addService(serviceOf(TRAINING_PROTO, TRAINING_SERVICE).service, training.handlers());
 
   // Crypto worker threads for large fraud-signal batches (screening), started on first use.
   const workers = new CryptoWorkerPool();
@@ -165,7 +187,10 @@ export function buildCoordinator(
       const revoked = (peer: PeerIdentity) => revocation.check(peer);
       const errorFor = (peer: PeerIdentity) =>
         new AccordError('ACCORD_MEMBER_REVOKED', { member: peer.member });
-      const dropped = inboxes.dropWhere(revoked, errorFor);
+      const dropped = [
+        ...inboxes.dropWhere(revoked, errorFor),
+        ...trainingInboxes.dropWhere(revoked, errorFor),
+      ];
       const streamsEnded = dropped.length + signals.endStreamsWhere(revoked, errorFor);
       await audit({
         actor: COORDINATOR_NAME,
@@ -188,6 +213,9 @@ export function buildCoordinator(
       const lost = await psi.recover();
       if (lost)
         log.warn('PSI sessions left open by the last shutdown were recorded as lost', { sessions: lost });
+      const lostJobs = await training.recover();
+      if (lostJobs)
+        log.warn('training jobs left open by the last shutdown were recorded as lost', { jobs: lostJobs });
       signals.start();
       await audit({
         actor: COORDINATOR_NAME,
@@ -201,8 +229,10 @@ export function buildCoordinator(
     },
     async stop() {
       psi.close();
+      training.close();
       signals.close();
       inboxes.closeAll();
+      trainingInboxes.closeAll();
       await shutdownServer(server);
       // Counts of refused handshakes not yet written (their window has not ended) are written now.
       await refusedHandshakes?.close();

@@ -1,13 +1,13 @@
 /**
- * One server stream per connected member, over which the coordinator pushes PSI events. Delivery waits for the
+ * One server stream per connected member and service (PSI, training), over which the coordinator pushes events. Delivery waits for the
  * stream to drain when its buffer is full, so a slow receiver slows the sender's `Send` calls (end-to-end
  * back-pressure) instead of growing memory here.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AccordError } from '../../primitives/errors/index.js';
-import { psiWire } from '../../platform/wire/psi.js';
-import type { PsiEvent } from '../../primitives/psi/session-protocol.js';
-import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
+import { type Audit, auditInBackground } from '../platform/audit/audit-log.js';
+import { type PeerIdentity, peerIdentity } from '../platform/grpc/peer-gate.js';
+import { peerMember } from '../platform/grpc/server.js';
+import { AccordError, toAccordError } from '../primitives/errors/index.js';
 
 type Inbox = grpc.ServerWritableStream<unknown, unknown>;
 
@@ -16,7 +16,16 @@ export function endInbox(stream: Inbox, error: AccordError): void {
   stream.destroy(Object.assign(new Error(error.message), { code: error.grpcStatus }));
 }
 
-export class Inboxes {
+export class Inboxes<E> {
+  /**
+   * @param encode the service's wire conversion of one event (its `subscribeResponse.toProto`)
+   * @param lost the error a delivery fails with when the member's stream closes before it drains
+   */
+  constructor(
+    private readonly encode: (event: E) => unknown,
+    private readonly lost: (member: string) => AccordError,
+  ) {}
+
   private readonly streams = new Map<string, Inbox>();
   private readonly peers = new Map<Inbox, PeerIdentity>();
 
@@ -60,10 +69,10 @@ export class Inboxes {
     return this.streams.has(member);
   }
 
-  async deliver(member: string, event: PsiEvent): Promise<void> {
+  async deliver(member: string, event: E): Promise<void> {
     const stream = this.streams.get(member);
     if (!stream) throw new AccordError('ACCORD_MEMBER_OFFLINE', { member });
-    if (!stream.write(psiWire.subscribeResponse.toProto(event))) {
+    if (!stream.write(this.encode(event))) {
       await new Promise<void>((resolve, reject) => {
         const onDrain = () => {
           stream.off('close', onClose);
@@ -71,7 +80,7 @@ export class Inboxes {
         };
         const onClose = () => {
           stream.off('drain', onDrain);
-          reject(new AccordError('ACCORD_PSI_PEER_LOST', { member }));
+          reject(this.lost(member));
         };
         stream.once('drain', onDrain);
         stream.once('close', onClose);
@@ -84,4 +93,62 @@ export class Inboxes {
     this.streams.clear();
     this.peers.clear();
   }
+}
+
+export interface ServeInboxOptions<E> {
+  readonly inboxes: Inboxes<E>;
+  /** The RPC name for the audit log ("Psi.Subscribe"). */
+  readonly rpc: string;
+  readonly isMember: (member: string) => boolean;
+  readonly isRevoked?: ((peer: PeerIdentity) => boolean) | undefined;
+  readonly audit: Audit;
+  /** The member's inbox is open (a first connection or a reconnect). */
+  readonly onAttached?: (member: string) => void;
+  /** The member's current inbox closed. */
+  readonly onLost: (member: string) => void;
+}
+
+/**
+ * A Subscribe call: identifies the member from its certificate, records the opening in the audit log, and only then
+ * attaches the stream as the member's inbox (refusing it if the member was revoked meanwhile).
+ */
+export function serveInbox<E>(call: Inbox, options: ServeInboxOptions<E>): void {
+  const { inboxes, rpc, audit } = options;
+  let member: string;
+  try {
+    member = peerMember(call);
+    if (!options.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
+  } catch (err) {
+    const accord = toAccordError(err);
+    auditInBackground(audit, {
+      actor: 'unidentified',
+      action: `rpc:${rpc}`,
+      target: '',
+      outcome: 'denied',
+      details: { code: accord.code },
+    });
+    endInbox(call, accord);
+    return;
+  }
+  // The inbox opens only once its opening is on record.
+  audit({ actor: member, action: `rpc:${rpc}`, target: 'inbox', outcome: 'ok', details: {} }).then(
+    () => {
+      if (call.cancelled || call.destroyed) return;
+      const peer = peerIdentity(call) ?? { member, serial: '' };
+      // Revoked while its opening was being recorded: the reload's sweep of open inboxes has already run.
+      if (options.isRevoked?.(peer)) {
+        endInbox(call, new AccordError('ACCORD_MEMBER_REVOKED', { member }));
+        return;
+      }
+      inboxes.attach(peer, call);
+      options.onAttached?.(member);
+      const closed = () => {
+        if (inboxes.detach(member, call)) options.onLost(member);
+      };
+      call.on('cancelled', closed);
+      call.on('close', closed);
+      call.on('error', closed);
+    },
+    (err: AccordError) => endInbox(call, err),
+  );
 }

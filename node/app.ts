@@ -26,6 +26,11 @@ import { CryptoWorkerPool } from '../platform/crypto-workers/pool.js';
 import { PsiClient } from './psi/psi-client.js';
 import { PsiJobs } from './psi/psi-jobs.js';
 import { psiRoutes } from './rest/routes/psi.js';
+import { modelRoutes } from './rest/routes/models.js';
+import { trainingRoutes } from './rest/routes/training.js';
+import { TrainingClient } from './training/training-client.js';
+import { TrainingJobs } from './training/training-jobs.js';
+import { memberSigner, memberVerifier } from '../platform/tls/member-signature.js';
 import { buildNodeSignals } from './signals/index.js';
 
 export interface AccordNode {
@@ -101,6 +106,16 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
   });
   const psiClient = new PsiClient(config, tls, link.address, log.child('psi'));
   const psiJobs = new PsiJobs({ config, client: psiClient, pool, store, audit, log: log.child('psi') });
+  const trainingClient = new TrainingClient(config, tls, link.address, log.child('training'));
+  const trainingJobs = new TrainingJobs({
+    config,
+    client: trainingClient,
+    store,
+    audit,
+    log: log.child('training'),
+    signer: memberSigner(tls),
+    verifier: memberVerifier(tls.caPem),
+  });
   const rest = buildRestApp({
     routes: [
       ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
@@ -111,6 +126,8 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
         coordinatorAnchors: () => link.auditAnchors(),
       }),
       ...psiRoutes({ jobs: psiJobs, store: store.psiJobs }),
+      ...trainingRoutes({ jobs: trainingJobs }),
+      ...modelRoutes({ models: store.models }),
       ...signals.routes,
     ],
     auth: new TokenAuthenticator(config.tokens),
@@ -139,8 +156,14 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
         log.warn('screening jobs interrupted by the last shutdown were marked failed', {
           jobs: screeningInterrupted,
         });
+      const trainingInterrupted = await trainingJobs.recover();
+      if (trainingInterrupted)
+        log.warn('training jobs interrupted by the last shutdown were marked failed', {
+          jobs: trainingInterrupted,
+        });
       link.start();
       psiJobs.start();
+      trainingJobs.start();
       await signals.start();
       if (!restTls && !isLoopbackHost(config.rest.host)) {
         log.warn('REST API serves plain HTTP on a non-loopback address (rest.insecurePlainHttp)', {
@@ -162,6 +185,8 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     async stop() {
       await psiJobs.stop();
       psiClient.close();
+      await trainingJobs.stop();
+      trainingClient.close();
       signals.close();
       await pool.close();
       link.stop();

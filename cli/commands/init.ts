@@ -4,6 +4,7 @@
  * role per node; with --rest-tls, a REST server certificate per node so its REST API serves HTTPS.
  * Production consortia bring their own PKI and point the configs at their PEM files.
  */
+import { coordinatorTrainingSchema, nodeTrainingSchema } from '../../platform/config/training-schema.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -89,6 +90,7 @@ export function initConsortium(options: InitOptions): InitResult {
     dataDir: 'data',
     heartbeat: { intervalMs: 2_000, offlineAfterMs: 6_000 },
     psi: coordinatorPsiSchema.parse({}),
+    training: coordinatorTrainingSchema.parse({}),
     signals: coordinatorSignalsSchema.parse({ keyFile: 'coordinator-key.b64' }),
     revocation: { deniedMembers: [], deniedSerials: [] },
   };
@@ -144,6 +146,13 @@ export function initConsortium(options: InitOptions): InitResult {
       // A development consortium lets every member intersect against any dataset and accepts automatically;
       // production configs list each partner's datasets and modes (psi.partners) and who is auto-accepted.
       psi: nodePsiSchema.parse({
+        partners: Object.fromEntries(
+          options.members.filter((m) => m !== member).map((m) => [m, { datasets: [ANY_DATASET] }]),
+        ),
+        autoAcceptFrom: options.members.filter((m) => m !== member),
+      }),
+      // Likewise for training: every member may train with every other on any dataset, accepted automatically.
+      training: nodeTrainingSchema.parse({
         partners: Object.fromEntries(
           options.members.filter((m) => m !== member).map((m) => [m, { datasets: [ANY_DATASET] }]),
         ),

@@ -10,8 +10,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
-import { peerMember, unaryHandler } from '../../platform/grpc/server.js';
-import { type PeerIdentity, peerIdentity } from '../../platform/grpc/peer-gate.js';
+import { unaryHandler } from '../../platform/grpc/server.js';
+import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { PsiSessionStore } from '../../platform/store/psi-types.js';
 import { psiWire as wire } from '../../platform/wire/psi.js';
@@ -25,7 +25,7 @@ import {
   type PsiOutcome,
 } from '../../primitives/psi/session-protocol.js';
 import type { Membership } from '../membership.js';
-import { endInbox, type Inboxes } from './inboxes.js';
+import { type Inboxes, serveInbox } from '../inboxes.js';
 import { intersect } from './intersect.js';
 import { PsiSession } from './session.js';
 
@@ -41,7 +41,7 @@ export interface PsiLimits {
 
 export interface PsiServiceDeps {
   readonly membership: Membership;
-  readonly inboxes: Inboxes;
+  readonly inboxes: Inboxes<PsiEvent>;
   readonly sessions: PsiSessionStore;
   readonly audit: Audit;
   readonly log: Logger;
@@ -406,50 +406,15 @@ export class PsiCoordinator {
         audit,
         log,
       ),
-      subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        let member: string;
-        try {
-          member = peerMember(call);
-          if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
-        } catch (err) {
-          const accord = toAccordError(err);
-          auditInBackground(audit, {
-            actor: 'unidentified',
-            action: 'rpc:Psi.Subscribe',
-            target: '',
-            outcome: 'denied',
-            details: { code: accord.code },
-          });
-          endInbox(call, accord);
-          return;
-        }
-        // The inbox opens only once its opening is on record.
-        audit({
-          actor: member,
-          action: 'rpc:Psi.Subscribe',
-          target: 'inbox',
-          outcome: 'ok',
-          details: {},
-        }).then(
-          () => {
-            if (call.cancelled || call.destroyed) return;
-            const peer = peerIdentity(call) ?? { member, serial: '' };
-            // Revoked while its opening was being recorded: the reload's sweep of open inboxes has already run.
-            if (this.deps.isRevoked?.(peer)) {
-              endInbox(call, new AccordError('ACCORD_MEMBER_REVOKED', { member }));
-              return;
-            }
-            inboxes.attach(peer, call);
-            const closed = () => {
-              if (inboxes.detach(member, call)) this.memberLost(member);
-            };
-            call.on('cancelled', closed);
-            call.on('close', closed);
-            call.on('error', closed);
-          },
-          (err: AccordError) => endInbox(call, err),
-        );
-      },
+      subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        serveInbox(call, {
+          inboxes,
+          rpc: 'Psi.Subscribe',
+          isMember: (m) => membership.isMember(m),
+          isRevoked: this.deps.isRevoked,
+          audit,
+          onLost: (member) => this.memberLost(member),
+        }),
     };
   }
 

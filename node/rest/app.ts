@@ -167,7 +167,13 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
           caller: request.accordCaller,
           stream: isCsv ? (request.body as Readable) : null,
         });
-        return reply.status(spec.status ?? 200).send(spec.response.parse(result));
+        const response = spec.response.parse(result);
+        if (spec.produces)
+          return reply
+            .status(spec.status ?? 200)
+            .header('content-type', spec.produces)
+            .send(Buffer.from(response as Uint8Array));
+        return reply.status(spec.status ?? 200).send(response);
       },
     });
   }

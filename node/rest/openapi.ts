@@ -63,7 +63,9 @@ export function buildOpenApi(
       responses: {
         [String(r.status ?? 200)]: {
           description: 'success',
-          content: { 'application/json': { schema: jsonSchema(r.response, 'output') } },
+          content: r.produces
+            ? { [r.produces]: { schema: { type: 'string', format: 'binary' } } }
+            : { 'application/json': { schema: jsonSchema(r.response, 'output') } },
         },
         default: { description: 'a coded error', content: { 'application/json': { schema: errorBody } } },
       },

@@ -35,6 +35,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown, R = unknown> {
   /** `csv`: the body is a streamed text/csv upload handed to the handler unparsed. */
   readonly bodyKind?: 'json' | 'csv';
   readonly response: z.ZodType<R>;
+  /** Set for a binary response (e.g. an ONNX file): its content type; the handler returns the bytes. */
+  readonly produces?: string;
   readonly status?: number;
   readonly handler: (input: RouteInput<P, Q, B>) => Promise<R>;
   /** What the audit entry names as target (never a customer identifier). */

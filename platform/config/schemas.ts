@@ -6,6 +6,7 @@ import { AUDIT_ANCHOR_INTERVAL_MS } from '../../primitives/audit/anchors.js';
 import { MEMBER_NAME_PATTERN, ROLES } from '../../primitives/consortium/roles.js';
 import { isLoopbackHost } from './rest-listener.js';
 import { coordinatorPsiSchema, nodePsiSchema } from './psi-schema.js';
+import { coordinatorTrainingSchema, nodeTrainingSchema } from './training-schema.js';
 import { coordinatorSignalsSchema, nodeSignalsSchema } from './signals-schema.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
@@ -53,6 +54,8 @@ export const coordinatorConfigSchema = z.strictObject({
     .default({ intervalMs: 2_000, offlineAfterMs: 6_000 }),
   /** Private set intersection sessions: timeouts and the limits that keep PSI from being used to pull lists. */
   psi: coordinatorPsiSchema,
+  /** Federated training jobs: invitation and stage timeouts, jobs per member. */
+  training: coordinatorTrainingSchema,
   /** Fraud-signal sharing: OPRF key file, retention, rate limits (see signals-schema.ts). */
   signals: coordinatorSignalsSchema,
   /**
@@ -141,6 +144,8 @@ export const nodeConfigSchema = z.strictObject({
   tokens: z.array(tokenSchema).min(1),
   /** Private set intersection: which partners may intersect against what, and worker threads. */
   psi: nodePsiSchema,
+  /** Federated training: which partners may train on what. */
+  training: nodeTrainingSchema,
   /** Fraud-signal sharing: member key file, token cache (see signals-schema.ts). */
   signals: nodeSignalsSchema,
   /** How often the coordinator's audit head (from heartbeat answers) is anchored in the node's log. */

@@ -8,6 +8,7 @@ import type { PsiJobStore, PsiSessionStore } from './psi-types.js';
 import type { QuotaStore } from './quota-types.js';
 import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';
+import type { ModelStore, TrainingJobStore } from './training-types.js';
 
 export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -110,6 +111,9 @@ export interface NodeStore {
   readonly settings: SettingsStore;
   readonly psiJobs: PsiJobStore;
   readonly screeningJobs: ScreeningJobStore;
+  readonly trainingJobs: TrainingJobStore;
+  /** The model registry: every model a job of this node produced. */
+  readonly models: ModelStore;
   close(): Promise<void>;
 }
 
@@ -120,6 +124,8 @@ export interface CoordinatorStore {
   readonly settings: SettingsStore;
   readonly signals: SignalStore;
   readonly psiSessions: PsiSessionStore;
+  /** Training job ids ever opened (single-use) and how each job ended; same shape as the PSI sessions. */
+  readonly trainingSessions: PsiSessionStore;
   readonly quotas: QuotaStore;
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { identityErrors } from './identity-codes.js';
 import { psiErrors } from './psi-codes.js';
 import { psiSessionErrors } from './psi-session-codes.js';
 import { signalErrors } from './signal-codes.js';
+import { trainingErrors } from './training-codes.js';
 import type { ErrorSpec } from './define.js';
 
 export const registry = {
@@ -18,6 +19,7 @@ export const registry = {
   ...psiErrors,
   ...psiSessionErrors,
   ...signalErrors,
+  ...trainingErrors,
 } as const;
 
 export type ErrorCode = keyof typeof registry;

@@ -5,11 +5,17 @@ import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { startCheckpointer } from './checkpointer.js';
 import { type Db, openDatabase } from './open.js';
 import { PSI_SCHEMA, sqlitePsiJobStore } from './psi-jobs.js';
-import { PSI_SESSION_SCHEMA, sqlitePsiSessionStore } from './psi-sessions.js';
+import {
+  PSI_SESSION_SCHEMA,
+  sqlitePsiSessionStore,
+  sqliteTrainingSessionStore,
+  TRAINING_SESSION_SCHEMA,
+} from './psi-sessions.js';
 import { QUOTA_SCHEMA, sqliteQuotaStore } from './oprf-quota.js';
 import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
+import { sqliteTrainingStores, TRAINING_SCHEMA } from './training.js';
 
 /**
  * How a store is opened: `backgroundCheckpoints` for the long-running processes (see checkpointer.ts), with what to
@@ -42,8 +48,10 @@ export function openSqliteNodeStore(path: string, options: StoreOptions = {}): N
     ...DATASET_SCHEMA,
     ...PSI_SCHEMA,
     ...SCREENING_SCHEMA,
+    ...TRAINING_SCHEMA,
   ]);
   return {
+    ...sqliteTrainingStores(db),
     audit: sqliteAuditStore(db),
     anchors: sqliteAuditAnchorStore(db),
     datasets: sqliteDatasetStore(db),
@@ -57,7 +65,14 @@ export function openSqliteNodeStore(path: string, options: StoreOptions = {}): N
 export function openSqliteCoordinatorStore(path: string, options: StoreOptions = {}): CoordinatorStore {
   const db = openDatabase(
     path,
-    [...AUDIT_SCHEMA, ...SETTINGS_SCHEMA, ...SIGNAL_SCHEMA, ...QUOTA_SCHEMA, ...PSI_SESSION_SCHEMA],
+    [
+      ...AUDIT_SCHEMA,
+      ...SETTINGS_SCHEMA,
+      ...SIGNAL_SCHEMA,
+      ...QUOTA_SCHEMA,
+      ...PSI_SESSION_SCHEMA,
+      ...TRAINING_SESSION_SCHEMA,
+    ],
     256,
   );
   return {
@@ -66,6 +81,7 @@ export function openSqliteCoordinatorStore(path: string, options: StoreOptions =
     settings: sqliteSettingsStore(db),
     signals: sqliteSignalStore(db),
     psiSessions: sqlitePsiSessionStore(db),
+    trainingSessions: sqliteTrainingSessionStore(db),
     quotas: sqliteQuotaStore(db),
     close: closer(db, path, options),
   };

@@ -1,12 +1,13 @@
 /**
- * SQLite record of the coordinator's PSI sessions: one row per session id ever opened (the primary key is what makes
- * ids single-use, across restarts too), who opened it with whom, and how it ended. Holds no point and no identifier.
+ * SQLite record of the coordinator's sessions (PSI sessions, training jobs; one table each): one row per id ever opened
+ * (the primary key is what makes ids single-use, across restarts too), who opened it with whom, and how it ended.
+ * Holds no point, no identifier and no model value.
  */
 import type { PsiSessionStore } from '../psi-types.js';
 import type { Db } from './open.js';
 
-export const PSI_SESSION_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS psi_sessions (
+const sessionSchema = (table: 'psi_sessions' | 'training_sessions') => [
+  `CREATE TABLE IF NOT EXISTS ${table} (
      id TEXT PRIMARY KEY,
      initiator TEXT NOT NULL,
      participants TEXT NOT NULL,
@@ -15,20 +16,27 @@ export const PSI_SESSION_SCHEMA = [
      error_code TEXT,
      ended_ms INTEGER
    )`,
-  'CREATE INDEX IF NOT EXISTS psi_sessions_initiator ON psi_sessions (initiator, opened_ms)',
-] as const;
+  `CREATE INDEX IF NOT EXISTS ${table}_initiator ON ${table} (initiator, opened_ms)`,
+];
 
-export function sqlitePsiSessionStore(db: Db): PsiSessionStore {
+export const PSI_SESSION_SCHEMA = sessionSchema('psi_sessions');
+export const TRAINING_SESSION_SCHEMA = sessionSchema('training_sessions');
+
+export const sqlitePsiSessionStore = (db: Db): PsiSessionStore => sqliteSessionStore(db, 'psi_sessions');
+export const sqliteTrainingSessionStore = (db: Db): PsiSessionStore =>
+  sqliteSessionStore(db, 'training_sessions');
+
+function sqliteSessionStore(db: Db, table: 'psi_sessions' | 'training_sessions'): PsiSessionStore {
   const insert = db.prepare(
-    'INSERT OR IGNORE INTO psi_sessions (id, initiator, participants, opened_ms) VALUES (?, ?, ?, ?)',
+    `INSERT OR IGNORE INTO ${table} (id, initiator, participants, opened_ms) VALUES (?, ?, ?, ?)`,
   );
   const finish = db.prepare(
-    'UPDATE psi_sessions SET outcome = ?, error_code = ?, ended_ms = ? WHERE id = ? AND outcome IS NULL',
+    `UPDATE ${table} SET outcome = ?, error_code = ?, ended_ms = ? WHERE id = ? AND outcome IS NULL`,
   );
   const since = db.prepare<[string, number], { n: number }>(
-    'SELECT COUNT(*) AS n FROM psi_sessions WHERE initiator = ? AND opened_ms >= ?',
+    `SELECT COUNT(*) AS n FROM ${table} WHERE initiator = ? AND opened_ms >= ?`,
   );
-  const unfinished = db.prepare('UPDATE psi_sessions SET outcome = ?, ended_ms = ? WHERE outcome IS NULL');
+  const unfinished = db.prepare(`UPDATE ${table} SET outcome = ?, ended_ms = ? WHERE outcome IS NULL`);
   return {
     open: async (s) => insert.run(s.id, s.initiator, s.participants.join(','), s.openedMs).changes === 1,
     end: async (id, outcome, errorCode, endedMs) => void finish.run(outcome, errorCode, endedMs, id),

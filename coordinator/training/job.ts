@@ -1,0 +1,151 @@
+/**
+ * One training job at the coordinator: invitations and acceptances, then the aggregations in order (stats once;
+ * train and eval each round; primitives/training/job-protocol.ts), each over the members connected when it starts.
+ * The coordinator decodes each sum and sends it to every participant; it keeps which members took part in each
+ * aggregation. It never sees a member's own update: only masked vectors and their sum.
+ */
+import { aggregationPlan, decodeAggregate } from '../../models/federated/aggregates.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import {
+  type AggregationId,
+  type AggregationTask,
+  aggregationKey,
+  sameAggregation,
+  type StepReply,
+  TRAINING_OUTCOME,
+  type TrainingEvent,
+  type TrainingOutcome,
+} from '../../primitives/training/job-protocol.js';
+import { specDigest, type TrainingSpec } from '../../primitives/training/spec.js';
+import { Aggregation } from './aggregation.js';
+
+export interface JobDeps {
+  deliver(member: string, event: TrainingEvent): Promise<void>;
+  isConnected(member: string): boolean;
+  readonly stageTimeoutMs: number;
+  readonly vectorTimeoutMs: number;
+  /** Called once when the job ends, after every participant was told. */
+  onEnd(job: CoordinatorJob, outcome: TrainingOutcome, error: AccordError | null, by: string | null): void;
+  /** Called after each aggregation with who contributed (for the audit log). */
+  onAggregated(job: CoordinatorJob, id: AggregationId, contributors: readonly string[]): void;
+}
+
+export class CoordinatorJob {
+  readonly digest: string;
+  private readonly accepted = new Set<string>();
+  private current: Aggregation | null = null;
+  private ended = false;
+  /** The latest stats and train sums: a member that comes back gets them before its next aggregation. */
+  private readonly latest = new Map<AggregationTask, TrainingEvent>();
+  /** Per member, the aggregate events it has been sent since it last connected. */
+  private readonly delivered = new Map<string, Set<string>>();
+
+  constructor(
+    readonly id: string,
+    readonly initiator: string,
+    readonly participants: readonly string[],
+    readonly spec: TrainingSpec,
+    private readonly deps: JobDeps,
+  ) {
+    this.digest = specDigest(spec);
+    this.accepted.add(initiator);
+  }
+
+  get running(): boolean {
+    return !this.ended;
+  }
+
+  /** Records an acceptance; true when everyone has accepted (the job can start). */
+  accept(member: string, digest: string): boolean {
+    if (digest !== this.digest) throw new AccordError('ACCORD_TRAINING_SPEC_MISMATCH', { member });
+    this.accepted.add(member);
+    return this.participants.every((m) => this.accepted.has(m));
+  }
+
+  step(member: string, reply: StepReply): void {
+    const current = this.current;
+    if (!current || !sameAggregation(current.id, reply.aggregation))
+      throw new AccordError('ACCORD_SECAGG_PROTOCOL', { reason: 'no such aggregation is running' });
+    try {
+      current.reply(member, reply);
+    } catch (err) {
+      const error = toAccordError(err);
+      current.abort(error);
+      throw error;
+    }
+  }
+
+  memberLost(member: string): void {
+    this.delivered.delete(member);
+    this.current?.memberLost(member);
+  }
+
+  /** Ends the job once for everyone. */
+  end(outcome: TrainingOutcome, error: AccordError | null, by: string | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (error) this.current?.abort(error);
+    const event: TrainingEvent = { kind: 'end', end: { jobId: this.id, outcome, error, by } };
+    for (const m of this.participants) void this.deps.deliver(m, event).catch(() => undefined);
+    this.deps.onEnd(this, outcome, error, by);
+  }
+
+  /** Runs every aggregation; ends the job done, or failed with the first error. */
+  async run(): Promise<void> {
+    try {
+      await this.aggregate('stats', 0);
+      for (let round = 1; round <= this.spec.rounds && !this.ended; round++) {
+        await this.aggregate('train', round);
+        await this.aggregate('eval', round);
+      }
+      this.end(TRAINING_OUTCOME.DONE, null, null);
+    } catch (err) {
+      this.end(TRAINING_OUTCOME.FAILED, toAccordError(err), null);
+    }
+  }
+
+  /** Sends a member the latest sums it missed while away, so that it rejoins from the current model. */
+  private async catchUp(member: string): Promise<void> {
+    const seen = this.delivered.get(member) ?? new Set<string>();
+    this.delivered.set(member, seen);
+    for (const event of this.latest.values()) {
+      if (event.kind !== 'aggregate') continue;
+      const key = aggregationKey(event.aggregate.aggregation);
+      if (seen.has(key)) continue;
+      await this.deps.deliver(member, event);
+      seen.add(key);
+    }
+  }
+
+  private async aggregate(task: AggregationTask, round: number): Promise<void> {
+    if (this.ended) return;
+    const id: AggregationId = { jobId: this.id, task, round };
+    const members = this.participants.filter((m) => this.deps.isConnected(m)).sort();
+    for (const m of members) await this.catchUp(m).catch(() => this.delivered.delete(m));
+    const aggregation = new Aggregation(id, aggregationPlan(this.spec, id, members), {
+      stageTimeoutMs: this.deps.stageTimeoutMs,
+      vectorTimeoutMs: this.deps.vectorTimeoutMs,
+      deliver: (m, call) => this.deps.deliver(m, { kind: 'step', step: call }),
+    });
+    this.current = aggregation;
+    const { sum, contributors } = await aggregation.run();
+    this.current = null;
+    const event: TrainingEvent = {
+      kind: 'aggregate',
+      aggregate: { aggregation: id, sum: decodeAggregate(this.spec, task, sum), contributors },
+    };
+    this.deps.onAggregated(this, id, contributors);
+    if (task !== 'eval') this.latest.set(task, event);
+    const key = aggregationKey(id);
+    await Promise.all(
+      this.participants
+        .filter((m) => this.deps.isConnected(m))
+        .map((m) =>
+          this.deps
+            .deliver(m, event)
+            .then(() => this.delivered.get(m)?.add(key))
+            .catch(() => undefined),
+        ),
+    );
+  }
+}

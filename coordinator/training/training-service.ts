@@ -1,0 +1,315 @@
+/**
+ * The Training gRPC service: opens jobs (participants known and online, minParticipants within the job, per-member
+ * concurrency, ids single-use across restarts), relays invitations and acceptances, and runs each job's aggregations
+ * (`job.ts`). The flow and what each party learns: primitives/training/job-protocol.ts.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
+import type { PeerIdentity } from '../../platform/grpc/peer-gate.js';
+import { unaryHandler } from '../../platform/grpc/server.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { PsiSessionStore } from '../../platform/store/psi-types.js';
+import { trainingWire as wire } from '../../platform/wire/training.js';
+import { PerKeyQueue } from '../../primitives/concurrency/per-key-queue.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import {
+  TRAINING_OUTCOME,
+  type TrainingEvent,
+  type TrainingOpen,
+  type TrainingOutcome,
+} from '../../primitives/training/job-protocol.js';
+import { type Inboxes, serveInbox } from '../inboxes.js';
+import type { Membership } from '../membership.js';
+import { CoordinatorJob } from './job.js';
+
+export interface TrainingLimits {
+  readonly inviteTimeoutMs: number;
+  readonly stageTimeoutMs: number;
+  readonly vectorTimeoutMs: number;
+  readonly concurrentPerMember: number;
+}
+
+export interface TrainingServiceDeps {
+  readonly membership: Membership;
+  readonly inboxes: Inboxes<TrainingEvent>;
+  readonly sessions: PsiSessionStore;
+  readonly audit: Audit;
+  readonly log: Logger;
+  readonly limits: TrainingLimits;
+  readonly isRevoked?: (peer: PeerIdentity) => boolean;
+}
+
+export class TrainingCoordinator {
+  private readonly jobs = new Map<string, CoordinatorJob>();
+  private readonly inviteTimers = new Map<string, NodeJS.Timeout>();
+  /** Why recent jobs ended, so that a participant still sending learns the real reason. */
+  private readonly endedWith = new Map<string, AccordError>();
+  /** End events a member missed while offline, delivered when its inbox opens again. */
+  private readonly missedEnds = new Map<string, TrainingEvent[]>();
+  private readonly admitting = new PerKeyQueue();
+
+  constructor(private readonly deps: TrainingServiceDeps) {}
+
+  jobCount(): number {
+    return this.jobs.size;
+  }
+
+  /** At start-up: jobs a previous run left open are recorded as lost (their members learnt it on disconnect). */
+  recover(): Promise<number> {
+    return this.deps.sessions.endUnfinished('lost', Date.now());
+  }
+
+  private job(id: string): CoordinatorJob {
+    const job = this.jobs.get(id);
+    if (!job) throw this.endedWith.get(id) ?? new AccordError('ACCORD_TRAINING_JOB_NOT_FOUND', { job: id });
+    return job;
+  }
+
+  private requireParticipant(job: CoordinatorJob, member: string): void {
+    if (!job.participants.includes(member))
+      throw new AccordError('ACCORD_TRAINING_JOB_NOT_FOUND', { job: job.id });
+  }
+
+  private running(member: string): number {
+    let n = 0;
+    for (const job of this.jobs.values()) if (job.participants.includes(member)) n++;
+    return n;
+  }
+
+  private deliver(member: string, event: TrainingEvent): Promise<void> {
+    return this.deps.inboxes.deliver(member, event);
+  }
+
+  private async admit(request: TrainingOpen, member: string): Promise<CoordinatorJob> {
+    const { membership, inboxes, limits } = this.deps;
+    if (!membership.isMember(member)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member });
+    const peers = request.peers;
+    if (new Set(peers).size !== peers.length || peers.includes(member))
+      throw new AccordError('ACCORD_TRAINING_PEER_INVALID', {
+        problem: 'peers repeat or include the initiator',
+      });
+    for (const peer of peers) {
+      if (!membership.isMember(peer)) throw new AccordError('ACCORD_MEMBER_UNKNOWN', { member: peer });
+      if (!inboxes.isConnected(peer)) throw new AccordError('ACCORD_MEMBER_OFFLINE', { member: peer });
+    }
+    const participants = [member, ...peers];
+    if (request.spec.minParticipants > participants.length)
+      throw new AccordError('ACCORD_TRAINING_MIN_PARTICIPANTS', {
+        minParticipants: request.spec.minParticipants,
+        participants: participants.length,
+      });
+    if (participants.some((m) => this.running(m) >= limits.concurrentPerMember))
+      throw new AccordError('ACCORD_TRAINING_LIMIT_REACHED', {
+        what: 'training jobs a participant takes part in at once',
+        limit: limits.concurrentPerMember,
+      });
+    const fresh = await this.deps.sessions.open({
+      id: request.jobId,
+      initiator: member,
+      participants,
+      openedMs: Date.now(),
+    });
+    if (!fresh || this.jobs.has(request.jobId))
+      throw new AccordError('ACCORD_TRAINING_JOB_EXISTS', { job: request.jobId });
+    const job = new CoordinatorJob(request.jobId, member, participants, request.spec, {
+      deliver: (m, e) => this.deliver(m, e),
+      isConnected: (m) => inboxes.isConnected(m),
+      stageTimeoutMs: limits.stageTimeoutMs,
+      vectorTimeoutMs: limits.vectorTimeoutMs,
+      onEnd: (j, outcome, error, by) => this.ended(j, outcome, error, by),
+      onAggregated: (j, id, contributors) =>
+        auditInBackground(this.deps.audit, {
+          actor: 'coordinator',
+          action: 'training:aggregate',
+          target: `training:${j.id}`,
+          outcome: 'ok',
+          details: { task: id.task, round: id.round, contributors: contributors.join(',') },
+        }),
+    });
+    this.jobs.set(job.id, job);
+    const timer = setTimeout(
+      () =>
+        job.end(
+          TRAINING_OUTCOME.FAILED,
+          new AccordError('ACCORD_TRAINING_TIMEOUT', { what: 'peers to accept' }),
+          null,
+        ),
+      limits.inviteTimeoutMs,
+    );
+    timer.unref();
+    this.inviteTimers.set(job.id, timer);
+    return job;
+  }
+
+  private ended(
+    job: CoordinatorJob,
+    outcome: TrainingOutcome,
+    error: AccordError | null,
+    by: string | null,
+  ): void {
+    this.jobs.delete(job.id);
+    clearTimeout(this.inviteTimers.get(job.id));
+    this.inviteTimers.delete(job.id);
+    if (error) {
+      this.endedWith.set(job.id, error);
+      if (this.endedWith.size > 1_000) this.endedWith.delete(this.endedWith.keys().next().value as string);
+    }
+    const event: TrainingEvent = { kind: 'end', end: { jobId: job.id, outcome, error, by } };
+    for (const m of job.participants) {
+      if (this.deps.inboxes.isConnected(m)) continue;
+      const missed = this.missedEnds.get(m) ?? [];
+      missed.push(event);
+      this.missedEnds.set(m, missed.slice(-100));
+    }
+    void this.deps.sessions.end(job.id, outcome, error?.code ?? null, Date.now()).catch(() => undefined);
+    auditInBackground(this.deps.audit, {
+      actor: by ?? 'coordinator',
+      action: 'training:end',
+      target: `training:${job.id}`,
+      outcome: outcome === TRAINING_OUTCOME.DONE ? 'ok' : 'failed',
+      details: { outcome, ...(error ? { code: error.code } : {}) },
+    });
+  }
+
+  private memberLost(member: string): void {
+    for (const job of this.jobs.values()) if (job.participants.includes(member)) job.memberLost(member);
+  }
+
+  private memberBack(member: string): void {
+    const missed = this.missedEnds.get(member);
+    if (!missed) return;
+    this.missedEnds.delete(member);
+    for (const event of missed) void this.deliver(member, event).catch(() => undefined);
+  }
+
+  handlers(): grpc.UntypedServiceImplementation {
+    const { audit, log, inboxes, membership } = this.deps;
+    return {
+      open: unaryHandler(
+        {
+          name: 'Training.Open',
+          decode: wire.openRequest.fromProto,
+          encode: wire.openResponse.toProto,
+          target: (r) => `training:${r.jobId}`,
+          handle: async (request, { member }) => {
+            const job = await this.admitting.run(member, () => this.admit(request, member));
+            try {
+              await Promise.all(
+                request.peers.map((peer) =>
+                  this.deliver(peer, {
+                    kind: 'invitation',
+                    invitation: {
+                      jobId: job.id,
+                      initiator: member,
+                      participants: job.participants,
+                      spec: request.spec,
+                      dataset: request.peerDatasets[peer] ?? null,
+                    },
+                  }),
+                ),
+              );
+            } catch (err) {
+              job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), null);
+              throw err;
+            }
+            return { invited: [...request.peers] };
+          },
+        },
+        audit,
+        log,
+      ),
+      respond: unaryHandler(
+        {
+          name: 'Training.Respond',
+          decode: wire.respondRequest.fromProto,
+          encode: wire.respondResponse.toProto,
+          target: (r) => `training:${r.jobId}`,
+          handle: async (answer, { member }) => {
+            const job = this.job(answer.jobId);
+            this.requireParticipant(job, member);
+            if (answer.kind === 'decline') {
+              // Declining is a valid answer: the job ends for everyone, and the decliner's call succeeds.
+              const reason = new AccordError('ACCORD_TRAINING_DECLINED', { member, reason: answer.code });
+              job.end(TRAINING_OUTCOME.FAILED, reason, member);
+              return {};
+            }
+            let ready: boolean;
+            try {
+              ready = job.accept(member, answer.specDigest);
+            } catch (err) {
+              job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), member);
+              throw err;
+            }
+            if (ready) {
+              clearTimeout(this.inviteTimers.get(job.id));
+              void job.run();
+            }
+            return {};
+          },
+        },
+        audit,
+        log,
+      ),
+      step: unaryHandler(
+        {
+          name: 'Training.Step',
+          decode: wire.stepRequest.fromProto,
+          encode: wire.stepResponse.toProto,
+          // Several per aggregation; each aggregation's contributors are audited instead.
+          auditSuccess: false,
+          target: (r) => `training:${r.aggregation.jobId}`,
+          handle: async (reply, { member }) => {
+            const job = this.job(reply.aggregation.jobId);
+            this.requireParticipant(job, member);
+            try {
+              job.step(member, reply);
+            } catch (err) {
+              // A malformed answer (wrong vector length, keys of another member) fails the job for everyone.
+              job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), member);
+              throw err;
+            }
+            return {};
+          },
+        },
+        audit,
+        log,
+      ),
+      cancel: unaryHandler(
+        {
+          name: 'Training.Cancel',
+          decode: wire.cancelRequest.fromProto,
+          encode: wire.cancelResponse.toProto,
+          target: (r) => `training:${r.jobId}`,
+          handle: async (request, { member }) => {
+            const job = this.jobs.get(request.jobId);
+            if (!job) return {};
+            this.requireParticipant(job, member);
+            const cancelled = request.code === 'ACCORD_TRAINING_CANCELLED';
+            const error = cancelled
+              ? new AccordError('ACCORD_TRAINING_CANCELLED', { by: member })
+              : AccordError.fromWire(request.code, { member });
+            job.end(cancelled ? TRAINING_OUTCOME.CANCELLED : TRAINING_OUTCOME.FAILED, error, member);
+            return {};
+          },
+        },
+        audit,
+        log,
+      ),
+      subscribe: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        serveInbox(call, {
+          inboxes,
+          rpc: 'Training.Subscribe',
+          isMember: (m) => membership.isMember(m),
+          isRevoked: this.deps.isRevoked,
+          audit,
+          onAttached: (member) => this.memberBack(member),
+          onLost: (member) => this.memberLost(member),
+        }),
+    };
+  }
+
+  close(): void {
+    for (const job of [...this.jobs.values()])
+      job.end(TRAINING_OUTCOME.FAILED, new AccordError('ACCORD_TRAINING_LOST'), null);
+  }
+}

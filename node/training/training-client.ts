@@ -1,0 +1,73 @@
+/**
+ * The node's side of the coordinator's Training service: unary calls, and the inbox stream (reopened with back-off
+ * when it drops). Converts wire messages at this edge; the job code sees only domain types.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { NodeConfig } from '../../platform/config/index.js';
+import { callUnary, createMtlsClient } from '../../platform/grpc/client.js';
+import { type InboxHandlers, InboxSubscription } from '../../platform/grpc/inbox-subscription.js';
+import { serviceOf } from '../../platform/grpc/proto.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { TlsMaterial } from '../../platform/tls/credentials.js';
+import { TRAINING_PROTO, TRAINING_SERVICE, trainingWire as wire } from '../../platform/wire/training.js';
+import { AccordError } from '../../primitives/errors/index.js';
+import type {
+  StepReply,
+  TrainingAnswer,
+  TrainingCancel,
+  TrainingEvent,
+  TrainingOpen,
+} from '../../primitives/training/job-protocol.js';
+
+export class TrainingClient {
+  private readonly client: grpc.Client;
+  private readonly inbox: InboxSubscription<TrainingEvent>;
+
+  constructor(config: Readonly<NodeConfig>, tls: TlsMaterial, address: string, log: Logger) {
+    this.client = createMtlsClient(
+      serviceOf(TRAINING_PROTO, TRAINING_SERVICE),
+      address,
+      config.coordinator.serverName,
+      tls,
+    );
+    this.inbox = new InboxSubscription({
+      client: this.client,
+      decode: wire.subscribeResponse.fromProto,
+      request: wire.subscribeRequest.toProto(),
+      lost: () => new AccordError('ACCORD_TRAINING_LOST'),
+      what: 'training',
+      log,
+    });
+  }
+
+  open(request: TrainingOpen): Promise<{ invited: string[] }> {
+    return callUnary(this.client, 'open', wire.openRequest.toProto(request)).then(
+      wire.openResponse.fromProto,
+    );
+  }
+
+  respond(answer: TrainingAnswer): Promise<void> {
+    return callUnary(this.client, 'respond', wire.respondRequest.toProto(answer)).then(() => undefined);
+  }
+
+  step(reply: StepReply): Promise<void> {
+    return callUnary(this.client, 'step', wire.stepRequest.toProto(reply), 120_000).then(() => undefined);
+  }
+
+  cancel(request: TrainingCancel): Promise<void> {
+    return callUnary(this.client, 'cancel', wire.cancelRequest.toProto(request)).then(() => undefined);
+  }
+
+  get connected(): boolean {
+    return this.inbox.connected;
+  }
+
+  subscribe(handlers: InboxHandlers<TrainingEvent>): void {
+    this.inbox.open(handlers);
+  }
+
+  close(): void {
+    this.inbox.close();
+    this.client.close();
+  }
+}

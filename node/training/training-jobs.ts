@@ -1,0 +1,393 @@
+/**
+ * The node's training jobs: starting one (initiator: the spec is completed from the local dataset and checked before
+ * anything is sent), answering invitations per policy (`training.partners`; then auto-accept listed partners, or
+ * wait for an admin), dispatching the coordinator's events to the running jobs, cancelling. A job that loses the
+ * coordinator keeps its place and rejoins at the next aggregation when the inbox returns; one that hears nothing for
+ * `training.idleTimeoutMs` fails. Job state is in the store, so the REST API and the CLI can follow each round, and a
+ * crash leaves the job cleanly failed with nothing registered.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js';
+import type { NodeConfig } from '../../platform/config/index.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
+import { type TrainingJobRecord, trainingEndedWith } from '../../platform/store/training-types.js';
+import type { NodeStore } from '../../platform/store/types.js';
+import type { Role } from '../../primitives/consortium/roles.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import type { TrainingEvent, TrainingInvitation } from '../../primitives/training/job-protocol.js';
+import {
+  type HorizontalSettings,
+  specDigest,
+  TRAINING_MAX_PARTIES,
+  type TrainingSpec,
+  trainingSpecSchema,
+} from '../../primitives/training/spec.js';
+import type { FeatureColumn } from '../../models/types.js';
+import { loadLocalData } from './local-data.js';
+import { trainingAllowed } from './policy.js';
+import { SecAggParticipant } from './secagg-participant.js';
+import type { TrainingClient } from './training-client.js';
+import { TrainingRun } from './training-run.js';
+
+export interface NewTrainingJob {
+  readonly peers: readonly string[];
+  readonly dataset: string;
+  readonly peerDatasets?: Readonly<Record<string, string>> | undefined;
+  /** Feature columns; default every numeric column of the dataset except its id column and the label. */
+  readonly features?: readonly (string | FeatureColumn)[] | undefined;
+  readonly settings: HorizontalSettings;
+}
+
+export interface TrainingJobsDeps {
+  readonly config: Readonly<NodeConfig>;
+  readonly client: TrainingClient;
+  readonly store: NodeStore;
+  readonly audit: Audit;
+  readonly log: Logger;
+  readonly signer: MemberSigner;
+  readonly verifier: MemberVerifier;
+}
+
+const NUMERIC = new Set(['integer', 'number', 'boolean']);
+
+export class TrainingJobs {
+  private readonly runs = new Map<string, TrainingRun>();
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>();
+  private readonly self: string;
+
+  constructor(private readonly deps: TrainingJobsDeps) {
+    this.self = deps.config.member;
+  }
+
+  /** At start-up: jobs a crash left unfinished fail (nothing of theirs was registered). */
+  async recover(): Promise<number> {
+    const error = new AccordError('ACCORD_TRAINING_INTERRUPTED');
+    return this.deps.store.trainingJobs.failUnfinished(error.code, error.message);
+  }
+
+  start(): void {
+    this.deps.client.subscribe({
+      onEvent: (event) => this.onEvent(event),
+      // A dropped inbox does not fail running jobs: they rejoin at the next aggregation when it returns.
+      onDisconnect: () => undefined,
+    });
+  }
+
+  /** Completes the spec from the local dataset: the feature list, and a fresh seed for the initial model. */
+  private async completeSpec(request: NewTrainingJob): Promise<TrainingSpec> {
+    const info = await this.deps.store.datasets.get(request.dataset);
+    if (!info) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: request.dataset });
+    const label = request.settings.label;
+    const features: FeatureColumn[] = request.features
+      ? request.features.map((f) => (typeof f === 'string' ? { name: f, kind: 'numeric' } : f))
+      : info.columns
+          .filter((c) => c.name !== info.idColumn && c.name !== label && NUMERIC.has(c.type))
+          .map((c) => ({ name: c.name, kind: 'numeric' }));
+    const parsed = trainingSpecSchema.safeParse({
+      ...request.settings,
+      features,
+      initSeed: randomBytes(32).toString('hex'),
+    });
+    if (!parsed.success)
+      throw new AccordError('ACCORD_TRAINING_SPEC_INVALID', {
+        problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; '),
+      });
+    return parsed.data;
+  }
+
+  private newRun(job: TrainingJobRecord, data: Awaited<ReturnType<typeof loadLocalData>>): TrainingRun {
+    const run = new TrainingRun(
+      {
+        self: this.self,
+        jobs: this.deps.store.trainingJobs,
+        log: this.deps.log,
+        participant: (id) =>
+          new SecAggParticipant(this.self, job.spec, id, this.deps.signer, this.deps.verifier),
+        reply: (reply) => this.deps.client.step(reply),
+        onSettled: (id) => this.settled(id),
+      },
+      job,
+      data,
+    );
+    this.runs.set(job.id, run);
+    this.touch(job.id);
+    return run;
+  }
+
+  private settled(id: string): void {
+    this.runs.delete(id);
+    clearTimeout(this.idleTimers.get(id));
+    this.idleTimers.delete(id);
+    void this.deps.store.trainingJobs.get(id).then((job) =>
+      auditInBackground(this.deps.audit, {
+        actor: this.self,
+        action: 'job:training',
+        target: `training:${id}`,
+        outcome: job?.state === 'done' ? 'ok' : 'failed',
+        details: {
+          state: job?.state ?? '?',
+          ...(job?.errorCode ? { code: job.errorCode } : {}),
+          ...(job?.modelId ? { model: job.modelId } : {}),
+        },
+      }),
+    );
+  }
+
+  /** Restarts the job's idle clock: a job that hears nothing for `idleTimeoutMs` fails. */
+  private touch(id: string): void {
+    clearTimeout(this.idleTimers.get(id));
+    const timer = setTimeout(() => {
+      const error = new AccordError('ACCORD_TRAINING_TIMEOUT', { what: 'the coordinator (no message)' });
+      void this.runs.get(id)?.markFailed('failed', error);
+    }, this.deps.config.training.idleTimeoutMs);
+    timer.unref();
+    this.idleTimers.set(id, timer);
+  }
+
+  async create(request: NewTrainingJob): Promise<TrainingJobRecord> {
+    const peers = [...request.peers];
+    if (
+      peers.includes(this.self) ||
+      new Set(peers).size !== peers.length ||
+      peers.length > TRAINING_MAX_PARTIES - 1
+    )
+      throw new AccordError('ACCORD_TRAINING_PEER_INVALID', {
+        problem: `peers must be other members, each once, at most ${TRAINING_MAX_PARTIES - 1}`,
+      });
+    const spec = await this.completeSpec(request);
+    if (spec.minParticipants > peers.length + 1)
+      throw new AccordError('ACCORD_TRAINING_MIN_PARTICIPANTS', {
+        minParticipants: spec.minParticipants,
+        participants: peers.length + 1,
+      });
+    // Refused before anything is stored or sent: this bank's policy and its own data apply to the jobs it starts.
+    trainingAllowed(this.deps.config.training.partners, peers, request.dataset, spec.purpose);
+    const data = await loadLocalData(this.deps.store.datasets, request.dataset, spec);
+    const job: TrainingJobRecord = {
+      ...this.fresh(randomUUID(), 'initiator', this.self, [this.self, ...peers], spec),
+      dataset: request.dataset,
+      state: 'waiting',
+    };
+    await this.deps.store.trainingJobs.create(job);
+    const run = this.newRun(job, data);
+    try {
+      await this.deps.client.open({
+        jobId: job.id,
+        peers,
+        spec,
+        peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? request.dataset])),
+      });
+    } catch (err) {
+      await run.markFailed('failed', toAccordError(err));
+      throw err;
+    }
+    return (await this.deps.store.trainingJobs.get(job.id))!;
+  }
+
+  private fresh(
+    id: string,
+    role: TrainingJobRecord['role'],
+    initiator: string,
+    participants: readonly string[],
+    spec: TrainingSpec,
+  ): TrainingJobRecord {
+    return {
+      id,
+      role,
+      initiator,
+      participants,
+      dataset: '',
+      spec,
+      specDigest: specDigest(spec),
+      state: 'pending_approval',
+      round: 0,
+      rounds: spec.rounds,
+      preprocessing: null,
+      history: [],
+      local: null,
+      modelId: null,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+  }
+
+  private onEvent(event: TrainingEvent): void {
+    const failed = (id: string) => (err: unknown) => this.failAndTell(id, toAccordError(err));
+    switch (event.kind) {
+      case 'invitation':
+        this.onInvitation(event.invitation).catch((err) =>
+          this.deps.log.warn('training invitation handling failed', { code: toAccordError(err).code }),
+        );
+        return;
+      case 'step': {
+        const id = event.step.aggregation.jobId;
+        const run = this.runs.get(id);
+        if (!run) return;
+        this.touch(id);
+        run.onStep(event.step, (error) => void this.failAndTell(id, error));
+        return;
+      }
+      case 'aggregate': {
+        const id = event.aggregate.aggregation.jobId;
+        this.touch(id);
+        this.runs.get(id)?.onAggregate(event.aggregate).catch(failed(id));
+        return;
+      }
+      case 'end': {
+        const run = this.runs.get(event.end.jobId);
+        if (run) run.onEnd(event.end).catch((err) => run.markFailed('failed', toAccordError(err)));
+        else if (event.end.outcome !== 'done') void this.endPending(event.end.jobId, event.end.error);
+      }
+    }
+  }
+
+  /** This node cannot go on: tell the coordinator (the job fails for everyone), then record it here. */
+  private async failAndTell(id: string, error: AccordError): Promise<void> {
+    this.deps.log.warn('training job failed here', { job: id, code: error.code });
+    await this.deps.client.cancel({ jobId: id, code: error.code }).catch(() => undefined);
+    await this.runs.get(id)?.markFailed('failed', error);
+  }
+
+  /** A job ended before this node accepted (another peer declined, a timeout). */
+  private async endPending(id: string, error: AccordError | null): Promise<void> {
+    const job = await this.deps.store.trainingJobs.get(id);
+    if (!job || !['pending_approval', 'waiting'].includes(job.state)) return;
+    await this.deps.store.trainingJobs.update(
+      id,
+      trainingEndedWith('failed', error ?? new AccordError('ACCORD_TRAINING_LOST')),
+    );
+  }
+
+  private async onInvitation(invitation: TrainingInvitation): Promise<void> {
+    if (await this.deps.store.trainingJobs.get(invitation.jobId)) {
+      await this.decline(invitation.jobId, 'ACCORD_TRAINING_JOB_EXISTS');
+      return;
+    }
+    const job: TrainingJobRecord = {
+      ...this.fresh(
+        invitation.jobId,
+        'participant',
+        invitation.initiator,
+        invitation.participants,
+        invitation.spec,
+      ),
+      dataset: invitation.dataset ?? '',
+    };
+    await this.deps.store.trainingJobs.create(job);
+    let refusal: AccordError | null = null;
+    try {
+      const others = job.participants.filter((m) => m !== this.self);
+      trainingAllowed(this.deps.config.training.partners, others, job.dataset, job.spec.purpose);
+    } catch (err) {
+      refusal = toAccordError(err);
+    }
+    const auto = refusal === null && this.deps.config.training.autoAcceptFrom.includes(invitation.initiator);
+    await this.deps.audit({
+      actor: invitation.initiator,
+      action: 'training:invitation',
+      target: `training:${job.id}`,
+      outcome: refusal ? 'refused' : 'ok',
+      details: {
+        dataset: job.dataset,
+        purpose: job.spec.purpose,
+        label: job.spec.label,
+        features: job.spec.features.length,
+        rounds: job.spec.rounds,
+        policy: refusal ? 'refused' : auto ? 'auto-accept' : 'awaiting-admin',
+        ...(refusal ? { code: refusal.code } : {}),
+      },
+    });
+    if (refusal) {
+      await this.decline(job.id, refusal.code);
+      await this.deps.store.trainingJobs.update(job.id, trainingEndedWith('failed', refusal));
+    } else if (auto) await this.accept(job.id, undefined).catch(() => undefined);
+  }
+
+  private decline(jobId: string, code: string): Promise<void> {
+    return this.deps.client.respond({ kind: 'decline', jobId, code }).catch(() => undefined);
+  }
+
+  /** Accepts a pending invitation (by policy or by an admin, optionally naming another local dataset). */
+  async accept(id: string, dataset: string | undefined): Promise<TrainingJobRecord> {
+    const job = await this.deps.store.trainingJobs.get(id);
+    if (job?.role !== 'participant' || job.state !== 'pending_approval')
+      throw new AccordError('ACCORD_TRAINING_INVITATION_NOT_FOUND', { job: id });
+    try {
+      const chosen = dataset ?? job.dataset;
+      const others = job.participants.filter((m) => m !== this.self);
+      trainingAllowed(this.deps.config.training.partners, others, chosen, job.spec.purpose);
+      // Schema, label values and row counts are checked on this node's own data before it agrees.
+      const data = await loadLocalData(this.deps.store.datasets, chosen, job.spec);
+      const accepted = await this.deps.store.trainingJobs.update(id, {
+        dataset: chosen,
+        state: 'waiting',
+        local: {
+          trainingRows: data.training.rows,
+          validationRows: data.validation.rows,
+          missingValues: 0,
+          otherValues: 0,
+        },
+      });
+      this.newRun(accepted, data);
+      await this.deps.client.respond({ kind: 'accept', jobId: id, specDigest: job.specDigest });
+      return (await this.deps.store.trainingJobs.get(id))!;
+    } catch (err) {
+      const error = toAccordError(err);
+      this.runs.delete(id);
+      await this.decline(id, error.code);
+      await this.deps.store.trainingJobs.update(id, trainingEndedWith('failed', error));
+      throw err;
+    }
+  }
+
+  /** Declines a pending invitation: an admin's decision. */
+  async reject(id: string, role: Role = 'admin'): Promise<TrainingJobRecord> {
+    const job = await this.deps.store.trainingJobs.get(id);
+    if (job?.role !== 'participant' || job.state !== 'pending_approval')
+      throw new AccordError('ACCORD_TRAINING_INVITATION_NOT_FOUND', { job: id });
+    if (role !== 'admin')
+      throw new AccordError('ACCORD_AUTH_FORBIDDEN', {
+        role,
+        route: 'declining a training invitation',
+        allowed: 'admin',
+      });
+    await this.decline(id, 'ACCORD_TRAINING_DECLINED');
+    return this.deps.store.trainingJobs.update(
+      id,
+      trainingEndedWith('cancelled', { code: 'ACCORD_TRAINING_DECLINED', message: 'declined by this node' }),
+    );
+  }
+
+  /** Cancels a job for every participant; a pending invitation can only be declined, by an admin. */
+  async cancel(id: string, role: Role): Promise<TrainingJobRecord> {
+    const job = await this.get(id);
+    if (job.state === 'pending_approval') return this.reject(id, role);
+    if (!['waiting', 'running'].includes(job.state))
+      throw new AccordError('ACCORD_TRAINING_JOB_FINISHED', { job: id, state: job.state });
+    await this.deps.client.cancel({ jobId: id, code: 'ACCORD_TRAINING_CANCELLED' }).catch(() => undefined);
+    const error = new AccordError('ACCORD_TRAINING_CANCELLED', { by: this.self });
+    const run = this.runs.get(id);
+    if (run) await run.markFailed('cancelled', error);
+    else await this.deps.store.trainingJobs.update(id, trainingEndedWith('cancelled', error));
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<TrainingJobRecord> {
+    const job = await this.deps.store.trainingJobs.get(id);
+    if (!job) throw new AccordError('ACCORD_TRAINING_JOB_NOT_FOUND', { job: id });
+    return job;
+  }
+
+  list(limit: number): Promise<TrainingJobRecord[]> {
+    return this.deps.store.trainingJobs.list(limit);
+  }
+
+  async stop(): Promise<void> {
+    const error = new AccordError('ACCORD_TRAINING_INTERRUPTED');
+    await Promise.all([...this.runs.values()].map((run) => run.markFailed('failed', error)));
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+  }
+}

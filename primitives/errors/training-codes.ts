@@ -1,0 +1,155 @@
+import { defineErrors, GrpcCode as G } from './define.js';
+
+/** Federated training and secure aggregation errors (`ACCORD_TRAINING_*`, `ACCORD_SECAGG_*`, `ACCORD_MODEL_*`). */
+export const trainingErrors = defineErrors({
+  ACCORD_SECAGG_VECTOR_LENGTH: {
+    message: 'a masked vector from {member} has {actual} lanes, expected {expected}',
+    hint: 'Every participant must send a vector of exactly the length the round announced; the sender runs an incompatible version or is misbehaving.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SECAGG_SHARE_INVALID: {
+    message: 'a secret share from {member} does not verify: {reason}',
+    hint: 'Shares are authenticated between participants and checked against the signed key commitments; the sender or the relay is misbehaving.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_SECAGG_SIGNATURE_INVALID: {
+    message: 'the round keys of {member} do not verify: {reason}',
+    hint: 'Each participant signs its round keys with its member certificate; keys that do not verify were swapped in transit.',
+    http: 400,
+    grpc: G.PERMISSION_DENIED,
+  },
+  ACCORD_SECAGG_TOO_FEW_SURVIVORS: {
+    message: 'round {round}: {survivors} participants remain, at least {needed} are needed',
+    hint: 'Too many participants dropped for the round to complete (minParticipants, and the secret-sharing threshold); bring members back online and start a new job.',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_SECAGG_PROTOCOL: {
+    message: 'secure aggregation step refused: {reason}',
+    hint: 'A message arrived out of order or repeated; the sender or the relay is misbehaving.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_SECAGG_RECONSTRUCTION_FAILED: {
+    message: 'the secret of {member} could not be reconstructed: {reason}',
+    hint: 'The shares revealed do not rebuild a secret matching its signed commitment; a survivor sent a wrong share.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_TRAINING_SPEC_INVALID: {
+    message: 'the training spec is invalid: {problem}',
+    hint: 'Fix the named field of the request; GET /v1/openapi.json describes every field.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_TRAINING_SPEC_MISMATCH: {
+    message: '{member} accepted a different spec than the job has',
+    hint: 'An acceptance binds to the SHA-256 of the spec the member saw; a spec changed in transit fails the job.',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_PEER_INVALID: {
+    message: 'training peers are invalid: {problem}',
+    hint: 'Name other members of the consortium, each once, at most 15.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_TRAINING_MIN_PARTICIPANTS: {
+    message: 'minParticipants is {minParticipants} but the job has {participants} participants',
+    hint: 'minParticipants counts every member of the job, the initiator included; lower it or invite more peers.',
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+  },
+  ACCORD_TRAINING_SCHEMA_MISMATCH: {
+    message: 'dataset {dataset} cannot serve the job: column {column} {problem}',
+    hint: 'Every participant needs every feature column and the label, with a numeric type for numeric features; import the dataset with those columns or name another one.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_LABEL_INVALID: {
+    message: 'the label column {column} of dataset {dataset} has a value that is not binary at line {line}',
+    hint: 'Labels must be 0/1, true/false or yes/no, with no empty cell; fix the row and import the dataset again.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_TOO_FEW_ROWS: {
+    message: 'dataset {dataset} has {rows} usable rows; a job needs at least {needed}',
+    hint: 'A member with very few rows would expose its update through the aggregate; use a larger dataset.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_POLICY_REFUSED: {
+    message: "training with {partner} is not allowed by this bank's policy: {what}",
+    hint: 'List the partner, the dataset and the purpose under training.partners in the node config.',
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+  },
+  ACCORD_TRAINING_DECLINED: {
+    message: '{member} declined the training job ({reason})',
+    hint: "The reason is the peer's registry code; ask that bank, or change the spec and start a new job.",
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_JOB_NOT_FOUND: {
+    message: 'no training job {job}',
+    hint: 'List jobs with GET /v1/training.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_TRAINING_JOB_EXISTS: {
+    message: 'training job id {job} was used before',
+    hint: 'Job ids are single-use; start a new job.',
+    http: 409,
+    grpc: G.ALREADY_EXISTS,
+  },
+  ACCORD_TRAINING_JOB_FINISHED: {
+    message: 'training job {job} is already {state}',
+    hint: 'Only a waiting or running job can be cancelled.',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_TRAINING_INVITATION_NOT_FOUND: {
+    message: 'no pending training invitation {job}',
+    hint: 'List jobs with GET /v1/training; only jobs in state pending_approval can be accepted or declined.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+  ACCORD_TRAINING_LIMIT_REACHED: {
+    message: 'training limit reached: {what} (at most {limit})',
+    hint: 'Wait for running jobs to finish.',
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+  },
+  ACCORD_TRAINING_TIMEOUT: {
+    message: 'training job timed out waiting for {what}',
+    hint: 'A member did not answer in time; check that every member is online and start a new job.',
+    http: 504,
+    grpc: G.DEADLINE_EXCEEDED,
+  },
+  ACCORD_TRAINING_CANCELLED: {
+    message: 'training job cancelled by {by}',
+    hint: 'Start a new job when ready.',
+    http: 409,
+    grpc: G.CANCELLED,
+  },
+  ACCORD_TRAINING_INTERRUPTED: {
+    message: 'training job interrupted: this node stopped while it ran',
+    hint: 'Nothing was registered; start a new job.',
+    http: 409,
+    grpc: G.ABORTED,
+  },
+  ACCORD_TRAINING_LOST: {
+    message: 'training job lost: the coordinator is unreachable',
+    hint: 'The job continues if the connection returns; otherwise it fails once the idle timeout passes.',
+    http: 503,
+    grpc: G.UNAVAILABLE,
+  },
+  ACCORD_MODEL_NOT_FOUND: {
+    message: 'no model {model}',
+    hint: 'List models with GET /v1/models.',
+    http: 404,
+    grpc: G.NOT_FOUND,
+  },
+});

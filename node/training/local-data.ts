@@ -72,6 +72,27 @@ function pick(raw: RawColumns, indices: Int32Array | number[]): RawColumns {
   return out;
 }
 
+/**
+ * The training / validation split of `rows` rows: a seeded shuffle, the first `fraction` of it for validation. The
+ * same seed and row count give the same split on every run (benchmarks rebuild it to train on the same rows).
+ */
+export function splitRows(
+  rows: number,
+  validation: { readonly fraction: number; readonly seed: number },
+): { trainingRows: number[]; validationRows: number[] } {
+  const order = Array.from({ length: rows }, (_, i) => i);
+  const random = new SeededRandom(deriveSeed(String(validation.seed), 'validation split'));
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = random.below(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const cut = Math.round(order.length * validation.fraction);
+  return {
+    validationRows: order.slice(0, cut).sort((a, b) => a - b),
+    trainingRows: order.slice(cut).sort((a, b) => a - b),
+  };
+}
+
 /** Reads and splits the rows; throws as `checkSchema`, and ACCORD_TRAINING_LABEL_INVALID naming the file line. */
 export async function loadLocalData(
   datasets: DatasetStore,
@@ -101,17 +122,7 @@ export async function loadLocalData(
       line: rowKeys[err.row] ?? 0,
     });
   }
-  // The split: a seeded shuffle of the rows, the first `fraction` of them for validation. The same seed and data
-  // give the same split on every run.
-  const order = Array.from({ length: rowKeys.length }, (_, i) => i);
-  const random = new SeededRandom(deriveSeed(String(spec.validation.seed), 'validation split'));
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = random.below(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const cut = Math.round(order.length * spec.validation.fraction);
-  const validationRows = order.slice(0, cut).sort((a, b) => a - b);
-  const trainingRows = order.slice(cut).sort((a, b) => a - b);
+  const { trainingRows, validationRows } = splitRows(rowKeys.length, spec.validation);
   if (trainingRows.length < MIN_TRAINING_ROWS || validationRows.length < 1)
     throw new AccordError('ACCORD_TRAINING_TOO_FEW_ROWS', {
       dataset,

@@ -42,13 +42,14 @@ export class Aggregation {
     private readonly deps: AggregationDeps,
   ) {}
 
-  /** A member's answer to the current stage; a late, repeated or unexpected one is refused. */
-  reply(member: string, reply: StepReply): void {
+  /**
+   * A member's answer to the current stage. Returns false for a late, repeated or unexpected one (refused to its
+   * sender: the member is simply out of this stage, as if it had dropped); throws for a malformed one, which fails
+   * the aggregation.
+   */
+  reply(member: string, reply: StepReply): boolean {
     const w = this.waiting;
-    if (!w || w.stage !== reply.stage || !w.pending.has(member))
-      throw new AccordError('ACCORD_SECAGG_PROTOCOL', {
-        reason: `no ${reply.stage} answer expected from ${member} now`,
-      });
+    if (!w || w.stage !== reply.stage || !w.pending.has(member)) return false;
     if (reply.stage === SECAGG_STAGE.SETUP && reply.keys.member !== member)
       throw new AccordError('ACCORD_SECAGG_PROTOCOL', {
         reason: `${member} sent keys naming another member`,
@@ -56,6 +57,7 @@ export class Aggregation {
     w.pending.delete(member);
     w.replies.set(member, reply);
     if (w.pending.size === 0) w.done();
+    return true;
   }
 
   /** The member's inbox closed: it is out of this aggregation from now on. */

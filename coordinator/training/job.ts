@@ -39,6 +39,11 @@ export class CoordinatorJob {
   private readonly latest = new Map<AggregationTask, TrainingEvent>();
   /** Per member, the aggregate events it has been sent since it last connected. */
   private readonly delivered = new Map<string, Set<string>>();
+  /**
+   * Members whose rows are in the statistics: only they take part in training and evaluation (a member whose rows
+   * are not in the total would weigh itself against a total that leaves it out).
+   */
+  private statsMembers: ReadonlySet<string> | null = null;
 
   constructor(
     readonly id: string,
@@ -62,22 +67,36 @@ export class CoordinatorJob {
     return this.participants.every((m) => this.accepted.has(m));
   }
 
+  /**
+   * A member's answer to a step. A late or unexpected one is refused to its sender only (the member is out of that
+   * stage, as a dropped one would be); a malformed one fails the aggregation, and with it the job, for everyone.
+   */
   step(member: string, reply: StepReply): void {
     const current = this.current;
-    if (!current || !sameAggregation(current.id, reply.aggregation))
-      throw new AccordError('ACCORD_SECAGG_PROTOCOL', { reason: 'no such aggregation is running' });
-    try {
-      current.reply(member, reply);
-    } catch (err) {
-      const error = toAccordError(err);
-      current.abort(error);
-      throw error;
+    let accepted = false;
+    if (current && sameAggregation(current.id, reply.aggregation)) {
+      try {
+        accepted = current.reply(member, reply);
+      } catch (err) {
+        const error = toAccordError(err);
+        current.abort(error);
+        throw error;
+      }
     }
+    if (!accepted)
+      throw new AccordError('ACCORD_SECAGG_PROTOCOL', {
+        reason: `no ${reply.stage} answer for ${reply.aggregation.task} ${reply.aggregation.round} is expected now`,
+      });
   }
 
   memberLost(member: string): void {
     this.delivered.delete(member);
     this.current?.memberLost(member);
+  }
+
+  /** The member's inbox opened again: what it was sent before may be lost with the old stream. */
+  memberBack(member: string): void {
+    this.delivered.delete(member);
   }
 
   /** Ends the job once for everyone. */
@@ -120,7 +139,9 @@ export class CoordinatorJob {
   private async aggregate(task: AggregationTask, round: number): Promise<void> {
     if (this.ended) return;
     const id: AggregationId = { jobId: this.id, task, round };
-    const members = this.participants.filter((m) => this.deps.isConnected(m)).sort();
+    const members = this.participants
+      .filter((m) => this.deps.isConnected(m) && (task === 'stats' || this.statsMembers?.has(m)))
+      .sort();
     for (const m of members) await this.catchUp(m).catch(() => this.delivered.delete(m));
     const aggregation = new Aggregation(id, aggregationPlan(this.spec, id, members), {
       stageTimeoutMs: this.deps.stageTimeoutMs,
@@ -130,6 +151,7 @@ export class CoordinatorJob {
     this.current = aggregation;
     const { sum, contributors } = await aggregation.run();
     this.current = null;
+    if (task === 'stats') this.statsMembers = new Set(contributors);
     const event: TrainingEvent = {
       kind: 'aggregate',
       aggregate: { aggregation: id, sum: decodeAggregate(this.spec, task, sum), contributors },

@@ -76,8 +76,27 @@ export class TrainingCoordinator {
     return n;
   }
 
+  /**
+   * Sends an event to a member's inbox within the stage deadline. A member that does not read its inbox in time has
+   * its inbox ended (it counts as dropped and rejoins when it subscribes again), so one stalled reader cannot hold a
+   * job, or the others' jobs, forever.
+   */
   private deliver(member: string, event: TrainingEvent): Promise<void> {
-    return this.deps.inboxes.deliver(member, event);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new AccordError('ACCORD_TRAINING_TIMEOUT', { what: `${member} to read its inbox` });
+        this.deps.inboxes.dropWhere(
+          (peer) => peer.member === member,
+          () => error,
+        );
+        reject(error);
+      }, this.deps.limits.stageTimeoutMs);
+      timer.unref();
+    });
+    return Promise.race([this.deps.inboxes.deliver(member, event), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
   }
 
   private async admit(request: TrainingOpen, member: string): Promise<CoordinatorJob> {
@@ -176,6 +195,7 @@ export class TrainingCoordinator {
   }
 
   private memberBack(member: string): void {
+    for (const job of this.jobs.values()) if (job.participants.includes(member)) job.memberBack(member);
     const missed = this.missedEnds.get(member);
     if (!missed) return;
     this.missedEnds.delete(member);
@@ -261,13 +281,8 @@ export class TrainingCoordinator {
           handle: async (reply, { member }) => {
             const job = this.job(reply.aggregation.jobId);
             this.requireParticipant(job, member);
-            try {
-              job.step(member, reply);
-            } catch (err) {
-              // A malformed answer (wrong vector length, keys of another member) fails the job for everyone.
-              job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), member);
-              throw err;
-            }
+            // A malformed answer fails the job for everyone (the job's run ends it); a late one only its sender.
+            job.step(member, reply);
             return {};
           },
         },

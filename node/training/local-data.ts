@@ -40,6 +40,14 @@ export async function checkSchema(
   if (!info) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset });
   const types = new Map(info.columns.map((c) => [c.name, c.type]));
   for (const f of [...spec.features, { name: spec.label, kind: 'label' as const }]) {
+    // Identifiers never enter a model: a one-hot over "categories" that are customer ids would tell the initiator,
+    // through the "other" count and the weights, which of them a bank holds.
+    if (f.name === info.idColumn)
+      throw new AccordError('ACCORD_TRAINING_SCHEMA_MISMATCH', {
+        dataset,
+        column: f.name,
+        problem: "is the dataset's identifier column, which no model may read",
+      });
     const type = types.get(f.name);
     if (type === undefined)
       throw new AccordError('ACCORD_TRAINING_SCHEMA_MISMATCH', {

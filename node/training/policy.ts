@@ -14,6 +14,7 @@ export function trainingAllowed(
   others: readonly string[],
   dataset: string,
   purpose: TrainingPurpose,
+  columns: readonly string[],
 ): void {
   for (const partner of others) {
     const policy = partners[partner];
@@ -22,5 +23,8 @@ export function trainingAllowed(
       throw new AccordError('ACCORD_TRAINING_POLICY_REFUSED', { what: `dataset ${dataset}`, partner });
     if (!policy.purposes.includes(purpose))
       throw new AccordError('ACCORD_TRAINING_POLICY_REFUSED', { what: `purpose ${purpose}`, partner });
+    const unlisted = policy.columns ? columns.find((c) => !policy.columns!.includes(c)) : undefined;
+    if (unlisted !== undefined)
+      throw new AccordError('ACCORD_TRAINING_POLICY_REFUSED', { what: `column ${unlisted}`, partner });
   }
 }

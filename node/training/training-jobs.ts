@@ -51,6 +51,9 @@ export interface TrainingJobsDeps {
 
 const NUMERIC = new Set(['integer', 'number', 'boolean']);
 
+/** Every column a job reads: its features and its label. */
+const specColumns = (spec: TrainingSpec): string[] => [...spec.features.map((f) => f.name), spec.label];
+
 export class TrainingJobs {
   private readonly runs = new Map<string, TrainingRun>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
@@ -139,7 +142,7 @@ export class TrainingJobs {
     clearTimeout(this.idleTimers.get(id));
     const timer = setTimeout(() => {
       const error = new AccordError('ACCORD_TRAINING_TIMEOUT', { what: 'the coordinator (no message)' });
-      void this.runs.get(id)?.markFailed('failed', error);
+      void this.failAndTell(id, error);
     }, this.deps.config.training.idleTimeoutMs);
     timer.unref();
     this.idleTimers.set(id, timer);
@@ -162,7 +165,13 @@ export class TrainingJobs {
         participants: peers.length + 1,
       });
     // Refused before anything is stored or sent: this bank's policy and its own data apply to the jobs it starts.
-    trainingAllowed(this.deps.config.training.partners, peers, request.dataset, spec.purpose);
+    trainingAllowed(
+      this.deps.config.training.partners,
+      peers,
+      request.dataset,
+      spec.purpose,
+      specColumns(spec),
+    );
     const data = await loadLocalData(this.deps.store.datasets, request.dataset, spec);
     const job: TrainingJobRecord = {
       ...this.fresh(randomUUID(), 'initiator', this.self, [this.self, ...peers], spec),
@@ -262,8 +271,16 @@ export class TrainingJobs {
   }
 
   private async onInvitation(invitation: TrainingInvitation): Promise<void> {
-    if (await this.deps.store.trainingJobs.get(invitation.jobId)) {
-      await this.decline(invitation.jobId, 'ACCORD_TRAINING_JOB_EXISTS');
+    const { participants } = invitation;
+    const wellFormed =
+      participants[0] === invitation.initiator &&
+      participants.includes(this.self) &&
+      new Set(participants).size === participants.length;
+    if (!wellFormed || (await this.deps.store.trainingJobs.get(invitation.jobId))) {
+      await this.decline(
+        invitation.jobId,
+        wellFormed ? 'ACCORD_TRAINING_JOB_EXISTS' : 'ACCORD_TRAINING_PEER_INVALID',
+      );
       return;
     }
     const job: TrainingJobRecord = {
@@ -280,7 +297,13 @@ export class TrainingJobs {
     let refusal: AccordError | null = null;
     try {
       const others = job.participants.filter((m) => m !== this.self);
-      trainingAllowed(this.deps.config.training.partners, others, job.dataset, job.spec.purpose);
+      trainingAllowed(
+        this.deps.config.training.partners,
+        others,
+        job.dataset,
+        job.spec.purpose,
+        specColumns(job.spec),
+      );
     } catch (err) {
       refusal = toAccordError(err);
     }
@@ -318,7 +341,13 @@ export class TrainingJobs {
     try {
       const chosen = dataset ?? job.dataset;
       const others = job.participants.filter((m) => m !== this.self);
-      trainingAllowed(this.deps.config.training.partners, others, chosen, job.spec.purpose);
+      trainingAllowed(
+        this.deps.config.training.partners,
+        others,
+        chosen,
+        job.spec.purpose,
+        specColumns(job.spec),
+      );
       // Schema, label values and row counts are checked on this node's own data before it agrees.
       const data = await loadLocalData(this.deps.store.datasets, chosen, job.spec);
       const accepted = await this.deps.store.trainingJobs.update(id, {

@@ -66,11 +66,27 @@ export class TrainingRun {
   private readonly rounds = new Map<number, { members: readonly string[]; loss: number }>();
   private readonly applied = new Set<string>();
   private readonly participants = new Map<string, SecAggParticipant>();
+  /**
+   * Aggregations this node has set up: it takes part in each (task, round) once. Two sums of one round over member
+   * sets that differ by one member would give that member's update away, so a second setup is refused.
+   */
+  private readonly joined = new Set<string>();
   private clippedByRound = new Map<number, number>();
   private lastTrainMembers: readonly string[] = [];
+  /** The round of the global model this node holds: 0 after the statistics, r after train round r's sum. */
+  private modelRound = -1;
   private settled = false;
-  /** Steps run one at a time, in arrival order (a vector step may train for a while). */
+  /**
+   * Steps, sums and the end run one at a time, in arrival order (a vector step may train for a while), so that a sum
+   * is never applied while a step reads the model and the end sees every sum that came before it.
+   */
   private queue: Promise<void> = Promise.resolve();
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(
     private readonly deps: TrainingRunDeps,
@@ -84,18 +100,33 @@ export class TrainingRun {
 
   /** A step of an aggregation: answered in order; a failure here fails the job for everyone (by the caller). */
   onStep(call: StepCall, fail: (error: AccordError) => void): void {
-    this.queue = this.queue
-      .then(async () => {
-        if (this.settled) return;
-        await this.deps.reply(await this.answer(call));
-      })
-      .catch((err) => fail(toAccordError(err)));
+    void this.enqueue(async () => {
+      if (this.settled) return;
+      let reply: StepReply;
+      try {
+        reply = await this.answer(call);
+      } catch (err) {
+        fail(toAccordError(err));
+        return;
+      }
+      // A reply the coordinator refuses (it came after the stage's deadline) leaves this node out of that
+      // aggregation only; it takes part again in the next one.
+      await this.deps.reply(reply).catch((err) =>
+        this.deps.log.warn('a secure-aggregation answer was refused', {
+          job: this.job.id,
+          stage: call.stage,
+          code: toAccordError(err).code,
+        }),
+      );
+    });
   }
 
   private async answer(call: StepCall): Promise<StepReply> {
     const key = aggregationKey(call.aggregation);
     const aggregation = call.aggregation;
     if (call.stage === SECAGG_STAGE.SETUP) {
+      this.admit(aggregation, call.members);
+      this.joined.add(key);
       // One aggregation at a time: a new setup ends (and wipes) the previous round's participant.
       const participant = this.deps.participant(aggregation);
       this.participants.clear();
@@ -124,6 +155,27 @@ export class TrainingRun {
         return { stage: call.stage, aggregation, ...response };
       }
     }
+  }
+
+  /**
+   * Whether this node may take part in an aggregation: each (task, round) once, in the job's order (statistics first;
+   * train round r from the model of round r - 1; eval round r of the model of round r), among members of the job
+   * only. A coordinator that asks out of order, or twice, could difference two sums over member sets that differ by
+   * one bank and isolate that bank's update or histogram.
+   */
+  private admit(id: AggregationId, members: readonly string[]): void {
+    const refuse = (reason: string) => new AccordError('ACCORD_SECAGG_PROTOCOL', { reason });
+    if (this.joined.has(aggregationKey(id))) throw refuse(`${id.task} round ${id.round} was set up before`);
+    if (members.some((m) => !this.job.participants.includes(m)) || new Set(members).size !== members.length)
+      throw refuse('the members named are not distinct members of the job');
+    const expected =
+      id.task === 'stats'
+        ? id.round === 0 && this.modelRound === -1
+        : id.task === 'train'
+          ? id.round >= 1 && id.round <= this.spec.rounds && this.modelRound === id.round - 1
+          : id.round >= 1 && this.modelRound === id.round;
+    if (!expected)
+      throw refuse(`${id.task} round ${id.round} is out of order (this node holds round ${this.modelRound})`);
   }
 
   /** What this node contributes to an aggregation, encoded for masking. */
@@ -180,13 +232,27 @@ export class TrainingRun {
   }
 
   /** An aggregated sum from the coordinator (each applied once, even when sent again on a reconnect). */
-  async onAggregate(aggregate: AggregateResult): Promise<void> {
+  onAggregate(aggregate: AggregateResult): Promise<void> {
+    return this.enqueue(() => this.apply(aggregate));
+  }
+
+  private async apply(aggregate: AggregateResult): Promise<void> {
     const key = aggregationKey(aggregate.aggregation);
     if (this.applied.has(key) || this.settled) return;
-    this.applied.add(key);
     const spec = this.spec;
     const { sum } = aggregate;
     const { task, round } = aggregate.aggregation;
+    if (sum.length !== aggregationValues(spec, task) || !sum.every(Number.isFinite))
+      throw new AccordError('ACCORD_SECAGG_PROTOCOL', {
+        reason: `a ${task} sum of the wrong length or not finite`,
+      });
+    if (
+      task === 'train'
+        ? round <= this.modelRound || this.modelRound < 0
+        : task === 'stats' && this.modelRound >= 0
+    )
+      return; // an older sum sent again on a reconnect
+    this.applied.add(key);
     if (task === 'stats') {
       const at = localStatsLayout(spec.features).length;
       this.preprocessing = preprocessingFromSums(spec.features, sum.subarray(0, at));
@@ -198,6 +264,7 @@ export class TrainingRun {
       this.training = encode(this.data.training);
       this.validation = encode(this.data.validation);
       this.global ??= initialParameters(spec.model, this.training.width, spec.initSeed);
+      this.modelRound = 0;
       const otherValues: Record<string, number> = {};
       const layout = localStatsLayout(spec.features);
       spec.features.forEach((f, c) => {
@@ -213,6 +280,7 @@ export class TrainingRun {
       const parameters = fedAvgFromSum(sum.subarray(0, sum.length - 1));
       const weight = sum[sum.length - 2]!;
       this.global = parameters;
+      this.modelRound = round;
       this.lastTrainMembers = aggregate.contributors;
       this.rounds.set(round, { members: aggregate.contributors, loss: sum[sum.length - 1]! / weight });
       return;
@@ -242,20 +310,29 @@ export class TrainingRun {
   }
 
   /** The coordinator ended the job: register the model if done, else record why it failed. */
-  async onEnd(end: TrainingEnd): Promise<void> {
-    await this.queue.catch(() => undefined);
-    if (end.outcome === 'done') await this.complete();
-    else await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
+  onEnd(end: TrainingEnd): Promise<void> {
+    return this.enqueue(async () => {
+      if (end.outcome !== 'done') {
+        await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
+        return;
+      }
+      try {
+        await this.complete();
+      } catch (err) {
+        await this.markFailed('failed', toAccordError(err));
+      }
+    });
   }
 
   private async complete(): Promise<void> {
     if (this.settled) return;
     const spec = this.spec;
-    if (!this.preprocessing || !this.global || this.job.history.length !== spec.rounds) {
+    // The final round's model is what every member registers; a member that was away for some evaluations has
+    // fewer rounds in its history, not another model.
+    if (!this.preprocessing || !this.global || this.modelRound !== spec.rounds) {
       await this.markFailed('failed', new AccordError('ACCORD_TRAINING_LOST'));
       return;
     }
-    this.settled = true;
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     const model = { spec: spec.model, preprocessing: this.preprocessing, parameters: this.global };
@@ -288,6 +365,8 @@ export class TrainingRun {
       },
       onnx,
     );
+    this.settled = true;
+    this.participants.clear();
     this.deps.onSettled(this.job.id);
   }
 

@@ -25,6 +25,11 @@ export const coordinatorTrainingSchema = z
 const partnerPolicySchema = z.strictObject({
   /** Local datasets the partner may train on with this bank; ["*"] for any. */
   datasets: z.array(z.string().min(1).max(64)).min(1),
+  /**
+   * Columns a job with this partner may read (features and label); absent: any column but the dataset's identifier
+   * column. List them where datasets hold columns that are identifiers in all but name (names, addresses).
+   */
+  columns: z.array(z.string().min(1).max(64)).min(1).optional(),
   /** Purposes allowed with this partner. */
   purposes: z
     .array(z.enum(TRAINING_PURPOSES))

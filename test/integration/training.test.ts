@@ -247,6 +247,49 @@ describe('horizontal training: three banks, every message recorded', () => {
       const atPeer = await waitTraining(c, 'bank-c', start.body.id);
       expect(atPeer.error.code).toBe(bad.code);
     }
+    // An initiator probing for a customer: its own dataset keys rows by another column, and the job one-hots the
+    // peers' identifier column over the id it looks for. Every peer refuses: identifiers never enter a model.
+    const { header, rows } = table(breastCsv('bank-a'));
+    const probeCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+    const probeImport = await c.api(
+      'bank-a',
+      'admin',
+      'POST',
+      '/v1/datasets/probe?idColumn=ref&defaultType=number&columns=ref:string,id:string,y:integer&replace=true',
+      probeCsv,
+      'text/csv',
+    );
+    expect(probeImport.status, JSON.stringify(probeImport.body)).toBe(201);
+    const probe = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      smallJob({
+        dataset: 'probe',
+        peerDatasets: { 'bank-b': 'breast', 'bank-c': 'breast' },
+        features: [
+          'x0',
+          { name: 'id', kind: 'categorical', categories: [table(breastCsv('bank-b')).rows[0]![0]] },
+        ],
+      }),
+    );
+    expect(probe.status, JSON.stringify(probe.body)).toBe(202);
+    const probed = await waitTraining(c, 'bank-a', probe.body.id);
+    expect(probed.state).toBe('failed');
+    expect(probed.error.message).toContain('ACCORD_TRAINING_SCHEMA_MISMATCH');
+    expect(probed.preprocessing).toBeNull();
+
+    // Marketing builds propensity models only.
+    const marketing = await c.api(
+      'bank-a',
+      'marketing',
+      'POST',
+      '/v1/training',
+      smallJob({ purpose: 'risk' }),
+    );
+    expect(marketing.status).toBe(403);
+
     const tooMany = await c.api('bank-a', 'risk', 'POST', '/v1/training', smallJob({ minParticipants: 4 }));
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.error.code).toBe('ACCORD_TRAINING_MIN_PARTICIPANTS');

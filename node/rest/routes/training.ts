@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { TrainingJobRecord } from '../../../platform/store/training-types.js';
 import { MEMBER_NAME_PATTERN } from '../../../primitives/consortium/roles.js';
+import { AccordError } from '../../../primitives/errors/index.js';
 import { featureColumnSchema, horizontalSettingsSchema } from '../../../primitives/training/spec.js';
 import type { TrainingJobs } from '../../training/training-jobs.js';
 import { route } from '../route.js';
@@ -100,7 +101,14 @@ export function trainingRoutes(deps: { jobs: TrainingJobs }) {
       status: 202,
       body: newJobSchema,
       response: jobSchema,
-      handler: async ({ body }) => {
+      handler: async ({ body, caller }) => {
+        // Marketing builds propensity models; risk models are the risk team's (and an admin's).
+        if (caller?.role === 'marketing' && body.purpose !== 'propensity')
+          throw new AccordError('ACCORD_AUTH_FORBIDDEN', {
+            role: caller.role,
+            route: `a training job for purpose ${body.purpose}`,
+            allowed: 'admin, risk',
+          });
         const { peers, dataset, peerDatasets, features, ...settings } = body;
         return view(await deps.jobs.create({ peers, dataset, peerDatasets, features, settings }));
       },

@@ -33,7 +33,10 @@ export function readCreditCsv(file: string): Table {
   const [head, ...lines] = readFileSync(join(DATA, file), 'utf8').trim().split('\n');
   const header = head!.split(',');
   const columns = new Map<string, RawCell[]>(header.map((h) => [h, []]));
-  for (const line of lines) line.split(',').forEach((cell, i) => columns.get(header[i]!)!.push(Number(cell)));
+  for (const line of lines) {
+    const cells = line.split(',');
+    for (let i = 0; i < cells.length; i++) columns.get(header[i]!)!.push(Number(cells[i]));
+  }
   return {
     header,
     columns,

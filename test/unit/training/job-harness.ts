@@ -109,6 +109,16 @@ export function valuesOf(spec: TrainingSpec, member: string, id: AggregationId):
   return out;
 }
 
+/**
+ * The most a decoded sum of `members` contributions may differ from the float sum, per value: half a unit of the
+ * codec's resolution per member (train: the finest 2^-f with 16 x clip x 2^f < 2^31; stats and eval: 2^-16).
+ */
+export function sumBound(spec: TrainingSpec, task: AggregationId['task'], members: number): number {
+  let f = 16;
+  if (task === 'train') for (f = 30; 16 * Math.ceil(spec.clip * 2 ** f) >= 2 ** 31; f--);
+  return members * 2 ** -(f + 1);
+}
+
 /** What a member does when a step is delivered to it. */
 export type StepAction =
   /** Answers on the next turn of the event loop. */
@@ -146,6 +156,8 @@ export interface HarnessOptions {
   readonly vectorTimeoutMs?: number;
   readonly lateMs?: number;
   readonly pki?: TestPki;
+  /** Called after each aggregation, before its sum is delivered (e.g. to bring a member back). */
+  readonly onAggregated?: (id: AggregationId, contributors: readonly string[]) => void;
 }
 
 export class JobHarness {
@@ -197,7 +209,10 @@ export class JobHarness {
       stageTimeoutMs: opts.stageTimeoutMs ?? 5_000,
       vectorTimeoutMs: opts.vectorTimeoutMs ?? opts.stageTimeoutMs ?? 5_000,
       onEnd: (_job, outcome, error, by) => settle({ outcome, error, by }),
-      onAggregated: (_job, id, contributors) => this.aggregated.push({ id, contributors: [...contributors] }),
+      onAggregated: (_job, id, contributors) => {
+        this.aggregated.push({ id, contributors: [...contributors] });
+        opts.onAggregated?.(id, contributors);
+      },
     });
   }
 

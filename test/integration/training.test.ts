@@ -297,6 +297,31 @@ describe('horizontal training: three banks, every message recorded', () => {
     expect(after.map((r) => r.body.models.length)).toEqual(before.map((r) => r.body.models.length));
   });
 
+  it('cancels a running job for every bank when one of them cancels it', async () => {
+    const start = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      smallJob({ rounds: 20, localEpochs: 3, batchSize: 4, model: { type: 'mlp', hidden: [32] } }),
+    );
+    expect(start.status).toBe(202);
+    const id = start.body.id;
+    await waitFor(
+      'the first round',
+      async () => (await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`)).body.progress.round >= 1,
+      60_000,
+    );
+    const cancel = await c.api('bank-b', 'risk', 'DELETE', `/v1/training/${id}`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+    for (const m of MEMBERS) {
+      const job = await waitTraining(c, m, id);
+      expect(job.state, m).toMatch(/^(cancelled|failed)$/);
+      expect(job.error.code, m).toBe('ACCORD_TRAINING_CANCELLED');
+      expect(job.modelId).toBeNull();
+    }
+  });
+
   it('completes the rounds with two banks when one is killed mid-job; the killed one fails after restart', async () => {
     const start = await c.api(
       'bank-a',

@@ -3,6 +3,7 @@
  *  - `node/` (a bank's node) and `coordinator/` (the consortium's) never import each other;
  *  - `primitives/` is pure: it imports only itself, the audited crypto libraries and `node:crypto`; no I/O (files,
  *    sockets, threads, processes), no gRPC, no database, no web framework, and nothing from the runtime folders;
+ *  - `models/` (model math, training, ONNX export) is pure too: itself, `primitives/` and the same libraries;
  *  - `platform/` (shared runtime) imports neither role.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -79,6 +80,15 @@ describe('layering', () => {
   it('primitives/ imports only itself, the crypto libraries and node:crypto: no I/O', () => {
     expect(
       violations('primitives', (to) => to === 'primitives' || PURE_PACKAGES.some((p) => p.test(to))),
+    ).toEqual([]);
+  });
+
+  it('models/ imports only itself, primitives/ and the pure libraries: no I/O', () => {
+    expect(
+      violations(
+        'models',
+        (to) => to === 'models' || to === 'primitives' || PURE_PACKAGES.some((p) => p.test(to)),
+      ),
     ).toEqual([]);
   });
 

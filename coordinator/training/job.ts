@@ -44,6 +44,8 @@ export class CoordinatorJob {
    * are not in the total would weigh itself against a total that leaves it out).
    */
   private statsMembers: ReadonlySet<string> | null = null;
+  /** The member whose malformed answer failed the job (told to everyone as `by`). */
+  private culprit: string | null = null;
 
   constructor(
     readonly id: string,
@@ -79,6 +81,7 @@ export class CoordinatorJob {
         accepted = current.reply(member, reply);
       } catch (err) {
         const error = toAccordError(err);
+        this.culprit ??= member;
         current.abort(error);
         throw error;
       }
@@ -119,7 +122,7 @@ export class CoordinatorJob {
       }
       this.end(TRAINING_OUTCOME.DONE, null, null);
     } catch (err) {
-      this.end(TRAINING_OUTCOME.FAILED, toAccordError(err), null);
+      this.end(TRAINING_OUTCOME.FAILED, toAccordError(err), this.culprit);
     }
   }
 

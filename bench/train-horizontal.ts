@@ -12,14 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { startLocalConsortium, type LocalConsortium } from '../examples/local-consortium.js';
-import { auc } from '../models/metrics.js';
 import {
   CREDIT_BANKS,
   CREDIT_TEST,
   centralAuc,
   concat,
+  onnxTestAuc,
   readCreditCsv,
   type Table,
   trainingPart,
@@ -32,19 +31,6 @@ const validation = { fraction: 0.2, seed: 1 };
 const MLP = { model: { type: 'mlp', hidden: [32] }, rounds: 20, learningRate: 0.003 } as const;
 const LR = { model: { type: 'logistic' }, rounds: 10, learningRate: 0.01 } as const;
 const COMMON = { localEpochs: 1, batchSize: 64, optimizer: 'adam', l2: 0 } as const;
-
-/** Scores the test table with a model's ONNX export, feeding raw columns by name. */
-async function onnxAuc(bytes: Uint8Array, test: Table): Promise<number> {
-  const session = await ort.InferenceSession.create(bytes);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const name of session.inputNames)
-    feeds[name] = new ort.Tensor('float64', Float64Array.from(test.columns.get(name)!, Number), [
-      test.rows,
-      1,
-    ]);
-  const scores = (await session.run(feeds))['score']!.data as Float64Array;
-  return auc(scores, test.labels);
-}
 
 async function federated(
   c: LocalConsortium,
@@ -72,7 +58,7 @@ async function federated(
   const res = await fetch(`${c.nodes['bank-a']!.url}/v1/models/${job.modelId}/onnx`, {
     headers: { authorization: `Bearer ${c.nodes['bank-a']!.tokens.risk}` },
   });
-  const testAuc = await onnxAuc(new Uint8Array(await res.arrayBuffer()), test);
+  const testAuc = await onnxTestAuc(new Uint8Array(await res.arrayBuffer()), test);
   const seconds = (Date.parse(job.finishedAt) - Date.parse(job.createdAt)) / 1000;
   return {
     auc: testAuc,

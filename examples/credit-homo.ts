@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { auc } from '../models/metrics.js';
 import { initialParameters, predict } from '../models/network.js';
 import { encodeRows, localColumnStats, preprocessingFromSums } from '../models/preprocessing.js';
@@ -119,4 +120,19 @@ export function centralAuc(
     auc: auc(predict(result.parameters, settings.model, T.X, test.rows, T.width), test.labels),
     seconds,
   };
+}
+
+/**
+ * Test AUC of a model's ONNX export (as `GET /v1/models/:id/onnx` serves it) on `test`, through ONNX Runtime, feeding
+ * raw columns by name: what a scorer at any bank does.
+ */
+export async function onnxTestAuc(onnx: Uint8Array, test: Table): Promise<number> {
+  const session = await ort.InferenceSession.create(onnx);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of session.inputNames)
+    feeds[name] = new ort.Tensor('float64', Float64Array.from(test.columns.get(name)!, Number), [
+      test.rows,
+      1,
+    ]);
+  return auc((await session.run(feeds))['score']!.data as Float64Array, test.labels);
 }

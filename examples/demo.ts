@@ -5,9 +5,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
-import { auc } from '../models/metrics.js';
-import { CREDIT_BANKS, CREDIT_TEST, centralAuc, readCreditCsv, trainingPart } from './credit-homo.js';
+import {
+  CREDIT_BANKS,
+  CREDIT_TEST,
+  centralAuc,
+  onnxTestAuc,
+  readCreditCsv,
+  trainingPart,
+} from './credit-homo.js';
 import { type LocalConsortium, startLocalConsortium } from './local-consortium.js';
 
 /** The consortium's own flag kind, configured at the coordinator (`signals.extraFlagKinds`). */
@@ -293,14 +298,7 @@ async function horizontalTraining(consortium: LocalConsortium): Promise<void> {
   const onnx = await fetch(`${consortium.nodes['bank-a']!.url}/v1/models/${job.modelId}/onnx`, {
     headers: { authorization: `Bearer ${consortium.nodes['bank-a']!.tokens.risk}` },
   });
-  const session = await ort.InferenceSession.create(new Uint8Array(await onnx.arrayBuffer()));
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const name of session.inputNames)
-    feeds[name] = new ort.Tensor('float64', Float64Array.from(test.columns.get(name)!, Number), [
-      test.rows,
-      1,
-    ]);
-  const joint = auc((await session.run(feeds))['score']!.data as Float64Array, test.labels);
+  const joint = await onnxTestAuc(new Uint8Array(await onnx.arrayBuffer()), test);
   const alone = centralAuc(trainingPart(readCreditCsv(CREDIT_BANKS['bank-a']), validation), test, {
     ...settings,
     epochs: settings.rounds * settings.localEpochs,

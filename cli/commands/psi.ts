@@ -5,7 +5,7 @@
  */
 import { AccordError } from '../../primitives/errors/index.js';
 import { nodeApi } from '../node-api.js';
-import { ProgressBar } from '../progress.js';
+import { followJob } from '../follow-job.js';
 
 interface JobView {
   id: string;
@@ -52,28 +52,18 @@ export async function runPsi(command: PsiCommand): Promise<void> {
     ...(command.reveal ? { reveal: command.reveal } : {}),
   });
   process.stderr.write(`PSI job ${job.id} with ${command.peers.join(', ')}\n`);
-  const bar = new ProgressBar('psi');
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onInterrupt);
-  try {
-    while (job.state === 'waiting' || job.state === 'running' || job.state === 'pending_approval') {
-      if (interrupted) {
-        job = await api.call<JobView>('DELETE', `/v1/psi/${job.id}`);
-        break;
-      }
-      bar.update(job.progress.processed, job.progress.total, job.state);
-      await new Promise((r) => setTimeout(r, 250));
-      job = await api.call<JobView>('GET', `/v1/psi/${job.id}`);
-    }
-    bar.update(job.progress.total, job.progress.total, job.state);
-  } finally {
-    bar.finish();
-    process.off('SIGINT', onInterrupt);
-  }
-  if (job.state !== 'done') throw AccordError.fromWire(job.error?.code ?? 'ACCORD_PSI_CANCELLED', {});
+  job = await followJob(
+    api,
+    '/v1/psi',
+    job,
+    'psi',
+    (j) => ({
+      done: j.state === 'done' ? j.progress.total : j.progress.processed,
+      total: j.progress.total,
+      note: j.state,
+    }),
+    'ACCORD_PSI_CANCELLED',
+  );
   const size = job.result ? `${job.result.size} shared` : 'done (this node does not learn the result)';
   process.stdout.write(
     `${size}${job.skippedRows ? `; ${job.skippedRows} rows skipped (invalid or repeated ids)` : ''}\n`,

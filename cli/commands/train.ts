@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { AccordError } from '../../primitives/errors/index.js';
 import { nodeApi } from '../node-api.js';
-import { ProgressBar } from '../progress.js';
+import { followJob } from '../follow-job.js';
 
 interface JobView {
   id: string;
@@ -53,32 +53,18 @@ export async function runTrain(command: TrainCommand): Promise<void> {
   });
   let job = await api.call<JobView>('POST', '/v1/training', body);
   process.stderr.write(`training job ${job.id} with ${(body['peers'] as string[]).join(', ')}\n`);
-  const bar = new ProgressBar('train');
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onInterrupt);
   const note = (j: JobView) => {
     const last = j.rounds.at(-1);
     return last ? `${j.state} AUC ${last.metrics.auc.toFixed(4)} (${last.members.length} members)` : j.state;
   };
-  try {
-    while (['waiting', 'running', 'pending_approval'].includes(job.state)) {
-      if (interrupted) {
-        job = await api.call<JobView>('DELETE', `/v1/training/${job.id}`);
-        break;
-      }
-      bar.update(job.progress.round, job.progress.rounds, note(job));
-      await new Promise((r) => setTimeout(r, 250));
-      job = await api.call<JobView>('GET', `/v1/training/${job.id}`);
-    }
-    bar.update(job.progress.round, job.progress.rounds, note(job));
-  } finally {
-    bar.finish();
-    process.off('SIGINT', onInterrupt);
-  }
-  if (job.state !== 'done') throw AccordError.fromWire(job.error?.code ?? 'ACCORD_TRAINING_CANCELLED', {});
+  job = await followJob(
+    api,
+    '/v1/training',
+    job,
+    'train',
+    (j) => ({ done: j.progress.round, total: j.progress.rounds, note: note(j) }),
+    'ACCORD_TRAINING_CANCELLED',
+  );
   for (const r of job.rounds)
     process.stdout.write(
       `round ${r.round}: AUC ${r.metrics.auc.toFixed(4)} KS ${r.metrics.ks.toFixed(4)} loss ${r.loss.toFixed(4)} (${r.members.join(', ')})\n`,

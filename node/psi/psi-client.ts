@@ -4,12 +4,12 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../../platform/config/index.js';
-import { callUnary, createMtlsClient } from '../../platform/grpc/client.js';
-import {
-  type InboxHandlers as PsiInboxHandlers,
+import { callUnary } from '../../platform/grpc/client.js';
+import { connectCoordinatorService } from '../../platform/grpc/coordinator-service.js';
+import type {
+  InboxHandlers as PsiInboxHandlers,
   InboxSubscription,
 } from '../../platform/grpc/inbox-subscription.js';
-import { serviceOf } from '../../platform/grpc/proto.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import { PSI_PROTO, PSI_SERVICE, psiWire as wire } from '../../platform/wire/psi.js';
@@ -29,20 +29,17 @@ export class PsiClient {
   private readonly inbox: InboxSubscription<PsiEvent>;
 
   constructor(config: Readonly<NodeConfig>, tls: TlsMaterial, address: string, log: Logger) {
-    this.client = createMtlsClient(
-      serviceOf(PSI_PROTO, PSI_SERVICE),
+    ({ client: this.client, inbox: this.inbox } = connectCoordinatorService({
+      proto: PSI_PROTO,
+      service: PSI_SERVICE,
       address,
-      config.coordinator.serverName,
+      serverName: config.coordinator.serverName,
       tls,
-    );
-    this.inbox = new InboxSubscription({
-      client: this.client,
-      decode: wire.subscribeResponse.fromProto,
-      request: wire.subscribeRequest.toProto(),
+      wire,
       lost: () => new AccordError('ACCORD_PSI_SESSION_LOST'),
       what: 'PSI',
       log,
-    });
+    }));
   }
 
   open(request: PsiOpen): Promise<{ invited: string[] }> {

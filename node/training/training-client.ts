@@ -4,9 +4,9 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../../platform/config/index.js';
-import { callUnary, createMtlsClient } from '../../platform/grpc/client.js';
-import { type InboxHandlers, InboxSubscription } from '../../platform/grpc/inbox-subscription.js';
-import { serviceOf } from '../../platform/grpc/proto.js';
+import { callUnary } from '../../platform/grpc/client.js';
+import { connectCoordinatorService } from '../../platform/grpc/coordinator-service.js';
+import type { InboxHandlers, InboxSubscription } from '../../platform/grpc/inbox-subscription.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import { TRAINING_PROTO, TRAINING_SERVICE, trainingWire as wire } from '../../platform/wire/training.js';
@@ -24,20 +24,17 @@ export class TrainingClient {
   private readonly inbox: InboxSubscription<TrainingEvent>;
 
   constructor(config: Readonly<NodeConfig>, tls: TlsMaterial, address: string, log: Logger) {
-    this.client = createMtlsClient(
-      serviceOf(TRAINING_PROTO, TRAINING_SERVICE),
+    ({ client: this.client, inbox: this.inbox } = connectCoordinatorService({
+      proto: TRAINING_PROTO,
+      service: TRAINING_SERVICE,
       address,
-      config.coordinator.serverName,
+      serverName: config.coordinator.serverName,
       tls,
-    );
-    this.inbox = new InboxSubscription({
-      client: this.client,
-      decode: wire.subscribeResponse.fromProto,
-      request: wire.subscribeRequest.toProto(),
+      wire,
       lost: () => new AccordError('ACCORD_TRAINING_LOST'),
       what: 'training',
       log,
-    });
+    }));
   }
 
   open(request: TrainingOpen): Promise<{ invited: string[] }> {

@@ -92,6 +92,52 @@ describe('accord CLI against a running consortium', () => {
     expect(stderr).toMatch(/psi \[#+\] 100%/);
   });
 
+  it('accord train runs a horizontal job to the end with a progress bar per round and prints the model', async () => {
+    for (const [member, file] of [
+      ['bank-a', 'breast_homo_guest.csv'],
+      ['bank-b', 'breast_homo_host.csv'],
+    ] as const) {
+      const res = await c.api(
+        member,
+        'admin',
+        'POST',
+        '/v1/datasets/homo?idColumn=id&columns=y:integer&defaultType=number',
+        fixture(file),
+        'text/csv',
+      );
+      expect(res.status).toBe(201);
+    }
+    const { stdout, stderr } = await accord('bank-a', [
+      'train',
+      '--peer',
+      'bank-b',
+      '--dataset',
+      'homo',
+      '--label',
+      'y',
+      '--model',
+      'logistic',
+      '--rounds',
+      '2',
+      '--learning-rate',
+      '0.05',
+      '--min-participants',
+      '2',
+      '--purpose',
+      'risk',
+      '--validation-fraction',
+      '0.2',
+      '--token',
+      c.nodes['bank-a']!.tokens.risk,
+    ]);
+    expect(stderr).toMatch(/train \[#+\] 100% 2\/2 done AUC 0\.\d{4}/);
+    expect(stdout).toMatch(/round 2: AUC 0\.\d{4}/);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(result.state).toBe('done');
+    const model = await c.api('bank-a', 'risk', 'GET', `/v1/models/${result.model}`);
+    expect(model.status).toBe(200);
+  });
+
   it('accord signals publish, query and screen', async () => {
     const risk = c.nodes['bank-b']!.tokens.risk;
     const published = await accord('bank-b', [

@@ -353,12 +353,6 @@ export class TrainingJobs {
       const accepted = await this.deps.store.trainingJobs.update(id, {
         dataset: chosen,
         state: 'waiting',
-        local: {
-          trainingRows: data.training.rows,
-          validationRows: data.validation.rows,
-          missingValues: 0,
-          otherValues: 0,
-        },
       });
       this.newRun(accepted, data);
       await this.deps.client.respond({ kind: 'accept', jobId: id, specDigest: job.specDigest });

@@ -257,8 +257,13 @@ export class TrainingRun {
       const at = localStatsLayout(spec.features).length;
       this.preprocessing = preprocessingFromSums(spec.features, sum.subarray(0, at));
       this.totalRows = Math.round(sum[at]!);
+      // This node's own counts of cells that fell back to the mean or to "other": kept here, never sent.
+      let missingValues = 0;
+      let unknownValues = 0;
       const encode = (split: LocalData['training']): Encoded => {
         const e = encodeRows(this.preprocessing!, split.raw, split.rows);
+        for (const n of e.missingCount.values()) missingValues += n;
+        for (const n of e.otherCount.values()) unknownValues += n;
         return { X: e.X, width: e.width };
       };
       this.training = encode(this.data.training);
@@ -273,6 +278,12 @@ export class TrainingRun {
       this.job = await this.deps.jobs.update(this.job.id, {
         state: 'running',
         preprocessing: { trainingRows: this.totalRows, otherValues },
+        local: {
+          trainingRows: this.data.training.rows,
+          validationRows: this.data.validation.rows,
+          missingValues,
+          otherValues: unknownValues,
+        },
       });
       return;
     }

@@ -110,6 +110,13 @@ describe('horizontal training: three banks, every message recorded', () => {
     expect(done.preprocessing.trainingRows).toBe(
       569 - (Math.round(227 * 0.2) + Math.round(228 * 0.2) + Math.round(114 * 0.2)),
     );
+    // Each bank's own counts stay on its node; bank-a's: the guest split's 227 rows less its validation fifth.
+    expect(done.local).toEqual({
+      trainingRows: 227 - Math.round(227 * 0.2),
+      validationRows: Math.round(227 * 0.2),
+      missingValues: 0,
+      otherValues: 0,
+    });
     const models = [];
     for (const m of MEMBERS) {
       const job = await waitTraining(c, m, jobId);

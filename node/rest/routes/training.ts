@@ -44,6 +44,15 @@ const jobSchema = z.object({
     .object({ trainingRows: z.number().int(), otherValues: z.record(z.string(), z.number()) })
     .nullable()
     .describe('consortium-wide training rows, and values of each categorical column that fell to "other"'),
+  local: z
+    .object({
+      trainingRows: z.number().int(),
+      validationRows: z.number().int(),
+      missingValues: z.number().int(),
+      otherValues: z.number().int(),
+    })
+    .nullable()
+    .describe('this bank’s own rows and the cells that fell back to the mean or to "other" (never sent)'),
   rounds: z.array(roundSchema),
   modelId: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
@@ -64,6 +73,7 @@ function view(job: TrainingJobRecord): z.infer<typeof jobSchema> {
     preprocessing: job.preprocessing
       ? { trainingRows: job.preprocessing.trainingRows, otherValues: { ...job.preprocessing.otherValues } }
       : null,
+    local: job.local ? { ...job.local } : null,
     rounds: job.history.map((r) => ({ ...r, members: [...r.members], evaluatedBy: [...r.evaluatedBy] })),
     modelId: job.modelId,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,

@@ -3,7 +3,8 @@
  * stream to drain when its buffer is full, so a slow receiver slows the sender's `Send` calls (end-to-end
  * back-pressure) instead of growing memory here.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { errorPayload } from '../platform/grpc/errors.js';
 import { type Audit, auditInBackground } from '../platform/audit/audit-log.js';
 import { type PeerIdentity, peerIdentity } from '../platform/grpc/peer-gate.js';
 import { peerMember } from '../platform/grpc/server.js';
@@ -11,9 +12,26 @@ import { AccordError, toAccordError } from '../primitives/errors/index.js';
 
 type Inbox = grpc.ServerWritableStream<unknown, unknown>;
 
-/** Ends an inbox stream at once with `error`'s gRPC status and message. */
+/**
+ * Ends an inbox stream with `error`'s gRPC status and coded trailer, so that the member learns why and subscribes
+ * again (or stops). grpc-js sends a server stream's status only when the stream ends normally after an 'error'
+ * event; `destroy(err)` alone would reset nothing on the member's side and leave it holding a dead inbox. A stream
+ * that cannot flush (a member not reading) is destroyed after a second.
+ */
 export function endInbox(stream: Inbox, error: AccordError): void {
-  stream.destroy(Object.assign(new Error(error.message), { code: error.grpcStatus }));
+  const metadata = new grpc.Metadata();
+  metadata.set('accord-error-bin', errorPayload(error));
+  stream.emit(
+    'error',
+    Object.assign(new Error(error.message), {
+      code: error.grpcStatus,
+      details: `${error.code}: ${error.message}`,
+      metadata,
+    }),
+  );
+  setTimeout(() => {
+    if (!stream.writableFinished) stream.destroy();
+  }, 1_000).unref();
 }
 
 export class Inboxes<E> {

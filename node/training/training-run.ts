@@ -298,11 +298,13 @@ export class TrainingRun {
     }
     const m = metricsFromHistogram(sum.subarray(0, 2 * EVAL_BINS + 1), EVAL_BINS, spec.threshold);
     const trained = this.rounds.get(round);
+    // An evaluation of a round whose model this node never received (it was away): not this node's to report.
+    if (!trained) return;
     const report: RoundReport = {
       round,
-      members: trained?.members ?? [],
+      members: trained.members,
       evaluatedBy: aggregate.contributors,
-      loss: trained?.loss ?? Number.NaN,
+      loss: trained.loss,
       metrics: {
         auc: m.auc,
         ks: m.ks,

@@ -3,32 +3,14 @@
  * SIGHUP, no restart), it is refused on every RPC, its open streams (PSI inbox, signals QueryStream) end at once, the
  * refusals are audited, and a list that fails to load un-revokes nobody. Real processes over mutual TLS.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { accord } from '../helpers/run-cli.js';
-import { until, waitFor } from '../helpers/wait.js';
-import { type CoordinatorAuditRow, coordinatorAudit } from '../helpers/coordinator-audit.js';
-
-/** Sends SIGHUP and waits for the coordinator's audit entry of the reload it causes. */
-async function reload(c: LocalConsortium): Promise<CoordinatorAuditRow> {
-  const before = coordinatorAudit(c).filter((e) => e.action === 'membership:revocation-reload').length;
-  c.coordinator.kill('SIGHUP');
-  return until('the audit entry of the reload', () => {
-    const reloads = coordinatorAudit(c).filter((e) => e.action === 'membership:revocation-reload');
-    return reloads.length > before ? reloads.at(-1)! : undefined;
-  });
-}
-
-function editCoordinatorConfig(
-  c: LocalConsortium,
-  change: (config: { revocation: { deniedMembers: string[] } }) => void,
-): void {
-  const config = JSON.parse(readFileSync(c.coordinatorConfig, 'utf8'));
-  change(config);
-  writeFileSync(c.coordinatorConfig, JSON.stringify(config, null, 2));
-}
+import { waitFor } from '../helpers/wait.js';
+import { coordinatorAudit } from '../helpers/coordinator-audit.js';
+import { editCoordinatorConfig, reload } from '../helpers/coordinator-config.js';
 
 const query = (c: LocalConsortium, member: string) =>
   c.api(member, 'risk', 'POST', '/v1/signals/query', { idKind: 'phone', id: '+86 138 0013 8000' });

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { numberForms } from '../helpers/identifier-forms.js';
 import { breastCsv, importTable, smallJob, waitTraining } from '../helpers/training-data.js';
+import { editCoordinatorConfig, reload } from '../helpers/coordinator-config.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectNoLeaks, parseWireRecord } from '../helpers/wire-record.js';
 
@@ -302,6 +303,55 @@ describe('horizontal training: three banks, every message recorded', () => {
     expect(tooMany.body.error.code).toBe('ACCORD_TRAINING_MIN_PARTICIPANTS');
     const after = await Promise.all(MEMBERS.map((m) => c.api(m, 'risk', 'GET', '/v1/models')));
     expect(after.map((r) => r.body.models.length)).toEqual(before.map((r) => r.body.models.length));
+  });
+
+  it('goes on without a bank whose connection drops, and takes it back at the next round when it returns', async () => {
+    // Long enough that the job is still running when bank-c's inbox comes back (its reconnect back-off is at most
+    // 5 s); cancelled once the rejoin is seen.
+    const start = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      smallJob({ rounds: 1000, batchSize: 8, model: { type: 'mlp', hidden: [16] } }),
+    );
+    expect(start.status).toBe(202);
+    const id = start.body.id;
+    const job = async () => (await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`)).body;
+    const pattern = async () =>
+      (await job()).rounds.map((r: { members: string[] }) => r.members.join(',')) as string[];
+    const all = MEMBERS.join(',');
+    await waitFor('round 2', async () => (await job()).progress.round >= 2, 60_000);
+    // The consortium refuses bank-c for a while: its inboxes end and its calls are refused, as a network cut would.
+    editCoordinatorConfig(c, (config) => {
+      config.revocation.deniedMembers = ['bank-c'];
+    });
+    await reload(c);
+    await waitFor('a round without bank-c', async () => (await pattern()).includes('bank-a,bank-b'), 60_000);
+    editCoordinatorConfig(c, (config) => {
+      config.revocation.deniedMembers = [];
+    });
+    await reload(c);
+    await waitFor(
+      'bank-c back in a later round',
+      async () => {
+        const rounds = await pattern();
+        return rounds.slice(rounds.indexOf('bank-a,bank-b')).includes(all);
+      },
+      60_000,
+    );
+    const rounds = await pattern();
+    expect(rounds[0]).toBe(all);
+    expect((await job()).state).toBe('running');
+    // bank-c follows the job again: it knows the rounds it took part in after its return.
+    const atCResponse = await c.api('bank-c', 'risk', 'GET', `/v1/training/${id}`);
+    const atC = atCResponse.body;
+    expect(atCResponse.status, JSON.stringify(atC)).toBe(200);
+    expect(atC.state).toBe('running');
+    expect(atC.progress.round).toBeGreaterThan(rounds.indexOf('bank-a,bank-b') + 1);
+    expect((await c.api('bank-a', 'risk', 'DELETE', `/v1/training/${id}`)).status).toBe(200);
+    for (const m of MEMBERS)
+      expect((await waitTraining(c, m, id)).error.code).toBe('ACCORD_TRAINING_CANCELLED');
   });
 
   it('cancels a running job for every bank when one of them cancels it', async () => {

@@ -83,28 +83,56 @@ export class Inboxes<E> {
     return true;
   }
 
+  /** Members with an inbox open now. */
+  connectedMembers(): string[] {
+    return [...this.streams.keys()];
+  }
+
   isConnected(member: string): boolean {
     return this.streams.has(member);
   }
 
-  async deliver(member: string, event: E): Promise<void> {
+  /**
+   * Writes an event to the member's inbox; waits while its buffer is full. With `timeoutMs`, a stream that does not
+   * drain in time (a member not reading) is ended, that stream only (a newer one of the same member is left alone):
+   * the member counts as lost and subscribes again.
+   */
+  async deliver(member: string, event: E, timeoutMs?: number): Promise<void> {
     const stream = this.streams.get(member);
     if (!stream) throw new AccordError('ACCORD_MEMBER_OFFLINE', { member });
-    if (!stream.write(this.encode(event))) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          stream.off('close', onClose);
-          resolve();
-        };
-        const onClose = () => {
-          stream.off('drain', onDrain);
-          reject(this.lost(member));
-        };
-        stream.once('drain', onDrain);
-        stream.once('close', onClose);
-      });
-    }
+    if (stream.write(this.encode(event))) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        stream.off('drain', onDrain);
+        stream.off('close', onClose);
+      };
+      const onDrain = () => {
+        done();
+        resolve();
+      };
+      const onClose = () => {
+        done();
+        reject(this.lost(member));
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              done();
+              const error = this.lost(member);
+              if (this.detach(member, stream)) this.onStalled?.(member);
+              endInbox(stream, error);
+              reject(error);
+            }, timeoutMs);
+      timer?.unref();
+      stream.once('drain', onDrain);
+      stream.once('close', onClose);
+    });
   }
+
+  /** Called when `deliver` ended a member's current stream for not draining (its owner treats it as lost). */
+  onStalled: ((member: string) => void) | null = null;
 
   closeAll(): void {
     for (const stream of this.streams.values()) stream.end();

@@ -142,10 +142,16 @@ export class CoordinatorJob {
   private async aggregate(task: AggregationTask, round: number): Promise<void> {
     if (this.ended) return;
     const id: AggregationId = { jobId: this.id, task, round };
-    const members = this.participants
+    const connected = this.participants
       .filter((m) => this.deps.isConnected(m) && (task === 'stats' || this.statsMembers?.has(m)))
       .sort();
-    for (const m of members) await this.catchUp(m).catch(() => this.delivered.delete(m));
+    // A member that could not be brought up to date holds an older model: it sits this aggregation out.
+    const members: string[] = [];
+    for (const m of connected)
+      await this.catchUp(m).then(
+        () => members.push(m),
+        () => this.delivered.delete(m),
+      );
     const aggregation = new Aggregation(id, aggregationPlan(this.spec, id, members), {
       stageTimeoutMs: this.deps.stageTimeoutMs,
       vectorTimeoutMs: this.deps.vectorTimeoutMs,

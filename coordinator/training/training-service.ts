@@ -13,6 +13,7 @@ import { trainingWire as wire } from '../../platform/wire/training.js';
 import { PerKeyQueue } from '../../primitives/concurrency/per-key-queue.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import {
+  TRAINING_INBOX_PING_MS,
   TRAINING_OUTCOME,
   type TrainingEvent,
   type TrainingOpen,
@@ -48,7 +49,19 @@ export class TrainingCoordinator {
   private readonly missedEnds = new Map<string, TrainingEvent[]>();
   private readonly admitting = new PerKeyQueue();
 
-  constructor(private readonly deps: TrainingServiceDeps) {}
+  constructor(private readonly deps: TrainingServiceDeps) {
+    deps.inboxes.onStalled = (member) => this.memberLost(member);
+    // Every inbox hears from the coordinator at least this often: a node that hears nothing for three intervals
+    // knows its inbox is dead (a stream the coordinator ended while the node was not reading can fail to tell it)
+    // and subscribes again.
+    this.pinger = setInterval(() => {
+      for (const member of deps.inboxes.connectedMembers())
+        void this.deliver(member, { kind: 'ping' }).catch(() => undefined);
+    }, TRAINING_INBOX_PING_MS);
+    this.pinger.unref();
+  }
+
+  private readonly pinger: NodeJS.Timeout;
 
   jobCount(): number {
     return this.jobs.size;
@@ -78,25 +91,11 @@ export class TrainingCoordinator {
 
   /**
    * Sends an event to a member's inbox within the stage deadline. A member that does not read its inbox in time has
-   * its inbox ended (it counts as dropped and rejoins when it subscribes again), so one stalled reader cannot hold a
+   * that inbox ended (it counts as dropped and rejoins when it subscribes again), so one stalled reader cannot hold a
    * job, or the others' jobs, forever.
    */
   private deliver(member: string, event: TrainingEvent): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new AccordError('ACCORD_TRAINING_TIMEOUT', { what: `${member} to read its inbox` });
-        this.deps.inboxes.dropWhere(
-          (peer) => peer.member === member,
-          () => error,
-        );
-        reject(error);
-      }, this.deps.limits.stageTimeoutMs);
-      timer.unref();
-    });
-    return Promise.race([this.deps.inboxes.deliver(member, event), timeout]).finally(() =>
-      clearTimeout(timer),
-    );
+    return this.deps.inboxes.deliver(member, event, this.deps.limits.stageTimeoutMs);
   }
 
   private async admit(request: TrainingOpen, member: string): Promise<CoordinatorJob> {
@@ -324,6 +323,7 @@ export class TrainingCoordinator {
   }
 
   close(): void {
+    clearInterval(this.pinger);
     for (const job of [...this.jobs.values()])
       job.end(TRAINING_OUTCOME.FAILED, new AccordError('ACCORD_TRAINING_LOST'), null);
   }

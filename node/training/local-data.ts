@@ -118,6 +118,18 @@ export async function loadLocalData(
     raw.set(name, cells);
     hash.update(JSON.stringify(cells));
   }
+  // A "categorical" column with a different value in most rows is an identifier in all but name (a copy of the id,
+  // a phone, an email): one-hot over guessed values of it would tell the initiator which customers this bank holds.
+  for (const f of spec.features) {
+    if (f.kind !== 'categorical') continue;
+    const distinct = new Set(raw.get(f.name)!.filter((v) => v !== null && v !== '')).size;
+    if (rowKeys.length >= MIN_TRAINING_ROWS && distinct > rowKeys.length / 2)
+      throw new AccordError('ACCORD_TRAINING_SCHEMA_MISMATCH', {
+        dataset,
+        column: f.name,
+        problem: 'holds a different value in most rows: an identifier, not a category',
+      });
+  }
   let labels: Uint8Array;
   try {
     labels = labelsOf(raw.get(spec.label)!);

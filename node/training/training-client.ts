@@ -11,12 +11,13 @@ import type { Logger } from '../../platform/log/logger.js';
 import type { TlsMaterial } from '../../platform/tls/credentials.js';
 import { TRAINING_PROTO, TRAINING_SERVICE, trainingWire as wire } from '../../platform/wire/training.js';
 import { AccordError } from '../../primitives/errors/index.js';
-import type {
-  StepReply,
-  TrainingAnswer,
-  TrainingCancel,
-  TrainingEvent,
-  TrainingOpen,
+import {
+  type StepReply,
+  TRAINING_INBOX_PING_MS,
+  type TrainingAnswer,
+  type TrainingCancel,
+  type TrainingEvent,
+  type TrainingOpen,
 } from '../../primitives/training/job-protocol.js';
 
 export class TrainingClient {
@@ -34,6 +35,7 @@ export class TrainingClient {
       lost: () => new AccordError('ACCORD_TRAINING_LOST'),
       what: 'training',
       log,
+      silenceMs: 3 * TRAINING_INBOX_PING_MS,
     }));
   }
 

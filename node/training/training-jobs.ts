@@ -137,12 +137,15 @@ export class TrainingJobs {
     );
   }
 
-  /** Restarts the job's idle clock: a job that hears nothing for `idleTimeoutMs` fails. */
+  /**
+   * Restarts the job's idle clock: a job that hears nothing for `idleTimeoutMs` fails here. Only here: the others
+   * may be going on without this node, as they would after any drop.
+   */
   private touch(id: string): void {
     clearTimeout(this.idleTimers.get(id));
     const timer = setTimeout(() => {
       const error = new AccordError('ACCORD_TRAINING_TIMEOUT', { what: 'the coordinator (no message)' });
-      void this.failAndTell(id, error);
+      void this.runs.get(id)?.markFailed('failed', error);
     }, this.deps.config.training.idleTimeoutMs);
     timer.unref();
     this.idleTimers.set(id, timer);

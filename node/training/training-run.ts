@@ -102,13 +102,14 @@ export class TrainingRun {
   onStep(call: StepCall, fail: (error: AccordError) => void): void {
     void this.enqueue(async () => {
       if (this.settled) return;
-      let reply: StepReply;
+      let reply: StepReply | null;
       try {
         reply = await this.answer(call);
       } catch (err) {
         fail(toAccordError(err));
         return;
       }
+      if (reply === null) return;
       // A reply the coordinator refuses (it came after the stage's deadline) leaves this node out of that
       // aggregation only; it takes part again in the next one.
       await this.deps.reply(reply).catch((err) =>
@@ -121,11 +122,18 @@ export class TrainingRun {
     });
   }
 
-  private async answer(call: StepCall): Promise<StepReply> {
+  private async answer(call: StepCall): Promise<StepReply | null> {
     const key = aggregationKey(call.aggregation);
     const aggregation = call.aggregation;
     if (call.stage === SECAGG_STAGE.SETUP) {
-      this.admit(aggregation, call.members);
+      if (this.admit(aggregation, call.members) === 'behind') {
+        this.deps.log.info('sitting out an aggregation: this node has not received the model it needs yet', {
+          job: this.job.id,
+          task: aggregation.task,
+          round: aggregation.round,
+        });
+        return null;
+      }
       this.joined.add(key);
       // One aggregation at a time: a new setup ends (and wipes) the previous round's participant.
       const participant = this.deps.participant(aggregation);
@@ -163,19 +171,19 @@ export class TrainingRun {
    * only. A coordinator that asks out of order, or twice, could difference two sums over member sets that differ by
    * one bank and isolate that bank's update or histogram.
    */
-  private admit(id: AggregationId, members: readonly string[]): void {
+  private admit(id: AggregationId, members: readonly string[]): 'join' | 'behind' {
     const refuse = (reason: string) => new AccordError('ACCORD_SECAGG_PROTOCOL', { reason });
     if (this.joined.has(aggregationKey(id))) throw refuse(`${id.task} round ${id.round} was set up before`);
     if (members.some((m) => !this.job.participants.includes(m)) || new Set(members).size !== members.length)
       throw refuse('the members named are not distinct members of the job');
-    const expected =
-      id.task === 'stats'
-        ? id.round === 0 && this.modelRound === -1
-        : id.task === 'train'
-          ? id.round >= 1 && id.round <= this.spec.rounds && this.modelRound === id.round - 1
-          : id.round >= 1 && this.modelRound === id.round;
-    if (!expected)
-      throw refuse(`${id.task} round ${id.round} is out of order (this node holds round ${this.modelRound})`);
+    if (id.task === 'stats' ? id.round !== 0 : id.round < 1 || id.round > this.spec.rounds)
+      throw refuse(`${id.task} round ${id.round} is not in the job`);
+    // The model round this aggregation needs: none for the statistics, r - 1 to train round r, r to evaluate it.
+    const needs = id.task === 'stats' ? -1 : id.task === 'train' ? id.round - 1 : id.round;
+    if (this.modelRound > needs)
+      throw refuse(`${id.task} round ${id.round} comes after this node's model of round ${this.modelRound}`);
+    // Behind (a sum that has not reached this node yet): sit this one out, as a dropped member would.
+    return this.modelRound < needs ? 'behind' : 'join';
   }
 
   /** What this node contributes to an aggregation, encoded for masking. */

@@ -27,6 +27,8 @@ export interface CoordinatorServiceOptions<E> {
   /** What to call the service in logs. */
   readonly what: string;
   readonly log: Logger;
+  /** See InboxOptions.silenceMs. */
+  readonly silenceMs?: number | undefined;
 }
 
 export function connectCoordinatorService<E>(options: CoordinatorServiceOptions<E>): {
@@ -46,6 +48,7 @@ export function connectCoordinatorService<E>(options: CoordinatorServiceOptions<
     lost: options.lost,
     what: options.what,
     log: options.log,
+    silenceMs: options.silenceMs,
   });
   return { client, inbox };
 }

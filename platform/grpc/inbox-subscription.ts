@@ -26,6 +26,11 @@ export interface InboxOptions<E> {
   /** What to call it in logs ("PSI", "training"). */
   readonly what: string;
   readonly log: Logger;
+  /**
+   * For services that ping their inboxes: after this long without a message the stream is taken for dead (a server
+   * may end a stream it could not flush without the client hearing of it) and opened again.
+   */
+  readonly silenceMs?: number | undefined;
 }
 
 export class InboxSubscription<E> {
@@ -56,6 +61,17 @@ export class InboxSubscription<E> {
       client as unknown as { subscribe(req: unknown): grpc.ClientReadableStream<unknown> }
     ).subscribe(request);
     this.stream = stream;
+    let silence: NodeJS.Timeout | undefined;
+    const heard = () => {
+      if (this.options.silenceMs === undefined) return;
+      clearTimeout(silence);
+      silence = setTimeout(() => {
+        log.warn(`${what} inbox silent: subscribing again`, { silentMs: this.options.silenceMs });
+        stream.cancel();
+      }, this.options.silenceMs);
+      silence.unref();
+    };
+    heard();
     stream.on('metadata', () => {
       this.connectedOnce = true;
       this.retryMs = 250;
@@ -63,6 +79,7 @@ export class InboxSubscription<E> {
     });
     stream.on('data', (message: unknown) => {
       this.connectedOnce = true;
+      heard();
       let event: E;
       try {
         event = decode(message);
@@ -79,6 +96,7 @@ export class InboxSubscription<E> {
     const reopen = (err?: unknown) => {
       if (done) return;
       done = true;
+      clearTimeout(silence);
       this.stream = null;
       handlers.onDisconnect(lost());
       if (this.stopped) return;

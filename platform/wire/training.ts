@@ -264,6 +264,8 @@ function eventFromProto(w: unknown): TrainingEvent {
     }
     case 'step':
       return { kind: 'step', step: stepCallFromProto(wire['step']) };
+    case 'ping':
+      return { kind: 'ping' };
     case 'aggregate': {
       const a = decodeWith(aggregate, 'AggregateResult', wire['aggregate']);
       return {
@@ -286,6 +288,8 @@ function eventFromProto(w: unknown): TrainingEvent {
 
 function eventToProto(e: TrainingEvent): Record<string, unknown> {
   switch (e.kind) {
+    case 'ping':
+      return { ping: {} };
     case 'invitation': {
       const { spec: s, dataset, ...rest } = e.invitation;
       return {

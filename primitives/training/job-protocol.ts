@@ -135,7 +135,11 @@ export interface TrainingEnd {
   readonly by: string | null;
 }
 
+/** How often the coordinator pings every training inbox; a node resubscribes after three silent intervals. */
+export const TRAINING_INBOX_PING_MS = 10_000;
+
 export type TrainingEvent =
+  | { readonly kind: 'ping' }
   | { readonly kind: 'invitation'; readonly invitation: TrainingInvitation }
   | { readonly kind: 'step'; readonly step: StepCall }
   | { readonly kind: 'aggregate'; readonly aggregate: AggregateResult }

@@ -258,7 +258,8 @@ describe('horizontal training: three banks, every message recorded', () => {
     // An initiator probing for a customer: its own dataset keys rows by another column, and the job one-hots the
     // peers' identifier column over the id it looks for. Every peer refuses: identifiers never enter a model.
     const { header, rows } = table(breastCsv('bank-a'));
-    const probeCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+    // Its own `id` column is a plain category there (five values), so its own checks pass.
+    const probeCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},c${i % 5},${r.slice(1).join(',')}`).join('\n')}\n`;
     const probeImport = await c.api(
       'bank-a',
       'admin',
@@ -287,6 +288,32 @@ describe('horizontal training: three banks, every message recorded', () => {
     expect(probed.state).toBe('failed');
     expect(probed.error.message).toContain('ACCORD_TRAINING_SCHEMA_MISMATCH');
     expect(probed.preprocessing).toBeNull();
+
+    // The same probe on a column that is an identifier in all but name is refused by the bank that holds it: here
+    // the initiator's own check, before anything is sent.
+    const copyCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+    const copyImport = await c.api(
+      'bank-a',
+      'admin',
+      'POST',
+      '/v1/datasets/probe-copy?idColumn=ref&defaultType=number&columns=ref:string,id:string,y:integer&replace=true',
+      copyCsv,
+      'text/csv',
+    );
+    expect(copyImport.status, JSON.stringify(copyImport.body)).toBe(201);
+    const copy = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      smallJob({
+        dataset: 'probe-copy',
+        features: ['x0', { name: 'id', kind: 'categorical', categories: ['133'] }],
+      }),
+    );
+    expect(copy.status).toBe(400);
+    expect(copy.body.error.code).toBe('ACCORD_TRAINING_SCHEMA_MISMATCH');
+    expect(copy.body.error.message).toContain('an identifier, not a category');
 
     // Marketing builds propensity models only.
     const marketing = await c.api(

@@ -177,6 +177,8 @@ describe('round trips through protobuf bytes', () => {
   it('an end: done, failed with a registry error and who failed it, cancelled', () => {
     const done: TrainingEnd = { jobId: JOB, outcome: 'done', error: null, by: null };
     expect(eventRoundTrip({ kind: 'end', end: done })).toEqual({ kind: 'end', end: done });
+    // The inbox's sign of life carries nothing, and arrives as itself.
+    expect(eventRoundTrip({ kind: 'ping' })).toEqual({ kind: 'ping' });
     const ends: TrainingEnd[] = [
       {
         jobId: JOB,

@@ -62,13 +62,22 @@ export class InboxSubscription<E> {
     ).subscribe(request);
     this.stream = stream;
     let silence: NodeJS.Timeout | undefined;
+    let lastHeard = Date.now();
     const heard = () => {
-      if (this.options.silenceMs === undefined) return;
+      const limit = this.options.silenceMs;
+      if (limit === undefined) return;
+      lastHeard = Date.now();
       clearTimeout(silence);
-      silence = setTimeout(() => {
-        log.warn(`${what} inbox silent: subscribing again`, { silentMs: this.options.silenceMs });
-        stream.cancel();
-      }, this.options.silenceMs);
+      silence = setTimeout(function check() {
+        // A timer can come due while this process was busy (a long local training) with messages already waiting
+        // in the socket: give them a second to be read before taking the stream for dead.
+        silence = setTimeout(() => {
+          if (Date.now() - lastHeard < limit) return;
+          log.warn(`${what} inbox silent: subscribing again`, { silentMs: Date.now() - lastHeard });
+          stream.cancel();
+        }, 1_000);
+        silence.unref();
+      }, limit);
       silence.unref();
     };
     heard();

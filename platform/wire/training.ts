@@ -164,8 +164,19 @@ function stepCallFromProto(w: unknown): StepCall {
   }
 }
 
+/** proto3's defaults for every field a stage leaves out, so that toProto's output decodes as is (STYLE §6). */
+const STEP_CALL_DEFAULTS = { members: [], keys: [], boxes: [], survivors: [], dropped: [], signatures: [] };
+const STEP_REPLY_DEFAULTS = {
+  keys: null,
+  boxes: [],
+  masked: Buffer.alloc(0),
+  signature: Buffer.alloc(0),
+  selfMaskShares: [],
+  maskKeyShares: [],
+};
+
 function stepCallToProto(s: StepCall): Record<string, unknown> {
-  const base = { aggregation: s.aggregation, stage: s.stage };
+  const base = { ...STEP_CALL_DEFAULTS, aggregation: s.aggregation, stage: s.stage };
   switch (s.stage) {
     case SECAGG_STAGE.SETUP:
       return { ...base, members: [...s.members] };
@@ -205,7 +216,7 @@ function stepReplyFromProto(w: unknown): StepReply {
 }
 
 function stepReplyToProto(s: StepReply): Record<string, unknown> {
-  const base = { aggregation: s.aggregation, stage: s.stage };
+  const base = { ...STEP_REPLY_DEFAULTS, aggregation: s.aggregation, stage: s.stage };
   switch (s.stage) {
     case SECAGG_STAGE.SETUP:
       return { ...base, keys: keysToProto(s.keys) };
@@ -287,6 +298,10 @@ function eventFromProto(w: unknown): TrainingEvent {
 }
 
 function eventToProto(e: TrainingEvent): Record<string, unknown> {
+  return { event: e.kind, ...eventBody(e) };
+}
+
+function eventBody(e: TrainingEvent): Record<string, unknown> {
   switch (e.kind) {
     case 'ping':
       return { ping: {} };

@@ -100,6 +100,22 @@ describe('round trips through protobuf bytes', () => {
     for (const reply of recorded.replies) expectSame(stepReplyRoundTrip(reply), reply);
   });
 
+  it('every step call and reply also round-trips as plain objects (toProto gives what fromProto reads)', () => {
+    for (const call of recorded.calls) {
+      const event: TrainingEvent = { kind: 'step', step: call };
+      expectSame(
+        trainingWire.subscribeResponse.fromProto(trainingWire.subscribeResponse.toProto(event)),
+        event,
+      );
+    }
+    for (const reply of recorded.replies)
+      expectSame(trainingWire.stepRequest.fromProto(trainingWire.stepRequest.toProto(reply)), reply);
+    const ping: TrainingEvent = { kind: 'ping' };
+    expect(trainingWire.subscribeResponse.fromProto(trainingWire.subscribeResponse.toProto(ping))).toEqual(
+      ping,
+    );
+  });
+
   it('masked vectors as little-endian uint32 lanes, whatever the alignment of the bytes received', () => {
     const masked = Uint32Array.from([0, 1, 0xdeadbeef, 0xffffffff, 0x80000000]);
     const reply: StepReply = {

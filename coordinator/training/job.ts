@@ -52,20 +52,26 @@ export class CoordinatorJob {
     readonly initiator: string,
     readonly participants: readonly string[],
     readonly spec: TrainingSpec,
+    initiatorFingerprint: string,
     private readonly deps: JobDeps,
   ) {
     this.digest = specDigest(spec);
     this.accepted.add(initiator);
+    this.fingerprints.set(initiator, initiatorFingerprint);
   }
+
+  /** Each participant's dataset fingerprint, as it sent it with its Open or acceptance. */
+  private readonly fingerprints = new Map<string, string>();
 
   get running(): boolean {
     return !this.ended;
   }
 
   /** Records an acceptance; true when everyone has accepted (the job can start). */
-  accept(member: string, digest: string): boolean {
+  accept(member: string, digest: string, fingerprint: string): boolean {
     if (digest !== this.digest) throw new AccordError('ACCORD_TRAINING_SPEC_MISMATCH', { member });
     this.accepted.add(member);
+    this.fingerprints.set(member, fingerprint);
     return this.participants.every((m) => this.accepted.has(m));
   }
 
@@ -102,12 +108,18 @@ export class CoordinatorJob {
     this.delivered.delete(member);
   }
 
+  /** The job's End event: with every participant's dataset fingerprint when done (the model's lineage). */
+  endEvent(outcome: TrainingOutcome, error: AccordError | null, by: string | null): TrainingEvent {
+    const fingerprints = outcome === TRAINING_OUTCOME.DONE ? Object.fromEntries(this.fingerprints) : {};
+    return { kind: 'end', end: { jobId: this.id, outcome, error, by, fingerprints } };
+  }
+
   /** Ends the job once for everyone. */
   end(outcome: TrainingOutcome, error: AccordError | null, by: string | null): void {
     if (this.ended) return;
     this.ended = true;
     if (error) this.current?.abort(error);
-    const event: TrainingEvent = { kind: 'end', end: { jobId: this.id, outcome, error, by } };
+    const event = this.endEvent(outcome, error, by);
     for (const m of this.participants) void this.deps.deliver(m, event).catch(() => undefined);
     this.deps.onEnd(this, outcome, error, by);
   }

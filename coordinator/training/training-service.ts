@@ -129,7 +129,7 @@ export class TrainingCoordinator {
     });
     if (!fresh || this.jobs.has(request.jobId))
       throw new AccordError('ACCORD_TRAINING_JOB_EXISTS', { job: request.jobId });
-    const job = new CoordinatorJob(request.jobId, member, participants, request.spec, {
+    const job = new CoordinatorJob(request.jobId, member, participants, request.spec, request.fingerprint, {
       deliver: (m, e) => this.deliver(m, e),
       isConnected: (m) => inboxes.isConnected(m),
       stageTimeoutMs: limits.stageTimeoutMs,
@@ -172,7 +172,7 @@ export class TrainingCoordinator {
       this.endedWith.set(job.id, error);
       if (this.endedWith.size > 1_000) this.endedWith.delete(this.endedWith.keys().next().value as string);
     }
-    const event: TrainingEvent = { kind: 'end', end: { jobId: job.id, outcome, error, by } };
+    const event = job.endEvent(outcome, error, by);
     for (const m of job.participants) {
       if (this.deps.inboxes.isConnected(m)) continue;
       const missed = this.missedEnds.get(m) ?? [];
@@ -254,7 +254,7 @@ export class TrainingCoordinator {
             }
             let ready: boolean;
             try {
-              ready = job.accept(member, answer.specDigest);
+              ready = job.accept(member, answer.specDigest, answer.fingerprint);
             } catch (err) {
               job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), member);
               throw err;

@@ -189,6 +189,7 @@ export class TrainingJobs {
         peers,
         spec,
         peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? request.dataset])),
+        fingerprint: data.fingerprint,
       });
     } catch (err) {
       await run.markFailed('failed', toAccordError(err));
@@ -358,7 +359,12 @@ export class TrainingJobs {
         state: 'waiting',
       });
       this.newRun(accepted, data);
-      await this.deps.client.respond({ kind: 'accept', jobId: id, specDigest: job.specDigest });
+      await this.deps.client.respond({
+        kind: 'accept',
+        jobId: id,
+        specDigest: job.specDigest,
+        fingerprint: data.fingerprint,
+      });
       return (await this.deps.store.trainingJobs.get(id))!;
     } catch (err) {
       const error = toAccordError(err);

@@ -338,14 +338,14 @@ export class TrainingRun {
         return;
       }
       try {
-        await this.complete();
+        await this.complete(end.fingerprints);
       } catch (err) {
         await this.markFailed('failed', toAccordError(err));
       }
     });
   }
 
-  private async complete(): Promise<void> {
+  private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
     if (this.settled) return;
     const spec = this.spec;
     // The final round's model is what every member registers; a member that was away for some evaluations has
@@ -381,6 +381,7 @@ export class TrainingRun {
           participants: this.job.participants,
           finalMembers: this.lastTrainMembers,
           dataset: { name: this.job.dataset, fingerprint: this.data.fingerprint, rows: this.data.rows },
+          fingerprints: { ...fingerprints },
           spec,
         },
       },

@@ -81,6 +81,8 @@ export interface ModelLineage {
   readonly finalMembers: readonly string[];
   /** This node's dataset: its name and the SHA-256 of the rows and columns it trained on. */
   readonly dataset: { readonly name: string; readonly fingerprint: string; readonly rows: number };
+  /** Every participant's dataset fingerprint, by member, as each sent it with its Open or acceptance. */
+  readonly fingerprints: Readonly<Record<string, string>>;
   readonly spec: TrainingSpec;
 }
 

@@ -245,12 +245,15 @@ const aggregate = z.object({
   contributors: members,
 });
 
+const fingerprint = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
+
 const end = z
   .object({
     jobId,
     outcome: z.enum([TRAINING_OUTCOME.DONE, TRAINING_OUTCOME.FAILED, TRAINING_OUTCOME.CANCELLED]),
     error: bytes,
     by: optional(member),
+    fingerprints: z.record(member, fingerprint).default({}),
   })
   .refine(
     (e) => (e.outcome === TRAINING_OUTCOME.DONE) === (e.error.length === 0),
@@ -288,8 +291,14 @@ function eventFromProto(w: unknown): TrainingEvent {
       const e = decodeWith(end, 'TrainingEnd', wire['end']);
       const result: TrainingEnd =
         e.outcome === TRAINING_OUTCOME.DONE
-          ? { jobId: e.jobId, outcome: e.outcome, error: null, by: null }
-          : { jobId: e.jobId, outcome: e.outcome, error: fromErrorPayload(e.error), by: e.by ?? null };
+          ? { jobId: e.jobId, outcome: e.outcome, error: null, by: null, fingerprints: e.fingerprints }
+          : {
+              jobId: e.jobId,
+              outcome: e.outcome,
+              error: fromErrorPayload(e.error),
+              by: e.by ?? null,
+              fingerprints: {},
+            };
       return { kind: 'end', end: result };
     }
     default:
@@ -333,6 +342,7 @@ function eventBody(e: TrainingEvent): Record<string, unknown> {
           outcome: e.end.outcome,
           error: e.end.error ? errorPayload(e.end.error) : Buffer.alloc(0),
           by: e.end.by ?? '',
+          fingerprints: { ...e.end.fingerprints },
         },
       };
   }
@@ -346,6 +356,7 @@ const open = z.object({
     .max(TRAINING_MAX_PARTIES - 1),
   specJson: spec,
   peerDatasets: z.record(member, z.string().min(1).max(64)),
+  datasetFingerprint: fingerprint,
 });
 
 const respond = z
@@ -353,8 +364,13 @@ const respond = z
     jobId,
     acceptSpecDigest: optional(z.string().regex(/^[0-9a-f]{64}$/)),
     declineCode: optional(errorCode),
+    datasetFingerprint: optional(fingerprint),
   })
-  .refine((r) => (r.acceptSpecDigest === undefined) !== (r.declineCode === undefined), 'accept or decline');
+  .refine((r) => (r.acceptSpecDigest === undefined) !== (r.declineCode === undefined), 'accept or decline')
+  .refine(
+    (r) => (r.acceptSpecDigest === undefined) === (r.datasetFingerprint === undefined),
+    'a fingerprint exactly with an acceptance',
+  );
 
 const empty = { toProto: () => ({}), fromProto: (_w: unknown) => ({}) };
 
@@ -365,10 +381,17 @@ export const trainingWire = {
       peers: [...o.peers],
       specJson: canonicalJson(o.spec),
       peerDatasets: { ...o.peerDatasets },
+      datasetFingerprint: o.fingerprint,
     }),
     fromProto: (w: unknown): TrainingOpen => {
       const o = decodeWith(open, 'OpenTrainingRequest', w);
-      return { jobId: o.jobId, peers: o.peers, spec: o.specJson, peerDatasets: o.peerDatasets };
+      return {
+        jobId: o.jobId,
+        peers: o.peers,
+        spec: o.specJson,
+        peerDatasets: o.peerDatasets,
+        fingerprint: o.datasetFingerprint,
+      };
     },
   },
   openResponse: {
@@ -378,12 +401,22 @@ export const trainingWire = {
   respondRequest: {
     toProto: (a: TrainingAnswer) =>
       a.kind === 'accept'
-        ? { jobId: a.jobId, acceptSpecDigest: a.specDigest, declineCode: '' }
-        : { jobId: a.jobId, acceptSpecDigest: '', declineCode: a.code },
+        ? {
+            jobId: a.jobId,
+            acceptSpecDigest: a.specDigest,
+            declineCode: '',
+            datasetFingerprint: a.fingerprint,
+          }
+        : { jobId: a.jobId, acceptSpecDigest: '', declineCode: a.code, datasetFingerprint: '' },
     fromProto: (w: unknown): TrainingAnswer => {
       const r = decodeWith(respond, 'RespondTrainingRequest', w);
       return r.acceptSpecDigest !== undefined
-        ? { kind: 'accept', jobId: r.jobId, specDigest: r.acceptSpecDigest }
+        ? {
+            kind: 'accept',
+            jobId: r.jobId,
+            specDigest: r.acceptSpecDigest,
+            fingerprint: r.datasetFingerprint!,
+          }
         : { kind: 'decline', jobId: r.jobId, code: r.declineCode as string };
     },
   },

@@ -133,6 +133,8 @@ export interface TrainingEnd {
   readonly outcome: TrainingOutcome;
   readonly error: AccordError | null;
   readonly by: string | null;
+  /** When done: each participant's dataset fingerprint (SHA-256 hex of its training data), by member. */
+  readonly fingerprints: Readonly<Record<string, string>>;
 }
 
 /** How often the coordinator pings every training inbox; a node resubscribes after three silent intervals. */
@@ -150,10 +152,17 @@ export interface TrainingOpen {
   readonly peers: readonly string[];
   readonly spec: TrainingSpec;
   readonly peerDatasets: Readonly<Record<string, string>>;
+  /** SHA-256 (hex) of the initiator's training data. */
+  readonly fingerprint: string;
 }
 
 export type TrainingAnswer =
-  | { readonly kind: 'accept'; readonly jobId: string; readonly specDigest: string }
+  | {
+      readonly kind: 'accept';
+      readonly jobId: string;
+      readonly specDigest: string;
+      readonly fingerprint: string;
+    }
   | { readonly kind: 'decline'; readonly jobId: string; readonly code: string };
 
 export interface TrainingCancel {

@@ -132,6 +132,12 @@ describe('horizontal training: three banks, every message recorded', () => {
       { inputs: 30, outputs: 8, activation: 'relu' },
       { inputs: 8, outputs: 1, activation: 'sigmoid' },
     ]);
+    // Lineage: every participant's dataset fingerprint, the same at every bank, each bank's own among them.
+    for (const [i, m] of MEMBERS.entries()) {
+      expect(Object.keys(models[i].lineage.fingerprints).sort()).toEqual([...MEMBERS]);
+      expect(models[i].lineage.fingerprints).toEqual(models[0].lineage.fingerprints);
+      expect(models[i].lineage.fingerprints[m]).toBe(models[i].lineage.dataset.fingerprint);
+    }
     expect(models[0].lineage).toMatchObject({
       job: jobId,
       participants: [...MEMBERS],

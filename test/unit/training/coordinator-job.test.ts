@@ -29,6 +29,7 @@ import {
   JobHarness,
   memberNames,
   type StepAction,
+  fingerprintOf,
   sumBound,
   tinySpec,
   valuesOf,
@@ -141,9 +142,9 @@ describe('a job where every member answers', () => {
   it('refuses an acceptance of another spec', () => {
     const h = new JobHarness();
     const other = specDigest(tinySpec({ rounds: 2 }));
-    expect(thrown(() => h.job.accept(B, other)).code).toBe('ACCORD_TRAINING_SPEC_MISMATCH');
-    expect(h.job.accept(B, specDigest(h.spec))).toBe(false);
-    expect(h.job.accept(C, specDigest(h.spec))).toBe(true);
+    expect(thrown(() => h.job.accept(B, other, fingerprintOf(B))).code).toBe('ACCORD_TRAINING_SPEC_MISMATCH');
+    expect(h.job.accept(B, specDigest(h.spec), fingerprintOf(B))).toBe(false);
+    expect(h.job.accept(C, specDigest(h.spec), fingerprintOf(C))).toBe(true);
   });
 });
 

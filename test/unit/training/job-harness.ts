@@ -160,6 +160,10 @@ export interface HarnessOptions {
   readonly onAggregated?: (id: AggregationId, contributors: readonly string[]) => void;
 }
 
+/** A member's stand-in dataset fingerprint (64 hex digits from its name). */
+export const fingerprintOf = (member: string): string =>
+  Buffer.from(member.padEnd(32, '.')).subarray(0, 32).toString('hex');
+
 export class JobHarness {
   readonly spec: TrainingSpec;
   readonly members: readonly string[];
@@ -203,22 +207,29 @@ export class JobHarness {
     this.ended = new Promise((resolve) => {
       settle = resolve;
     });
-    this.job = new CoordinatorJob(randomUUID(), this.members[0]!, this.members, this.spec, {
-      deliver: (member, event) => this.#deliver(member, event),
-      isConnected: (member) => this.connected.has(member),
-      stageTimeoutMs: opts.stageTimeoutMs ?? 5_000,
-      vectorTimeoutMs: opts.vectorTimeoutMs ?? opts.stageTimeoutMs ?? 5_000,
-      onEnd: (_job, outcome, error, by) => settle({ outcome, error, by }),
-      onAggregated: (_job, id, contributors) => {
-        this.aggregated.push({ id, contributors: [...contributors] });
-        opts.onAggregated?.(id, contributors);
+    this.job = new CoordinatorJob(
+      randomUUID(),
+      this.members[0]!,
+      this.members,
+      this.spec,
+      fingerprintOf(this.members[0]!),
+      {
+        deliver: (member, event) => this.#deliver(member, event),
+        isConnected: (member) => this.connected.has(member),
+        stageTimeoutMs: opts.stageTimeoutMs ?? 5_000,
+        vectorTimeoutMs: opts.vectorTimeoutMs ?? opts.stageTimeoutMs ?? 5_000,
+        onEnd: (_job, outcome, error, by) => settle({ outcome, error, by }),
+        onAggregated: (_job, id, contributors) => {
+          this.aggregated.push({ id, contributors: [...contributors] });
+          opts.onAggregated?.(id, contributors);
+        },
       },
-    });
+    );
   }
 
   /** Every peer accepts the spec; the job runs to its end. */
   async run(): Promise<JobEnd> {
-    for (const m of this.members.slice(1)) this.job.accept(m, specDigest(this.spec));
+    for (const m of this.members.slice(1)) this.job.accept(m, specDigest(this.spec), fingerprintOf(m));
     await this.job.run();
     return this.ended;
   }

@@ -191,7 +191,13 @@ describe('round trips through protobuf bytes', () => {
   });
 
   it('an end: done, failed with a registry error and who failed it, cancelled', () => {
-    const done: TrainingEnd = { jobId: JOB, outcome: 'done', error: null, by: null };
+    const done: TrainingEnd = {
+      jobId: JOB,
+      outcome: 'done',
+      error: null,
+      by: null,
+      fingerprints: { 'bank-a': 'ab'.repeat(32), 'bank-b': 'cd'.repeat(32) },
+    };
     expect(eventRoundTrip({ kind: 'end', end: done })).toEqual({ kind: 'end', end: done });
     // The inbox's sign of life carries nothing, and arrives as itself.
     expect(eventRoundTrip({ kind: 'ping' })).toEqual({ kind: 'ping' });
@@ -201,13 +207,21 @@ describe('round trips through protobuf bytes', () => {
         outcome: 'failed',
         error: new AccordError('ACCORD_SECAGG_VECTOR_LENGTH', { member: 'bank-c', actual: 9, expected: 8 }),
         by: 'bank-c',
+        fingerprints: {},
       },
-      { jobId: JOB, outcome: 'failed', error: new AccordError('ACCORD_TRAINING_LOST'), by: null },
+      {
+        jobId: JOB,
+        outcome: 'failed',
+        error: new AccordError('ACCORD_TRAINING_LOST'),
+        by: null,
+        fingerprints: {},
+      },
       {
         jobId: JOB,
         outcome: 'cancelled',
         error: new AccordError('ACCORD_TRAINING_CANCELLED', { by: 'bank-b' }),
         by: 'bank-b',
+        fingerprints: {},
       },
     ];
     for (const end of ends) {
@@ -228,6 +242,7 @@ describe('round trips through protobuf bytes', () => {
       peers: ['bank-b', 'bank-c'],
       spec,
       peerDatasets: { 'bank-b': 'loans', 'bank-c': 'loans-2024' },
+      fingerprint: 'ef'.repeat(32),
     };
     const o = trainingWire.openRequest;
     expect(o.fromProto(o.toProto(open))).toEqual(open);
@@ -235,7 +250,7 @@ describe('round trips through protobuf bytes', () => {
 
     const r = trainingWire.respondRequest;
     const answers = [
-      { kind: 'accept', jobId: JOB, specDigest: specDigest(spec) },
+      { kind: 'accept', jobId: JOB, specDigest: specDigest(spec), fingerprint: '01'.repeat(32) },
       { kind: 'decline', jobId: JOB, code: 'ACCORD_TRAINING_SCHEMA_MISMATCH' },
     ] as const;
     for (const answer of answers) {
@@ -511,7 +526,13 @@ describe('other messages with one field made invalid are refused with ACCORD_WIR
     const failed = wire.event(
       trainingWire.subscribeResponse.toProto({
         kind: 'end',
-        end: { jobId: JOB, outcome: 'failed', error: new AccordError('ACCORD_TRAINING_LOST'), by: 'bank-b' },
+        end: {
+          jobId: JOB,
+          outcome: 'failed',
+          error: new AccordError('ACCORD_TRAINING_LOST'),
+          by: 'bank-b',
+          fingerprints: {},
+        },
       }),
     );
     expectRefused(
@@ -536,7 +557,13 @@ describe('other messages with one field made invalid are refused with ACCORD_WIR
 
   it('open, respond and cancel', () => {
     const spec = tinySpec();
-    const open = trainingWire.openRequest.toProto({ jobId: JOB, peers: ['bank-b'], spec, peerDatasets: {} });
+    const open = trainingWire.openRequest.toProto({
+      jobId: JOB,
+      peers: ['bank-b'],
+      spec,
+      peerDatasets: {},
+      fingerprint: '23'.repeat(32),
+    });
     expectRefused(
       open,
       [
@@ -551,11 +578,18 @@ describe('other messages with one field made invalid are refused with ACCORD_WIR
       wire.open,
     );
     const r = trainingWire.respondRequest;
-    const accept = r.toProto({ kind: 'accept', jobId: JOB, specDigest: specDigest(spec) });
+    const accept = r.toProto({
+      kind: 'accept',
+      jobId: JOB,
+      specDigest: specDigest(spec),
+      fingerprint: '45'.repeat(32),
+    });
     expectRefused(
       accept,
       [
         ['both an acceptance and a decline', ['declineCode'], 'ACCORD_TRAINING_DECLINED'],
+        ['an acceptance without a fingerprint', ['datasetFingerprint'], ''],
+        ['a fingerprint that is not a SHA-256', ['datasetFingerprint'], 'abc'],
         ['neither', ['acceptSpecDigest'], ''],
         ['a digest that is not lowercase SHA-256 hex', ['acceptSpecDigest'], specDigest(spec).toUpperCase()],
         ['a digest one character short', ['acceptSpecDigest'], specDigest(spec).slice(1)],

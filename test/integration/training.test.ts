@@ -387,21 +387,27 @@ describe('horizontal training: three banks, every message recorded', () => {
       expect((await waitTraining(c, m, id)).error.code).toBe('ACCORD_TRAINING_CANCELLED');
   });
 
-  it('cancels a running job for every bank when one of them cancels it', async () => {
+  /** Starts a job long enough to act on while it runs (an MLP, small batches), and waits for its first round. */
+  async function runningJob(rounds: number): Promise<string> {
     const start = await c.api(
       'bank-a',
       'risk',
       'POST',
       '/v1/training',
-      smallJob({ rounds: 20, localEpochs: 3, batchSize: 4, model: { type: 'mlp', hidden: [32] } }),
+      smallJob({ rounds, localEpochs: 3, batchSize: 4, model: { type: 'mlp', hidden: [32] } }),
     );
     expect(start.status).toBe(202);
-    const id = start.body.id;
+    const id: string = start.body.id;
     await waitFor(
       'the first round',
       async () => (await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`)).body.progress.round >= 1,
       60_000,
     );
+    return id;
+  }
+
+  it('cancels a running job for every bank when one of them cancels it', async () => {
+    const id = await runningJob(20);
     const cancel = await c.api('bank-b', 'risk', 'DELETE', `/v1/training/${id}`);
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
     for (const m of MEMBERS) {
@@ -413,20 +419,7 @@ describe('horizontal training: three banks, every message recorded', () => {
   });
 
   it('completes the rounds with two banks when one is killed mid-job; the killed one fails after restart', async () => {
-    const start = await c.api(
-      'bank-a',
-      'risk',
-      'POST',
-      '/v1/training',
-      smallJob({ rounds: 12, localEpochs: 3, batchSize: 4, model: { type: 'mlp', hidden: [32] } }),
-    );
-    expect(start.status).toBe(202);
-    const id = start.body.id;
-    await waitFor(
-      'the first round',
-      async () => (await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`)).body.progress.round >= 1,
-      60_000,
-    );
+    const id = await runningJob(12);
     c.nodes['bank-c']!.process.kill('SIGKILL');
     const done = await waitTraining(c, 'bank-a', id, 120_000);
     expect(done.state, JSON.stringify(done.error)).toBe('done');

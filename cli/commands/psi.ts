@@ -34,15 +34,7 @@ export interface PsiCommand {
 export async function runPsi(command: PsiCommand): Promise<void> {
   if (command.peers.length === 0)
     throw new AccordError('ACCORD_USAGE', { problem: 'name at least one --peer' });
-  const api = nodeApi({
-    config: command.config,
-    url: command.url,
-    token: command.token,
-    ca: command.ca,
-    cert: command.cert,
-    key: command.key,
-    roles: ['risk', 'admin'],
-  });
+  const api = nodeApi({ ...command, roles: ['risk', 'admin'] });
   let job = await api.call<JobView>('POST', '/v1/psi', {
     peers: command.peers,
     dataset: command.dataset,

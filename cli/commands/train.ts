@@ -42,15 +42,7 @@ export async function runTrain(command: TrainCommand): Promise<void> {
   const body = { ...(command.spec ? readSpec(command.spec) : {}), ...command.body };
   if (!Array.isArray(body['peers']) || body['peers'].length === 0)
     throw new AccordError('ACCORD_USAGE', { problem: 'name at least one --peer' });
-  const api = nodeApi({
-    config: command.config,
-    url: command.url,
-    token: command.token,
-    ca: command.ca,
-    cert: command.cert,
-    key: command.key,
-    roles: ['risk', 'marketing', 'admin'],
-  });
+  const api = nodeApi({ ...command, roles: ['risk', 'marketing', 'admin'] });
   let job = await api.call<JobView>('POST', '/v1/training', body);
   process.stderr.write(`training job ${job.id} with ${(body['peers'] as string[]).join(', ')}\n`);
   const note = (j: JobView) => {

@@ -11,14 +11,17 @@ import { type Audit, auditInBackground } from '../../platform/audit/audit-log.js
 import type { NodeConfig } from '../../platform/config/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
-import { type TrainingJobRecord, trainingEndedWith } from '../../platform/store/training-types.js';
+import {
+  newTrainingJob,
+  type TrainingJobRecord,
+  trainingEndedWith,
+} from '../../platform/store/training-types.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import type { Role } from '../../primitives/consortium/roles.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import type { TrainingEvent, TrainingInvitation } from '../../primitives/training/job-protocol.js';
 import {
   type HorizontalSettings,
-  specDigest,
   TRAINING_MAX_PARTIES,
   type TrainingSpec,
   trainingSpecSchema,
@@ -177,7 +180,13 @@ export class TrainingJobs {
     );
     const data = await loadLocalData(this.deps.store.datasets, request.dataset, spec);
     const job: TrainingJobRecord = {
-      ...this.fresh(randomUUID(), 'initiator', this.self, [this.self, ...peers], spec),
+      ...newTrainingJob({
+        id: randomUUID(),
+        role: 'initiator',
+        initiator: this.self,
+        participants: [this.self, ...peers],
+        spec,
+      }),
       dataset: request.dataset,
       state: 'waiting',
     };
@@ -196,35 +205,6 @@ export class TrainingJobs {
       throw err;
     }
     return (await this.deps.store.trainingJobs.get(job.id))!;
-  }
-
-  private fresh(
-    id: string,
-    role: TrainingJobRecord['role'],
-    initiator: string,
-    participants: readonly string[],
-    spec: TrainingSpec,
-  ): TrainingJobRecord {
-    return {
-      id,
-      role,
-      initiator,
-      participants,
-      dataset: '',
-      spec,
-      specDigest: specDigest(spec),
-      state: 'pending_approval',
-      round: 0,
-      rounds: spec.rounds,
-      preprocessing: null,
-      history: [],
-      local: null,
-      modelId: null,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: new Date().toISOString(),
-      finishedAt: null,
-    };
   }
 
   private onEvent(event: TrainingEvent): void {
@@ -288,13 +268,13 @@ export class TrainingJobs {
       return;
     }
     const job: TrainingJobRecord = {
-      ...this.fresh(
-        invitation.jobId,
-        'participant',
-        invitation.initiator,
-        invitation.participants,
-        invitation.spec,
-      ),
+      ...newTrainingJob({
+        id: invitation.jobId,
+        role: 'participant',
+        initiator: invitation.initiator,
+        participants: invitation.participants,
+        spec: invitation.spec,
+      }),
       dataset: invitation.dataset ?? '',
     };
     await this.deps.store.trainingJobs.create(job);

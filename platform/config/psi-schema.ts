@@ -80,14 +80,25 @@ export const nodePsiSchema = z
     /** Worker threads for hashing and blinding; 0 = one per core. */
     workers: z.number().int().min(0).max(64).default(0),
   })
-  .superRefine((psi, ctx) => {
-    psi.autoAcceptFrom.forEach((member, i) => {
-      if (!psi.partners[member])
+  .superRefine(autoAcceptListed('psi.partners', 'what it may intersect against'))
+  .prefault({});
+
+/**
+ * The refinement of a capability's node section: every member it auto-accepts must be one of its listed partners
+ * (auto-acceptance applies a partner's policy, so there must be one).
+ */
+export function autoAcceptListed(section: string, what: string) {
+  return (
+    config: { autoAcceptFrom: readonly string[]; partners: Readonly<Record<string, unknown>> },
+    ctx: z.RefinementCtx,
+  ): void => {
+    config.autoAcceptFrom.forEach((member, i) => {
+      if (!config.partners[member])
         ctx.addIssue({
           code: 'custom',
           path: ['autoAcceptFrom', i],
-          message: `${member} is not in psi.partners: list what it may intersect against first`,
+          message: `${member} is not in ${section}: list ${what} first`,
         });
     });
-  })
-  .prefault({});
+  };
+}

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { MEMBER_NAME_PATTERN } from '../../primitives/consortium/roles.js';
 import { TRAINING_PURPOSES } from '../../primitives/training/spec.js';
+import { autoAcceptListed } from './psi-schema.js';
 
 const memberName = z.string().regex(MEMBER_NAME_PATTERN, 'must be lowercase letters, digits and dashes');
 
@@ -49,15 +50,6 @@ export const nodeTrainingSchema = z
     /** A running job that hears nothing from the coordinator for this long fails (ms). */
     idleTimeoutMs: z.number().int().min(1_000).default(3_600_000),
   })
-  .superRefine((training, ctx) => {
-    training.autoAcceptFrom.forEach((member, i) => {
-      if (!training.partners[member])
-        ctx.addIssue({
-          code: 'custom',
-          path: ['autoAcceptFrom', i],
-          message: `${member} is not in training.partners: list what it may train on first`,
-        });
-    });
-  })
+  .superRefine(autoAcceptListed('training.partners', 'what it may train on'))
   .prefault({});
 export type TrainingPartnerPolicy = z.infer<typeof partnerPolicySchema>;

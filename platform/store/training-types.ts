@@ -4,7 +4,7 @@
  * done and nothing registered.
  */
 import type { ModelSpec, Preprocessing } from '../../models/types.js';
-import type { TrainingSpec } from '../../primitives/training/spec.js';
+import { specDigest, type TrainingSpec } from '../../primitives/training/spec.js';
 
 export const TRAINING_JOB_STATES = [
   'pending_approval',
@@ -121,4 +121,30 @@ export function trainingEndedWith(
   error: { readonly code: string; readonly message: string },
 ): Pick<TrainingJobRecord, 'state' | 'errorCode' | 'errorMessage' | 'finishedAt'> {
   return { state, errorCode: error.code, errorMessage: error.message, finishedAt: new Date().toISOString() };
+}
+
+/** A job as it starts: nothing run, nothing learnt, pending approval (the initiator moves it to waiting). */
+export function newTrainingJob(job: {
+  readonly id: string;
+  readonly role: TrainingJobRecord['role'];
+  readonly initiator: string;
+  readonly participants: readonly string[];
+  readonly spec: TrainingSpec;
+}): TrainingJobRecord {
+  return {
+    ...job,
+    dataset: '',
+    specDigest: specDigest(job.spec),
+    state: 'pending_approval',
+    round: 0,
+    rounds: job.spec.rounds,
+    preprocessing: null,
+    history: [],
+    local: null,
+    modelId: null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: new Date().toISOString(),
+    finishedAt: null,
+  };
 }

@@ -20,18 +20,22 @@ export function breastCsv(member: keyof typeof BREAST_FILES): string {
   return readFileSync(join(FIXTURES, BREAST_FILES[member]), 'utf8');
 }
 
-/** Imports `csv` as dataset `name` at `member` (id column `id`, every other column a number, `y` an integer). */
+/**
+ * Imports `csv` as dataset `name` at `member`, replacing any of that name: every column a number unless `columns`
+ * says otherwise (default: `y` an integer), keyed by `idColumn` (default `id`).
+ */
 export async function importTable(
   c: LocalConsortium,
   member: string,
   name: string,
   csv: string,
+  { idColumn = 'id', columns = 'y:integer' }: { idColumn?: string; columns?: string } = {},
 ): Promise<void> {
   const res = await c.api(
     member,
     'admin',
     'POST',
-    `/v1/datasets/${name}?idColumn=id&defaultType=number&columns=y:integer&replace=true`,
+    `/v1/datasets/${name}?idColumn=${idColumn}&defaultType=number&columns=${columns}&replace=true`,
     csv,
     'text/csv',
   );

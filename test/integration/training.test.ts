@@ -226,15 +226,7 @@ describe('horizontal training: three banks, every message recorded', () => {
       'bad-label',
       edited(breastCsv('bank-c'), 'y', (cell, r) => (r === 5 ? '2' : cell)),
     );
-    const typed = await c.api(
-      'bank-c',
-      'admin',
-      'POST',
-      '/v1/datasets/mistyped?idColumn=id&defaultType=number&columns=y:integer,x3:string&replace=true',
-      breastCsv('bank-c'),
-      'text/csv',
-    );
-    expect(typed.status).toBe(201);
+    await importTable(c, 'bank-c', 'mistyped', breastCsv('bank-c'), { columns: 'y:integer,x3:string' });
     const cases = [
       { dataset: 'missing-column', code: 'ACCORD_TRAINING_SCHEMA_MISMATCH' },
       { dataset: 'mistyped', code: 'ACCORD_TRAINING_SCHEMA_MISMATCH' },
@@ -266,15 +258,8 @@ describe('horizontal training: three banks, every message recorded', () => {
     const { header, rows } = table(breastCsv('bank-a'));
     // Its own `id` column is a plain category there (five values), so its own checks pass.
     const probeCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},c${i % 5},${r.slice(1).join(',')}`).join('\n')}\n`;
-    const probeImport = await c.api(
-      'bank-a',
-      'admin',
-      'POST',
-      '/v1/datasets/probe?idColumn=ref&defaultType=number&columns=ref:string,id:string,y:integer&replace=true',
-      probeCsv,
-      'text/csv',
-    );
-    expect(probeImport.status, JSON.stringify(probeImport.body)).toBe(201);
+    const keyedByRef = { idColumn: 'ref', columns: 'ref:string,id:string,y:integer' };
+    await importTable(c, 'bank-a', 'probe', probeCsv, keyedByRef);
     const probe = await c.api(
       'bank-a',
       'risk',
@@ -298,15 +283,7 @@ describe('horizontal training: three banks, every message recorded', () => {
     // The same probe on a column that is an identifier in all but name is refused by the bank that holds it: here
     // the initiator's own check, before anything is sent.
     const copyCsv = `ref,${header.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
-    const copyImport = await c.api(
-      'bank-a',
-      'admin',
-      'POST',
-      '/v1/datasets/probe-copy?idColumn=ref&defaultType=number&columns=ref:string,id:string,y:integer&replace=true',
-      copyCsv,
-      'text/csv',
-    );
-    expect(copyImport.status, JSON.stringify(copyImport.body)).toBe(201);
+    await importTable(c, 'bank-a', 'probe-copy', copyCsv, keyedByRef);
     const copy = await c.api(
       'bank-a',
       'risk',

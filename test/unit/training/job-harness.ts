@@ -35,6 +35,9 @@ import {
 import { specDigest, type TrainingSpec, trainingSpecSchema } from '../../../primitives/training/spec.js';
 import { SecAggParticipant } from '../../../node/training/secagg-participant.js';
 import { type Authority, memberTls } from '../../helpers/test-pki.js';
+import { seeded } from '../secagg/harness.js';
+
+export { seeded };
 
 export const CONSORTIUM = 'test-consortium';
 
@@ -77,18 +80,6 @@ export class TestPki {
     }
     return memberSigner(tls);
   }
-}
-
-/** mulberry32: a seeded generator of floats in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function seedOf(text: string): number {

@@ -10,10 +10,13 @@ import type { RawCell } from '../../../models/types.js';
 import type { LocalData, RowSplit } from '../../../node/training/local-data.js';
 import { SecAggParticipant } from '../../../node/training/secagg-participant.js';
 import { TrainingRun } from '../../../node/training/training-run.js';
-import type { TrainingJobRecord, TrainingJobStore } from '../../../platform/store/training-types.js';
+import {
+  newTrainingJob,
+  type TrainingJobRecord,
+  type TrainingJobStore,
+} from '../../../platform/store/training-types.js';
 import type { AccordError } from '../../../primitives/errors/index.js';
 import type { AggregationId, AggregationTask, StepReply } from '../../../primitives/training/job-protocol.js';
-import { specDigest } from '../../../primitives/training/spec.js';
 import { silentLog } from '../../helpers/log.js';
 import { TestPki, tinySpec } from './job-harness.js';
 
@@ -34,24 +37,9 @@ function harness() {
   const spec = tinySpec({ rounds: 2 });
   const pki = new TestPki();
   let job: TrainingJobRecord = {
-    id: JOB,
-    role: 'participant',
-    initiator: 'bank-a',
-    participants: MEMBERS,
+    ...newTrainingJob({ id: JOB, role: 'participant', initiator: 'bank-a', participants: MEMBERS, spec }),
     dataset: 'loans',
-    spec,
-    specDigest: specDigest(spec),
     state: 'waiting',
-    round: 0,
-    rounds: spec.rounds,
-    preprocessing: null,
-    history: [],
-    local: null,
-    modelId: null,
-    errorCode: null,
-    errorMessage: null,
-    createdAt: new Date().toISOString(),
-    finishedAt: null,
   };
   const store = {
     update: async (_id: string, patch: Partial<TrainingJobRecord>) => {

@@ -16,8 +16,16 @@ import {
   type TrainingEvent,
   type TrainingOutcome,
 } from '../../primitives/training/job-protocol.js';
-import { specDigest, type TrainingSpec } from '../../primitives/training/spec.js';
+import {
+  asHorizontal,
+  type HorizontalSpec,
+  specDigest,
+  type TrainingSpec,
+} from '../../primitives/training/spec.js';
+import type { CipherSuite } from '../../primitives/he/index.js';
+import type { VerticalAcceptance, VerticalReply } from '../../primitives/vertical/protocol.js';
 import { Aggregation } from './aggregation.js';
+import { VerticalEngine, VerticalFailed } from './vertical.js';
 
 export interface JobDeps {
   deliver(member: string, event: TrainingEvent): Promise<void>;
@@ -28,6 +36,8 @@ export interface JobDeps {
   onEnd(job: CoordinatorJob, outcome: TrainingOutcome, error: AccordError | null, by: string | null): void;
   /** Called after each aggregation with who contributed (for the audit log). */
   onAggregated(job: CoordinatorJob, id: AggregationId, contributors: readonly string[]): void;
+  /** Vertical jobs: the homomorphic encryption the coordinator decrypts with. */
+  cipher(): Promise<CipherSuite>;
 }
 
 export class CoordinatorJob {
@@ -46,6 +56,11 @@ export class CoordinatorJob {
   private statsMembers: ReadonlySet<string> | null = null;
   /** The member whose malformed answer failed the job (told to everyone as `by`). */
   private culprit: string | null = null;
+  /** Vertical jobs: each party's aligned row count and box key, and the engine once running. */
+  private readonly verticalAcceptances = new Map<string, VerticalAcceptance>();
+  private vertical: VerticalEngine | null = null;
+  /** The epoch under way (vertical), for the error that names where a party was lost. */
+  private epoch = 1;
 
   constructor(
     readonly id: string,
@@ -54,22 +69,47 @@ export class CoordinatorJob {
     readonly spec: TrainingSpec,
     initiatorFingerprint: string,
     private readonly deps: JobDeps,
+    initiatorVertical?: VerticalAcceptance,
   ) {
     this.digest = specDigest(spec);
     this.accepted.add(initiator);
     this.fingerprints.set(initiator, initiatorFingerprint);
+    if (spec.kind === 'vertical') {
+      if (spec.labelHolder !== initiator)
+        throw new AccordError('ACCORD_TRAINING_PEER_INVALID', {
+          problem: 'the label holder must open the job',
+        });
+      if (!initiatorVertical)
+        throw new AccordError('ACCORD_VERTICAL_PROTOCOL', {
+          reason: 'a vertical job opens with its alignment',
+        });
+      this.verticalAcceptances.set(initiator, initiatorVertical);
+    }
   }
 
   /** Each participant's dataset fingerprint, as it sent it with its Open or acceptance. */
   private readonly fingerprints = new Map<string, string>();
+
+  private get horizontalSpec(): HorizontalSpec {
+    return asHorizontal(this.spec);
+  }
 
   get running(): boolean {
     return !this.ended;
   }
 
   /** Records an acceptance; true when everyone has accepted (the job can start). */
-  accept(member: string, digest: string, fingerprint: string): boolean {
+  accept(member: string, digest: string, fingerprint: string, vertical?: VerticalAcceptance): boolean {
     if (digest !== this.digest) throw new AccordError('ACCORD_TRAINING_SPEC_MISMATCH', { member });
+    if (this.spec.kind === 'vertical') {
+      if (!vertical)
+        throw new AccordError('ACCORD_VERTICAL_PROTOCOL', {
+          reason: 'a vertical acceptance carries its alignment',
+        });
+      if (vertical.key.member !== member)
+        throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'it names another member' });
+      this.verticalAcceptances.set(member, vertical);
+    }
     this.accepted.add(member);
     this.fingerprints.set(member, fingerprint);
     return this.participants.every((m) => this.accepted.has(m));
@@ -98,9 +138,22 @@ export class CoordinatorJob {
       });
   }
 
+  /** Vertical jobs: payload bytes the coordinator received and sent (for the audit of the job's end). */
+  get verticalBytes(): number | null {
+    return this.vertical?.bytes ?? null;
+  }
+
+  /** A party's message in a vertical job; a malformed one fails the job (thrown to its sender too). */
+  verticalStep(member: string, reply: VerticalReply): void {
+    if (!this.vertical)
+      throw new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason: 'the job is not training' });
+    this.vertical.reply(member, reply);
+  }
+
   memberLost(member: string): void {
     this.delivered.delete(member);
     this.current?.memberLost(member);
+    this.vertical?.memberLost(member, this.epoch);
   }
 
   /** The member's inbox opened again: what it was sent before may be lost with the old stream. */
@@ -118,7 +171,10 @@ export class CoordinatorJob {
   end(outcome: TrainingOutcome, error: AccordError | null, by: string | null): void {
     if (this.ended) return;
     this.ended = true;
-    if (error) this.current?.abort(error);
+    if (error) {
+      this.current?.abort(error);
+      this.vertical?.fail(error, by);
+    }
     const event = this.endEvent(outcome, error, by);
     for (const m of this.participants) void this.deps.deliver(m, event).catch(() => undefined);
     this.deps.onEnd(this, outcome, error, by);
@@ -126,15 +182,39 @@ export class CoordinatorJob {
 
   /** Runs every aggregation; ends the job done, or failed with the first error. */
   async run(): Promise<void> {
+    if (this.spec.kind === 'vertical') return this.runVertical();
+    const spec = asHorizontal(this.spec);
     try {
       await this.aggregate('stats', 0);
-      for (let round = 1; round <= this.spec.rounds && !this.ended; round++) {
+      for (let round = 1; round <= spec.rounds && !this.ended; round++) {
         await this.aggregate('train', round);
         await this.aggregate('eval', round);
       }
       this.end(TRAINING_OUTCOME.DONE, null, null);
     } catch (err) {
       this.end(TRAINING_OUTCOME.FAILED, toAccordError(err), this.culprit);
+    }
+  }
+
+  /** A vertical job: every party's alignment agrees, then every epoch (`vertical.ts`). */
+  private async runVertical(): Promise<void> {
+    const spec = this.spec;
+    if (spec.kind !== 'vertical') return;
+    try {
+      VerticalEngine.checkAlignment(spec, this.verticalAcceptances);
+      this.vertical = new VerticalEngine(this.id, this.participants, spec, this.verticalAcceptances, {
+        deliver: this.deps.deliver,
+        cipher: await this.deps.cipher(),
+        stageTimeoutMs: this.deps.stageTimeoutMs,
+        onEpoch: (epoch) => {
+          this.epoch = epoch + 1;
+        },
+      });
+      await this.vertical.run();
+      this.end(TRAINING_OUTCOME.DONE, null, null);
+    } catch (err) {
+      if (err instanceof VerticalFailed) this.end(TRAINING_OUTCOME.FAILED, err.error, err.by);
+      else this.end(TRAINING_OUTCOME.FAILED, toAccordError(err), null);
     }
   }
 
@@ -164,7 +244,7 @@ export class CoordinatorJob {
         () => members.push(m),
         () => this.delivered.delete(m),
       );
-    const aggregation = new Aggregation(id, aggregationPlan(this.spec, id, members), {
+    const aggregation = new Aggregation(id, aggregationPlan(this.horizontalSpec, id, members), {
       stageTimeoutMs: this.deps.stageTimeoutMs,
       vectorTimeoutMs: this.deps.vectorTimeoutMs,
       deliver: (m, call) => this.deps.deliver(m, { kind: 'step', step: call }),
@@ -175,7 +255,7 @@ export class CoordinatorJob {
     if (task === 'stats') this.statsMembers = new Set(contributors);
     const event: TrainingEvent = {
       kind: 'aggregate',
-      aggregate: { aggregation: id, sum: decodeAggregate(this.spec, task, sum), contributors },
+      aggregate: { aggregation: id, sum: decodeAggregate(this.horizontalSpec, task, sum), contributors },
     };
     this.deps.onAggregated(this, id, contributors);
     if (task !== 'eval') this.latest.set(task, event);

@@ -21,9 +21,11 @@ import {
 } from '../../primitives/training/job-protocol.js';
 import { type Inboxes, serveInbox } from '../inboxes.js';
 import type { Membership } from '../membership.js';
+import { cipherSuite } from '../../primitives/he/index.js';
 import { CoordinatorJob } from './job.js';
 
 export interface TrainingLimits {
+  readonly verticalEncryption: 'bfv' | 'none';
   readonly inviteTimeoutMs: number;
   readonly stageTimeoutMs: number;
   readonly vectorTimeoutMs: number;
@@ -111,10 +113,18 @@ export class TrainingCoordinator {
       if (!inboxes.isConnected(peer)) throw new AccordError('ACCORD_MEMBER_OFFLINE', { member: peer });
     }
     const participants = [member, ...peers];
-    if (request.spec.minParticipants > participants.length)
+    const needed = request.spec.kind === 'vertical' ? participants.length : request.spec.minParticipants;
+    if (needed > participants.length)
       throw new AccordError('ACCORD_TRAINING_MIN_PARTICIPANTS', {
-        minParticipants: request.spec.minParticipants,
+        minParticipants: needed,
         participants: participants.length,
+      });
+    if (
+      request.spec.kind === 'vertical' &&
+      Object.keys(request.spec.features).sort().join(',') !== [...participants].sort().join(',')
+    )
+      throw new AccordError('ACCORD_TRAINING_PEER_INVALID', {
+        problem: 'a vertical spec lists the features of exactly the participants',
       });
     if (participants.some((m) => this.running(m) >= limits.concurrentPerMember))
       throw new AccordError('ACCORD_TRAINING_LIMIT_REACHED', {
@@ -129,21 +139,30 @@ export class TrainingCoordinator {
     });
     if (!fresh || this.jobs.has(request.jobId))
       throw new AccordError('ACCORD_TRAINING_JOB_EXISTS', { job: request.jobId });
-    const job = new CoordinatorJob(request.jobId, member, participants, request.spec, request.fingerprint, {
-      deliver: (m, e) => this.deliver(m, e),
-      isConnected: (m) => inboxes.isConnected(m),
-      stageTimeoutMs: limits.stageTimeoutMs,
-      vectorTimeoutMs: limits.vectorTimeoutMs,
-      onEnd: (j, outcome, error, by) => this.ended(j, outcome, error, by),
-      onAggregated: (j, id, contributors) =>
-        auditInBackground(this.deps.audit, {
-          actor: 'coordinator',
-          action: 'training:aggregate',
-          target: `training:${j.id}`,
-          outcome: 'ok',
-          details: { task: id.task, round: id.round, contributors: contributors.join(',') },
-        }),
-    });
+    const job = new CoordinatorJob(
+      request.jobId,
+      member,
+      participants,
+      request.spec,
+      request.fingerprint,
+      {
+        cipher: () => cipherSuite(limits.verticalEncryption === 'none' ? 'plain' : 'bfv'),
+        deliver: (m, e) => this.deliver(m, e),
+        isConnected: (m) => inboxes.isConnected(m),
+        stageTimeoutMs: limits.stageTimeoutMs,
+        vectorTimeoutMs: limits.vectorTimeoutMs,
+        onEnd: (j, outcome, error, by) => this.ended(j, outcome, error, by),
+        onAggregated: (j, id, contributors) =>
+          auditInBackground(this.deps.audit, {
+            actor: 'coordinator',
+            action: 'training:aggregate',
+            target: `training:${j.id}`,
+            outcome: 'ok',
+            details: { task: id.task, round: id.round, contributors: contributors.join(',') },
+          }),
+      },
+      request.vertical,
+    );
     this.jobs.set(job.id, job);
     const timer = setTimeout(
       () =>
@@ -185,7 +204,11 @@ export class TrainingCoordinator {
       action: 'training:end',
       target: `training:${job.id}`,
       outcome: outcome === TRAINING_OUTCOME.DONE ? 'ok' : 'failed',
-      details: { outcome, ...(error ? { code: error.code } : {}) },
+      details: {
+        outcome,
+        ...(error ? { code: error.code } : {}),
+        ...(job.verticalBytes !== null ? { bytes: job.verticalBytes } : {}),
+      },
     });
   }
 
@@ -254,7 +277,7 @@ export class TrainingCoordinator {
             }
             let ready: boolean;
             try {
-              ready = job.accept(member, answer.specDigest, answer.fingerprint);
+              ready = job.accept(member, answer.specDigest, answer.fingerprint, answer.vertical);
             } catch (err) {
               job.end(TRAINING_OUTCOME.FAILED, toAccordError(err), member);
               throw err;
@@ -282,6 +305,24 @@ export class TrainingCoordinator {
             this.requireParticipant(job, member);
             // A malformed answer fails the job for everyone (the job's run ends it); a late one only its sender.
             job.step(member, reply);
+            return {};
+          },
+        },
+        audit,
+        log,
+      ),
+      vertical: unaryHandler(
+        {
+          name: 'Training.Vertical',
+          decode: wire.verticalRequest.fromProto,
+          encode: wire.verticalResponse.toProto,
+          // Many per batch; the job's start and end are audited instead.
+          auditSuccess: false,
+          target: (r) => `training:${r.batch.jobId}`,
+          handle: async (reply, { member }) => {
+            const job = this.job(reply.batch.jobId);
+            this.requireParticipant(job, member);
+            job.verticalStep(member, reply);
             return {};
           },
         },

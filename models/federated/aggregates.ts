@@ -27,7 +27,7 @@ import {
   type AggregationTask,
   aggregationKey,
 } from '../../primitives/training/job-protocol.js';
-import { TRAINING_MAX_PARTIES, type TrainingSpec } from '../../primitives/training/spec.js';
+import { TRAINING_MAX_PARTIES, type HorizontalSpec as TrainingSpec } from '../../primitives/training/spec.js';
 import { EVAL_BINS } from '../metrics.js';
 import { parameterCount } from '../network.js';
 import { localStatsLayout } from '../preprocessing.js';

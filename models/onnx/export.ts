@@ -257,3 +257,4 @@ class GraphBuilder {
     return output;
   }
 }
+export { GraphBuilder, categoricalPieces, checkColumns, internalPrefix, numericPiece };

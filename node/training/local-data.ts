@@ -9,7 +9,7 @@ import { InvalidLabelError, labelsOf } from '../../models/preprocessing.js';
 import { deriveSeed, SeededRandom } from '../../models/random.js';
 import type { RawCell, RawColumns } from '../../models/types.js';
 import { AccordError } from '../../primitives/errors/index.js';
-import type { TrainingSpec } from '../../primitives/training/spec.js';
+import type { HorizontalSpec as TrainingSpec } from '../../primitives/training/spec.js';
 
 /** Fewer rows than this and a member's update would say too much about each row. */
 export const MIN_TRAINING_ROWS = 20;

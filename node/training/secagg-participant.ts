@@ -16,7 +16,7 @@ import type {
 } from '../../primitives/secagg/protocol.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { AggregationId, SignedKeys } from '../../primitives/training/job-protocol.js';
-import type { TrainingSpec } from '../../primitives/training/spec.js';
+import type { HorizontalSpec as TrainingSpec } from '../../primitives/training/spec.js';
 
 export class SecAggParticipant {
   private client: SecAggClient | null = null;

@@ -19,6 +19,7 @@ import {
   type TrainingEvent,
   type TrainingOpen,
 } from '../../primitives/training/job-protocol.js';
+import type { VerticalReply } from '../../primitives/vertical/protocol.js';
 
 export class TrainingClient {
   private readonly client: grpc.Client;
@@ -51,6 +52,12 @@ export class TrainingClient {
 
   step(reply: StepReply): Promise<void> {
     return callUnary(this.client, 'step', wire.stepRequest.toProto(reply), 120_000).then(() => undefined);
+  }
+
+  vertical(reply: VerticalReply): Promise<void> {
+    return callUnary(this.client, 'vertical', wire.verticalRequest.toProto(reply), 120_000).then(
+      () => undefined,
+    );
   }
 
   cancel(request: TrainingCancel): Promise<void> {

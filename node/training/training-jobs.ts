@@ -22,9 +22,14 @@ import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import type { TrainingEvent, TrainingInvitation } from '../../primitives/training/job-protocol.js';
 import {
   type HorizontalSettings,
+  asHorizontal,
+  specColumns,
+  specRounds,
   TRAINING_MAX_PARTIES,
   type TrainingSpec,
   trainingSpecSchema,
+  type VerticalSettings,
+  type VerticalSpec,
 } from '../../primitives/training/spec.js';
 import type { FeatureColumn } from '../../models/types.js';
 import { loadLocalData } from './local-data.js';
@@ -32,15 +37,29 @@ import { trainingAllowed } from './policy.js';
 import { SecAggParticipant } from './secagg-participant.js';
 import type { TrainingClient } from './training-client.js';
 import { TrainingRun } from './training-run.js';
+import { loadVerticalData, type VerticalData } from './vertical-data.js';
+import { VerticalRun } from './vertical-run.js';
+
+type FeatureList = readonly (string | FeatureColumn)[];
 
 export interface NewTrainingJob {
   readonly peers: readonly string[];
-  readonly dataset: string;
+  /** Horizontal: the local dataset. Vertical: optional (the alignment's dataset); if given it must be that one. */
+  readonly dataset?: string | undefined;
   readonly peerDatasets?: Readonly<Record<string, string>> | undefined;
-  /** Feature columns; default every numeric column of the dataset except its id column and the label. */
-  readonly features?: readonly (string | FeatureColumn)[] | undefined;
-  readonly settings: HorizontalSettings;
+  /**
+   * Feature columns; a bare name is a numeric column. Horizontal: one list (default every numeric column of the
+   * dataset except its id column and the label). Vertical: a list per member, or "all" (each party uses every usable
+   * column of its own dataset); a member not listed uses "all".
+   */
+  readonly features?: FeatureList | Readonly<Record<string, FeatureList | 'all'>> | 'all' | undefined;
+  readonly settings: HorizontalSettings | VerticalSettings;
 }
+
+const asColumns = (list: FeatureList): FeatureColumn[] =>
+  list.map((f) => (typeof f === 'string' ? { name: f, kind: 'numeric' } : f));
+
+type Run = TrainingRun | VerticalRun;
 
 export interface TrainingJobsDeps {
   readonly config: Readonly<NodeConfig>;
@@ -54,11 +73,8 @@ export interface TrainingJobsDeps {
 
 const NUMERIC = new Set(['integer', 'number', 'boolean']);
 
-/** Every column a job reads: its features and its label. */
-const specColumns = (spec: TrainingSpec): string[] => [...spec.features.map((f) => f.name), spec.label];
-
 export class TrainingJobs {
-  private readonly runs = new Map<string, TrainingRun>();
+  private readonly runs = new Map<string, Run>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
   private readonly self: string;
 
@@ -82,16 +98,41 @@ export class TrainingJobs {
 
   /** Completes the spec from the local dataset: the feature list, and a fresh seed for the initial model. */
   private async completeSpec(request: NewTrainingJob): Promise<TrainingSpec> {
-    const info = await this.deps.store.datasets.get(request.dataset);
-    if (!info) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: request.dataset });
-    const label = request.settings.label;
-    const features: FeatureColumn[] = request.features
-      ? request.features.map((f) => (typeof f === 'string' ? { name: f, kind: 'numeric' } : f))
-      : info.columns
-          .filter((c) => c.name !== info.idColumn && c.name !== label && NUMERIC.has(c.type))
-          .map((c) => ({ name: c.name, kind: 'numeric' }));
+    let features: unknown;
+    let extra: Record<string, unknown> = {};
+    if (request.settings.kind === 'vertical') {
+      const given = request.features;
+      if (Array.isArray(given))
+        throw new AccordError('ACCORD_TRAINING_SPEC_INVALID', {
+          problem: 'features: a vertical job lists columns per member (or "all")',
+        });
+      const byMember = (given ?? 'all') as Readonly<Record<string, FeatureList | 'all'>> | 'all';
+      features = Object.fromEntries(
+        [this.self, ...request.peers].map((m) => {
+          const list = byMember === 'all' ? 'all' : (byMember[m] ?? 'all');
+          return [m, list === 'all' ? 'all' : asColumns(list)];
+        }),
+      );
+      extra = { labelHolder: this.self };
+    } else {
+      const dataset = request.dataset ?? '';
+      const info = await this.deps.store.datasets.get(dataset);
+      if (!info) throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset });
+      const label = request.settings.label;
+      const given = request.features;
+      if (given !== undefined && !Array.isArray(given))
+        throw new AccordError('ACCORD_TRAINING_SPEC_INVALID', {
+          problem: 'features: a horizontal job lists one set of columns',
+        });
+      features = given
+        ? asColumns(given as FeatureList)
+        : info.columns
+            .filter((c) => c.name !== info.idColumn && c.name !== label && NUMERIC.has(c.type))
+            .map((c) => ({ name: c.name, kind: 'numeric' }));
+    }
     const parsed = trainingSpecSchema.safeParse({
       ...request.settings,
+      ...extra,
       features,
       initSeed: randomBytes(32).toString('hex'),
     });
@@ -102,6 +143,39 @@ export class TrainingJobs {
     return parsed.data;
   }
 
+  private newVerticalRun(job: TrainingJobRecord, data: VerticalData): VerticalRun {
+    const run = new VerticalRun(
+      {
+        self: this.self,
+        jobs: this.deps.store.trainingJobs,
+        log: this.deps.log,
+        signer: this.deps.signer,
+        verifier: this.deps.verifier,
+        allowUnencrypted: this.deps.config.training.allowUnencryptedVertical,
+        reply: (reply) => this.deps.client.vertical(reply),
+        onSettled: (id) => this.settled(id),
+      },
+      job,
+      data,
+    );
+    this.runs.set(job.id, run);
+    this.touch(job.id);
+    return run;
+  }
+
+  /** Loads a vertical party's aligned rows and checks this bank's policy on the columns it resolved. */
+  private async verticalData(job: TrainingJobRecord, dataset: string | null): Promise<VerticalData> {
+    const spec = job.spec as VerticalSpec;
+    const data = await loadVerticalData(this.deps.store, this.self, spec, job.participants, dataset);
+    const others = job.participants.filter((m) => m !== this.self);
+    const columns = [
+      ...data.features.map((f) => f.name),
+      ...(spec.labelHolder === this.self ? [spec.label] : []),
+    ];
+    trainingAllowed(this.deps.config.training.partners, others, data.dataset, spec.purpose, columns);
+    return data;
+  }
+
   private newRun(job: TrainingJobRecord, data: Awaited<ReturnType<typeof loadLocalData>>): TrainingRun {
     const run = new TrainingRun(
       {
@@ -109,7 +183,7 @@ export class TrainingJobs {
         jobs: this.deps.store.trainingJobs,
         log: this.deps.log,
         participant: (id) =>
-          new SecAggParticipant(this.self, job.spec, id, this.deps.signer, this.deps.verifier),
+          new SecAggParticipant(this.self, asHorizontal(job.spec), id, this.deps.signer, this.deps.verifier),
         reply: (reply) => this.deps.client.step(reply),
         onSettled: (id) => this.settled(id),
       },
@@ -165,20 +239,22 @@ export class TrainingJobs {
         problem: `peers must be other members, each once, at most ${TRAINING_MAX_PARTIES - 1}`,
       });
     const spec = await this.completeSpec(request);
+    if (spec.kind === 'vertical') return this.createVertical(request, peers, spec);
     if (spec.minParticipants > peers.length + 1)
       throw new AccordError('ACCORD_TRAINING_MIN_PARTICIPANTS', {
         minParticipants: spec.minParticipants,
         participants: peers.length + 1,
       });
+    const dataset = request.dataset ?? '';
     // Refused before anything is stored or sent: this bank's policy and its own data apply to the jobs it starts.
     trainingAllowed(
       this.deps.config.training.partners,
       peers,
-      request.dataset,
+      dataset,
       spec.purpose,
-      specColumns(spec),
+      specColumns(spec, this.self),
     );
-    const data = await loadLocalData(this.deps.store.datasets, request.dataset, spec);
+    const data = await loadLocalData(this.deps.store.datasets, dataset, spec);
     const job: TrainingJobRecord = {
       ...newTrainingJob({
         id: randomUUID(),
@@ -187,7 +263,7 @@ export class TrainingJobs {
         participants: [this.self, ...peers],
         spec,
       }),
-      dataset: request.dataset,
+      dataset,
       state: 'waiting',
     };
     await this.deps.store.trainingJobs.create(job);
@@ -197,8 +273,43 @@ export class TrainingJobs {
         jobId: job.id,
         peers,
         spec,
-        peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? request.dataset])),
+        peerDatasets: Object.fromEntries(peers.map((p) => [p, request.peerDatasets?.[p] ?? dataset])),
         fingerprint: data.fingerprint,
+      });
+    } catch (err) {
+      await run.markFailed('failed', toAccordError(err));
+      throw err;
+    }
+    return (await this.deps.store.trainingJobs.get(job.id))!;
+  }
+
+  /** A vertical job: this node holds the label; its alignment and data are checked before anything is sent. */
+  private async createVertical(
+    request: NewTrainingJob,
+    peers: readonly string[],
+    spec: VerticalSpec,
+  ): Promise<TrainingJobRecord> {
+    const draft = newTrainingJob({
+      id: randomUUID(),
+      role: 'initiator',
+      initiator: this.self,
+      participants: [this.self, ...peers],
+      spec,
+    });
+    const data = await this.verticalData(draft, request.dataset ?? null);
+    const job: TrainingJobRecord = { ...draft, dataset: data.dataset, state: 'waiting' };
+    await this.deps.store.trainingJobs.create(job);
+    const run = this.newVerticalRun(job, data);
+    try {
+      await this.deps.client.open({
+        jobId: job.id,
+        peers,
+        spec,
+        peerDatasets: Object.fromEntries(
+          peers.flatMap((p) => (request.peerDatasets?.[p] ? [[p, request.peerDatasets[p]]] : [])),
+        ),
+        fingerprint: data.fingerprint,
+        vertical: run.acceptance(),
       });
     } catch (err) {
       await run.markFailed('failed', toAccordError(err));
@@ -215,10 +326,18 @@ export class TrainingJobs {
           this.deps.log.warn('training invitation handling failed', { code: toAccordError(err).code }),
         );
         return;
+      case 'vertical': {
+        const id = event.call.batch.jobId;
+        const run = this.runs.get(id);
+        if (!(run instanceof VerticalRun)) return;
+        this.touch(id);
+        run.onCall(event.call, (error) => void this.failAndTell(id, error));
+        return;
+      }
       case 'step': {
         const id = event.step.aggregation.jobId;
         const run = this.runs.get(id);
-        if (!run) return;
+        if (!(run instanceof TrainingRun)) return;
         this.touch(id);
         run.onStep(event.step, (error) => void this.failAndTell(id, error));
         return;
@@ -226,7 +345,8 @@ export class TrainingJobs {
       case 'aggregate': {
         const id = event.aggregate.aggregation.jobId;
         this.touch(id);
-        this.runs.get(id)?.onAggregate(event.aggregate).catch(failed(id));
+        const run = this.runs.get(id);
+        if (run instanceof TrainingRun) run.onAggregate(event.aggregate).catch(failed(id));
         return;
       }
       case 'end': {
@@ -281,13 +401,19 @@ export class TrainingJobs {
     let refusal: AccordError | null = null;
     try {
       const others = job.participants.filter((m) => m !== this.self);
-      trainingAllowed(
-        this.deps.config.training.partners,
-        others,
-        job.dataset,
-        job.spec.purpose,
-        specColumns(job.spec),
-      );
+      if (job.spec.kind === 'horizontal' || job.dataset)
+        trainingAllowed(
+          this.deps.config.training.partners,
+          others,
+          job.dataset,
+          job.spec.purpose,
+          specColumns(job.spec, this.self),
+        );
+      else if (others.some((m) => !this.deps.config.training.partners[m]))
+        throw new AccordError('ACCORD_TRAINING_POLICY_REFUSED', {
+          what: 'any training',
+          partner: others.find((m) => !this.deps.config.training.partners[m])!,
+        });
     } catch (err) {
       refusal = toAccordError(err);
     }
@@ -301,8 +427,9 @@ export class TrainingJobs {
         dataset: job.dataset,
         purpose: job.spec.purpose,
         label: job.spec.label,
-        features: job.spec.features.length,
-        rounds: job.spec.rounds,
+        kind: job.spec.kind,
+        features: specColumns(job.spec, this.self).length,
+        rounds: specRounds(job.spec),
         policy: refusal ? 'refused' : auto ? 'auto-accept' : 'awaiting-admin',
         ...(refusal ? { code: refusal.code } : {}),
       },
@@ -322,6 +449,7 @@ export class TrainingJobs {
     const job = await this.deps.store.trainingJobs.get(id);
     if (job?.role !== 'participant' || job.state !== 'pending_approval')
       throw new AccordError('ACCORD_TRAINING_INVITATION_NOT_FOUND', { job: id });
+    if (job.spec.kind === 'vertical') return this.acceptVertical(job, dataset);
     try {
       const chosen = dataset ?? job.dataset;
       const others = job.participants.filter((m) => m !== this.self);
@@ -330,10 +458,10 @@ export class TrainingJobs {
         others,
         chosen,
         job.spec.purpose,
-        specColumns(job.spec),
+        specColumns(job.spec, this.self),
       );
       // Schema, label values and row counts are checked on this node's own data before it agrees.
-      const data = await loadLocalData(this.deps.store.datasets, chosen, job.spec);
+      const data = await loadLocalData(this.deps.store.datasets, chosen, asHorizontal(job.spec));
       const accepted = await this.deps.store.trainingJobs.update(id, {
         dataset: chosen,
         state: 'waiting',
@@ -351,6 +479,35 @@ export class TrainingJobs {
       this.runs.delete(id);
       await this.decline(id, error.code);
       await this.deps.store.trainingJobs.update(id, trainingEndedWith('failed', error));
+      throw err;
+    }
+  }
+
+  private async acceptVertical(
+    job: TrainingJobRecord,
+    dataset: string | undefined,
+  ): Promise<TrainingJobRecord> {
+    try {
+      // The alignment, the columns, the label and this bank's policy on them are checked before it agrees.
+      const data = await this.verticalData(job, dataset ?? (job.dataset || null));
+      const accepted = await this.deps.store.trainingJobs.update(job.id, {
+        dataset: data.dataset,
+        state: 'waiting',
+      });
+      const run = this.newVerticalRun(accepted, data);
+      await this.deps.client.respond({
+        kind: 'accept',
+        jobId: job.id,
+        specDigest: job.specDigest,
+        fingerprint: data.fingerprint,
+        vertical: run.acceptance(),
+      });
+      return (await this.deps.store.trainingJobs.get(job.id))!;
+    } catch (err) {
+      const error = toAccordError(err);
+      this.runs.delete(job.id);
+      await this.decline(job.id, error.code);
+      await this.deps.store.trainingJobs.update(job.id, trainingEndedWith('failed', error));
       throw err;
     }
   }

@@ -37,6 +37,7 @@ import {
   type TrainingEnd,
 } from '../../primitives/training/job-protocol.js';
 import { SECAGG_STAGE } from '../../primitives/secagg/stages.js';
+import { asHorizontal, type HorizontalSpec } from '../../primitives/training/spec.js';
 import type { LocalData } from './local-data.js';
 import type { SecAggParticipant } from './secagg-participant.js';
 
@@ -94,8 +95,8 @@ export class TrainingRun {
     private readonly data: LocalData,
   ) {}
 
-  get spec() {
-    return this.job.spec;
+  get spec(): HorizontalSpec {
+    return asHorizontal(this.job.spec);
   }
 
   /** A step of an aggregation: answered in order; a failure here fails the job for everyone (by the caller). */

@@ -19,6 +19,11 @@ export const coordinatorTrainingSchema = z
     vectorTimeoutMs: z.number().int().min(100).default(1_800_000),
     /** Jobs a member takes part in at once (any role). */
     concurrentPerMember: z.number().int().min(1).max(100).default(2),
+    /**
+     * Encryption of vertical jobs: "bfv" (primitives/he/bfv.ts). "none" runs the same protocol on plaintext
+     * stand-ins so a benchmark can measure what encryption costs; nodes refuse it unless their own config allows it.
+     */
+    verticalEncryption: z.enum(['bfv', 'none']).default('bfv'),
   })
   .prefault({});
 
@@ -49,6 +54,8 @@ export const nodeTrainingSchema = z
     autoAcceptFrom: z.array(memberName).default([]),
     /** A running job that hears nothing from the coordinator for this long fails (ms). */
     idleTimeoutMs: z.number().int().min(1_000).default(3_600_000),
+    /** Benchmarks only: take part in vertical jobs whose "encryption" is the plaintext stand-in. Never in production. */
+    allowUnencryptedVertical: z.boolean().default(false),
   })
   .superRefine(autoAcceptListed('training.partners', 'what it may train on'))
   .prefault({});

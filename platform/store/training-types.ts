@@ -4,7 +4,7 @@
  * done and nothing registered.
  */
 import type { ModelSpec, Preprocessing } from '../../models/types.js';
-import { specDigest, type TrainingSpec } from '../../primitives/training/spec.js';
+import { specDigest, specRounds, type TrainingSpec } from '../../primitives/training/spec.js';
 
 export const TRAINING_JOB_STATES = [
   'pending_approval',
@@ -96,6 +96,15 @@ export interface ModelRecord {
   readonly parameters: Float64Array;
   readonly history: readonly RoundReport[];
   readonly lineage: ModelLineage;
+  /**
+   * A vertical job's part: this party's role, the label holder, and (label holder) the parties whose partial logits
+   * its part adds. `parameters` then holds this party's weights and, last, its intercept (0 for a feature holder).
+   */
+  readonly vertical?: {
+    readonly role: 'label-holder' | 'feature-holder';
+    readonly labelHolder: string;
+    readonly partners: readonly string[];
+  };
 }
 
 export interface TrainingJobStore {
@@ -137,7 +146,7 @@ export function newTrainingJob(job: {
     specDigest: specDigest(job.spec),
     state: 'pending_approval',
     round: 0,
-    rounds: job.spec.rounds,
+    rounds: specRounds(job.spec),
     preprocessing: null,
     history: [],
     local: null,

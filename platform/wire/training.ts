@@ -30,6 +30,7 @@ import {
 } from '../../primitives/training/spec.js';
 import { errorPayload, fromErrorPayload } from '../grpc/errors.js';
 import { decodeWith } from './decode.js';
+import { verticalWire } from './vertical.js';
 
 export const TRAINING_PROTO = 'training.proto';
 export const TRAINING_SERVICE = 'Training';
@@ -280,6 +281,8 @@ function eventFromProto(w: unknown): TrainingEvent {
       return { kind: 'step', step: stepCallFromProto(wire['step']) };
     case 'ping':
       return { kind: 'ping' };
+    case 'vertical':
+      return { kind: 'vertical', call: verticalWire.call.fromProto(wire['vertical']) };
     case 'aggregate': {
       const a = decodeWith(aggregate, 'AggregateResult', wire['aggregate']);
       return {
@@ -314,6 +317,8 @@ function eventBody(e: TrainingEvent): Record<string, unknown> {
   switch (e.kind) {
     case 'ping':
       return { ping: {} };
+    case 'vertical':
+      return { vertical: verticalWire.call.toProto(e.call) };
     case 'invitation': {
       const { spec: s, dataset, ...rest } = e.invitation;
       return {
@@ -382,6 +387,7 @@ export const trainingWire = {
       specJson: canonicalJson(o.spec),
       peerDatasets: { ...o.peerDatasets },
       datasetFingerprint: o.fingerprint,
+      vertical: verticalWire.acceptance.toProto(o.vertical),
     }),
     fromProto: (w: unknown): TrainingOpen => {
       const o = decodeWith(open, 'OpenTrainingRequest', w);
@@ -391,6 +397,7 @@ export const trainingWire = {
         spec: o.specJson,
         peerDatasets: o.peerDatasets,
         fingerprint: o.datasetFingerprint,
+        vertical: verticalWire.acceptance.fromProto((w as { vertical?: unknown }).vertical),
       };
     },
   },
@@ -406,8 +413,15 @@ export const trainingWire = {
             acceptSpecDigest: a.specDigest,
             declineCode: '',
             datasetFingerprint: a.fingerprint,
+            vertical: verticalWire.acceptance.toProto(a.vertical),
           }
-        : { jobId: a.jobId, acceptSpecDigest: '', declineCode: a.code, datasetFingerprint: '' },
+        : {
+            jobId: a.jobId,
+            acceptSpecDigest: '',
+            declineCode: a.code,
+            datasetFingerprint: '',
+            vertical: null,
+          },
     fromProto: (w: unknown): TrainingAnswer => {
       const r = decodeWith(respond, 'RespondTrainingRequest', w);
       return r.acceptSpecDigest !== undefined
@@ -416,6 +430,7 @@ export const trainingWire = {
             jobId: r.jobId,
             specDigest: r.acceptSpecDigest,
             fingerprint: r.datasetFingerprint!,
+            vertical: verticalWire.acceptance.fromProto((w as { vertical?: unknown }).vertical),
           }
         : { kind: 'decline', jobId: r.jobId, code: r.declineCode as string };
     },
@@ -425,6 +440,8 @@ export const trainingWire = {
   subscribeResponse: { toProto: eventToProto, fromProto: eventFromProto },
   stepRequest: { toProto: stepReplyToProto, fromProto: stepReplyFromProto },
   stepResponse: empty,
+  verticalRequest: verticalWire.reply,
+  verticalResponse: empty,
   cancelRequest: {
     toProto: (c: TrainingCancel) => c,
     fromProto: (w: unknown): TrainingCancel =>

@@ -6,20 +6,24 @@
  * locally and replaced by `ACCORD_INTERNAL`.
  */
 import { coreErrors } from './core-codes.js';
+import { heErrors } from './he-codes.js';
 import { identityErrors } from './identity-codes.js';
 import { psiErrors } from './psi-codes.js';
 import { psiSessionErrors } from './psi-session-codes.js';
 import { signalErrors } from './signal-codes.js';
 import { trainingErrors } from './training-codes.js';
+import { verticalErrors } from './vertical-codes.js';
 import type { ErrorSpec } from './define.js';
 
 export const registry = {
   ...coreErrors,
+  ...heErrors,
   ...identityErrors,
   ...psiErrors,
   ...psiSessionErrors,
   ...signalErrors,
   ...trainingErrors,
+  ...verticalErrors,
 } as const;
 
 export type ErrorCode = keyof typeof registry;

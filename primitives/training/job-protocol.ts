@@ -42,6 +42,7 @@
 import type { AccordError } from '../errors/index.js';
 import type { ShareBox, SignedRoundKeys, UnmaskRequest, UnmaskResponse } from '../secagg/protocol.js';
 import type { SECAGG_STAGE } from '../secagg/stages.js';
+import type { VerticalAcceptance, VerticalCall } from '../vertical/protocol.js';
 import type { TrainingSpec } from './spec.js';
 
 export type { ShareBox } from '../secagg/protocol.js';
@@ -145,7 +146,9 @@ export type TrainingEvent =
   | { readonly kind: 'invitation'; readonly invitation: TrainingInvitation }
   | { readonly kind: 'step'; readonly step: StepCall }
   | { readonly kind: 'aggregate'; readonly aggregate: AggregateResult }
-  | { readonly kind: 'end'; readonly end: TrainingEnd };
+  | { readonly kind: 'end'; readonly end: TrainingEnd }
+  /** A stage of a vertical job (primitives/vertical/protocol.ts). */
+  | { readonly kind: 'vertical'; readonly call: VerticalCall };
 
 export interface TrainingOpen {
   readonly jobId: string;
@@ -154,6 +157,8 @@ export interface TrainingOpen {
   readonly peerDatasets: Readonly<Record<string, string>>;
   /** SHA-256 (hex) of the initiator's training data. */
   readonly fingerprint: string;
+  /** Vertical jobs: the initiator's aligned row count and signed box key. */
+  readonly vertical?: VerticalAcceptance | undefined;
 }
 
 export type TrainingAnswer =
@@ -162,6 +167,8 @@ export type TrainingAnswer =
       readonly jobId: string;
       readonly specDigest: string;
       readonly fingerprint: string;
+      /** Vertical jobs: the peer's aligned row count and signed box key. */
+      readonly vertical?: VerticalAcceptance | undefined;
     }
   | { readonly kind: 'decline'; readonly jobId: string; readonly code: string };
 

@@ -67,7 +67,7 @@ export const horizontalSettingsSchema = z
   })
   .strict();
 
-export const trainingSpecSchema = horizontalSettingsSchema
+export const horizontalSpecSchema = horizontalSettingsSchema
   .extend({
     /** Every column the model reads, in input order. */
     features: z.array(featureColumnSchema).min(1).max(512),
@@ -81,10 +81,94 @@ export const trainingSpecSchema = horizontalSettingsSchema
     'feature names must be distinct',
   );
 
-export type HorizontalSettings = z.infer<typeof horizontalSettingsSchema>;
-export type TrainingSpec = z.infer<typeof trainingSpecSchema>;
-
 export const memberSchema = z.string().regex(MEMBER_NAME_PATTERN);
+
+/**
+ * The settings of a vertical job (coordinated logistic regression under homomorphic encryption,
+ * primitives/vertical/protocol.ts), as the label holder's REST request gives them (defaults filled in).
+ */
+export const verticalSettingsSchema = z
+  .object({
+    kind: z.literal('vertical'),
+    label: columnName,
+    model: z.object({ type: z.literal('logistic') }).strict(),
+    /** The PSI job (intersection, every participant a learner) whose shared rows align the parties' datasets. */
+    alignment: z.string().uuid(),
+    epochs: z.number().int().min(1).max(200),
+    /** Aligned training rows per gradient step. */
+    batchSize: z.number().int().min(64).max(65_536).default(4096),
+    learningRate: z.number().positive().max(10),
+    l2: z.number().min(0).max(10).default(0),
+    validation: horizontalSettingsSchema.shape.validation,
+    purpose: z.enum(TRAINING_PURPOSES),
+    /** Score threshold of the confusion table the label holder computes every epoch. */
+    threshold: z.number().min(0).max(1).default(0.5),
+    /** Whether the label holder publishes its validation metrics to the other parties (it always learns them). */
+    publishMetrics: z.boolean().default(true),
+    /** How each party fills a missing numeric value, on its own rows: the training mean (0 after scaling). */
+    impute: z.literal('mean').default('mean'),
+  })
+  .strict();
+
+/** A party's columns: listed, or "all" (every usable column of its dataset, chosen by the party itself). */
+export const partyFeaturesSchema = z.union([z.literal('all'), z.array(featureColumnSchema).min(1).max(512)]);
+
+export const verticalSpecSchema = verticalSettingsSchema
+  .extend({
+    /** The member that holds the label, owns the decision and learns the validation metrics: the initiator. */
+    labelHolder: memberSchema,
+    /** Each participant's columns, by member. */
+    features: z.record(memberSchema, partyFeaturesSchema),
+    /** 32 bytes (hex) the initiator drew: the batch order of every epoch is derived from it. */
+    initSeed: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict()
+  .refine((s) => s.features[s.labelHolder] !== undefined, 'the label holder must have features')
+  .refine((s) => {
+    const own = s.features[s.labelHolder];
+    return own === 'all' || !own?.some((f) => f.name === s.label);
+  }, 'the label cannot be a feature')
+  .refine(
+    (s) =>
+      Object.values(s.features).every(
+        (cols) => cols === 'all' || new Set(cols.map((f) => f.name)).size === cols.length,
+      ),
+    'feature names must be distinct within a party',
+  );
+
+export const trainingSpecSchema = z.discriminatedUnion('kind', [horizontalSpecSchema, verticalSpecSchema]);
+
+export type HorizontalSettings = z.infer<typeof horizontalSettingsSchema>;
+export type HorizontalSpec = z.infer<typeof horizontalSpecSchema>;
+export type VerticalSettings = z.infer<typeof verticalSettingsSchema>;
+export type VerticalSpec = z.infer<typeof verticalSpecSchema>;
+export type PartyFeatures = z.infer<typeof partyFeaturesSchema>;
+export type TrainingSpec = HorizontalSpec | VerticalSpec;
+
+export const isVertical = (spec: TrainingSpec): spec is VerticalSpec => spec.kind === 'vertical';
+
+/** The spec of a horizontal job; a TypeError for a vertical one (a programming error: runs are made per kind). */
+export function asHorizontal(spec: TrainingSpec): HorizontalSpec {
+  if (spec.kind !== 'horizontal') throw new TypeError('a horizontal job was expected');
+  return spec;
+}
+
+export function asVertical(spec: TrainingSpec): VerticalSpec {
+  if (spec.kind !== 'vertical') throw new TypeError('a vertical job was expected');
+  return spec;
+}
+
+/** Rounds (horizontal) or epochs (vertical): the job's unit of progress. */
+export const specRounds = (spec: TrainingSpec): number =>
+  spec.kind === 'vertical' ? spec.epochs : spec.rounds;
+
+/** The columns `member` reads for the job (features and, where it holds it, the label); "all" lists none. */
+export function specColumns(spec: TrainingSpec, member: string): string[] {
+  if (spec.kind === 'horizontal') return [...spec.features.map((f) => f.name), spec.label];
+  const own = spec.features[member];
+  const names = own === undefined || own === 'all' ? [] : own.map((f) => f.name);
+  return member === spec.labelHolder ? [...names, spec.label] : names;
+}
 
 /** JSON with object keys sorted at every level: one byte string per spec, whoever wrote it. */
 export function canonicalJson(value: unknown): string {

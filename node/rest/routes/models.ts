@@ -21,6 +21,16 @@ const summarySchema = z.object({
   model: z.record(z.string(), z.unknown()),
   job: z.string(),
   auc: z.number().nullable().describe('pooled validation AUC of the final round'),
+  vertical: z
+    .object({
+      role: z.enum(['label-holder', 'feature-holder']),
+      labelHolder: z.string(),
+      partners: z.array(z.string()),
+    })
+    .nullable()
+    .describe(
+      'a vertical model part: a feature holder’s part outputs a partial logit; the label holder’s adds the partners’ partial logits into the score',
+    ),
 });
 
 const detailSchema = summarySchema.extend({
@@ -44,6 +54,7 @@ function summary(m: ModelRecord): z.infer<typeof summarySchema> {
     model: { ...m.model },
     job: m.lineage.job,
     auc: m.history.at(-1)?.metrics.auc ?? null,
+    vertical: m.vertical ? { ...m.vertical, partners: [...m.vertical.partners] } : null,
   };
 }
 
@@ -80,16 +91,25 @@ export function modelRoutes(deps: { models: ModelStore }) {
       handler: async ({ params }) => {
         const m = await found(deps.models, params.model);
         const shapes = layerShapes(m.model, encodedWidth(m.preprocessing));
-        return {
-          ...summary(m),
-          parameters: {
-            count: m.parameters.length,
-            layers: shapes.map((s, i) => ({
+        const layers = m.vertical
+          ? [
+              {
+                inputs: encodedWidth(m.preprocessing),
+                outputs: 1,
+                activation:
+                  m.vertical.role === 'label-holder'
+                    ? 'sigmoid of the summed partial logits'
+                    : 'none (partial logit)',
+              },
+            ]
+          : shapes.map((s, i) => ({
               inputs: s.inputs,
               outputs: s.outputs,
               activation: i === shapes.length - 1 ? 'sigmoid' : 'relu',
-            })),
-          },
+            }));
+        return {
+          ...summary(m),
+          parameters: { count: m.parameters.length, layers },
           preprocessing: { ...m.preprocessing },
           rounds: m.history.map((r) => ({ ...r, members: [...r.members], evaluatedBy: [...r.evaluatedBy] })),
           lineage: { ...m.lineage },
@@ -99,7 +119,8 @@ export function modelRoutes(deps: { models: ModelStore }) {
     route({
       method: 'GET',
       url: '/v1/models/:model/onnx',
-      summary: 'The model as ONNX, preprocessing inside the graph (one input per raw column, output "score")',
+      summary:
+        'The model as ONNX, preprocessing inside the graph (one input per raw column, output "score"; a vertical feature holder’s part outputs "partial_logit")',
       tags: ['models'],
       roles,
       params: modelId,

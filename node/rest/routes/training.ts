@@ -6,7 +6,11 @@ import { z } from 'zod';
 import type { TrainingJobRecord } from '../../../platform/store/training-types.js';
 import { MEMBER_NAME_PATTERN } from '../../../primitives/consortium/roles.js';
 import { AccordError } from '../../../primitives/errors/index.js';
-import { featureColumnSchema, horizontalSettingsSchema } from '../../../primitives/training/spec.js';
+import {
+  featureColumnSchema,
+  horizontalSettingsSchema,
+  verticalSettingsSchema,
+} from '../../../primitives/training/spec.js';
 import type { TrainingJobs } from '../../training/training-jobs.js';
 import { route } from '../route.js';
 
@@ -82,7 +86,7 @@ function view(job: TrainingJobRecord): z.infer<typeof jobSchema> {
   };
 }
 
-const newJobSchema = horizontalSettingsSchema.extend({
+const newHorizontalJobSchema = horizontalSettingsSchema.extend({
   peers: z.array(z.string().regex(MEMBER_NAME_PATTERN)).min(1).max(15),
   dataset: z.string().min(1),
   peerDatasets: z
@@ -98,6 +102,29 @@ const newJobSchema = horizontalSettingsSchema.extend({
     ),
 });
 
+const columnList = z.array(z.union([z.string().min(1), featureColumnSchema])).min(1);
+
+const newVerticalJobSchema = verticalSettingsSchema.extend({
+  peers: z.array(z.string().regex(MEMBER_NAME_PATTERN)).min(1).max(15).describe('the feature holders'),
+  dataset: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("this bank's dataset; default (and if given, it must be): the alignment's"),
+  peerDatasets: z.record(z.string(), z.string()).optional(),
+  features: z
+    .union([
+      z.literal('all'),
+      z.record(z.string().regex(MEMBER_NAME_PATTERN), z.union([z.literal('all'), columnList])),
+    ])
+    .optional()
+    .describe(
+      'per member: column names (numeric) or categorical columns, or "all"; default "all" for everyone',
+    ),
+});
+
+const newJobSchema = z.discriminatedUnion('kind', [newHorizontalJobSchema, newVerticalJobSchema]);
+
 export function trainingRoutes(deps: { jobs: TrainingJobs }) {
   const target = ({ params }: { params: { job: string } }) => `training:${params.job}`;
   const roles = ['admin', 'risk', 'marketing'] as const;
@@ -105,7 +132,8 @@ export function trainingRoutes(deps: { jobs: TrainingJobs }) {
     route({
       method: 'POST',
       url: '/v1/training',
-      summary: 'Start a horizontal federated training job with one or more member banks',
+      summary:
+        'Start a federated training job: horizontal (same columns, other customers) or vertical (same customers, other columns; this bank holds the label)',
       tags: ['training'],
       roles,
       status: 202,

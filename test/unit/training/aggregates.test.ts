@@ -22,7 +22,10 @@ import {
 } from '../../../models/federated/aggregates.js';
 import { evaluationSums } from '../../../models/metrics.js';
 import type { AggregationId, AggregationTask } from '../../../primitives/training/job-protocol.js';
-import { type TrainingSpec, trainingSpecSchema } from '../../../primitives/training/spec.js';
+import {
+  type HorizontalSpec as TrainingSpec,
+  horizontalSpecSchema as trainingSpecSchema,
+} from '../../../primitives/training/spec.js';
 import { thrown } from '../../helpers/thrown.js';
 import { seeded } from './job-harness.js';
 

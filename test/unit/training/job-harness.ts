@@ -32,7 +32,12 @@ import {
   type TrainingEvent,
   type TrainingOutcome,
 } from '../../../primitives/training/job-protocol.js';
-import { specDigest, type TrainingSpec, trainingSpecSchema } from '../../../primitives/training/spec.js';
+import { cipherSuite } from '../../../primitives/he/index.js';
+import {
+  specDigest,
+  type HorizontalSpec as TrainingSpec,
+  horizontalSpecSchema as trainingSpecSchema,
+} from '../../../primitives/training/spec.js';
 import { SecAggParticipant } from '../../../node/training/secagg-participant.js';
 import { type Authority, memberTls } from '../../helpers/test-pki.js';
 import { seeded } from '../secagg/harness.js';
@@ -206,6 +211,7 @@ export class JobHarness {
       fingerprintOf(this.members[0]!),
       {
         deliver: (member, event) => this.#deliver(member, event),
+        cipher: () => cipherSuite('bfv'),
         isConnected: (member) => this.connected.has(member),
         stageTimeoutMs: opts.stageTimeoutMs ?? 5_000,
         vectorTimeoutMs: opts.vectorTimeoutMs ?? opts.stageTimeoutMs ?? 5_000,

@@ -1,0 +1,570 @@
+/**
+ * One vertical job as it runs on this node (primitives/vertical/protocol.ts): its aligned rows and its own model part,
+ * and its answer to each stage. A feature holder encrypts its partial logits for the label holder and returns masked
+ * gradients of its columns; the label holder forms the encrypted residuals, returns its own masked gradients, and
+ * evaluates each epoch on the validation rows. What leaves the node is only ever a BFV ciphertext under the
+ * coordinator's key inside a box only the receiving party opens, a masked ciphertext for the coordinator, or the
+ * metrics the label holder chooses to publish. On the job's end it registers its part (preprocessing, weights, and
+ * for the label holder how partial logits combine into the score) with its ONNX export, in one transaction with the
+ * job's completion.
+ */
+import { randomUUID } from 'node:crypto';
+import { auc, confusion, ks, logLoss } from '../../models/metrics.js';
+import { sigmoid } from '../../models/network.js';
+import { exportVerticalPartOnnx } from '../../models/onnx/vertical-export.js';
+import {
+  epochBatches,
+  fixedColumns,
+  fixedLogits,
+  gradientFromSum,
+  gradientStep,
+  logitFromFixed,
+  partialLogitsOf,
+  residualOffsets,
+} from '../../models/vertical/coordinated-lr.js';
+import type { VerticalPart } from '../../models/vertical/part.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
+import type {
+  RoundReport,
+  TrainingJobRecord,
+  TrainingJobStore,
+} from '../../platform/store/training-types.js';
+import { trainingEndedWith } from '../../platform/store/training-types.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import {
+  type CipherSuite,
+  centreLift,
+  cipherSuite,
+  type PublicKeyHandle,
+  uniformMask,
+} from '../../primitives/he/index.js';
+import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
+import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
+import { asVertical, type VerticalSpec } from '../../primitives/training/spec.js';
+import { boxKeyMessage, PartyChannel } from '../../primitives/vertical/channel.js';
+import {
+  type BatchId,
+  type Box,
+  batchKey,
+  type EpochMetrics,
+  VERTICAL_STAGE,
+  type VerticalAcceptance,
+  type VerticalCall,
+  type VerticalReply,
+} from '../../primitives/vertical/protocol.js';
+import type { VerticalData } from './vertical-data.js';
+
+export interface VerticalRunDeps {
+  readonly self: string;
+  readonly jobs: TrainingJobStore;
+  readonly log: Logger;
+  readonly signer: MemberSigner;
+  readonly verifier: MemberVerifier;
+  /** Whether this node takes part in a job whose "encryption" is the plaintext stand-in (benchmarks only). */
+  readonly allowUnencrypted: boolean;
+  reply(reply: VerticalReply): Promise<void>;
+  onSettled(id: string): void;
+}
+
+/** Boxes of one stage gathered from their senders until every part is in. */
+class BoxGather {
+  private readonly parts = new Map<string, Uint8Array[]>();
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly senders: readonly string[]) {}
+
+  /** Adds an opened box; true when every sender's every part is in. */
+  add(box: Box, payload: Uint8Array): boolean {
+    const have = this.parts.get(box.from) ?? new Array<Uint8Array>(box.parts);
+    if (!this.senders.includes(box.from) || have[box.part] !== undefined || have.length !== box.parts)
+      throw new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason: `an unexpected box from ${box.from}` });
+    have[box.part] = payload;
+    this.parts.set(box.from, have);
+    this.counts.set(box.from, (this.counts.get(box.from) ?? 0) + 1);
+    return this.senders.every((s) => this.parts.has(s) && this.counts.get(s) === this.parts.get(s)!.length);
+  }
+
+  /** Each sender's ciphertexts, in sender order. */
+  all(): Uint8Array[][] {
+    return this.senders.map((s) => this.parts.get(s)!);
+  }
+}
+
+/** What this node keeps about the batch under way. */
+interface BatchState {
+  readonly id: BatchId;
+  readonly rows: readonly number[];
+  gather: BoxGather | null;
+  /** Per column: Σ of the mask's slots modulo t (train), or per chunk the masks (eval). */
+  maskSums: bigint[] | null;
+  masks: BigUint64Array[] | null;
+  /** Label holder: its own logits of the batch rows (with the intercept). */
+  zA: Float64Array | null;
+}
+
+export class VerticalRun {
+  readonly spec: VerticalSpec;
+  private readonly isLabelHolder: boolean;
+  private readonly boxKey = X25519KeyPair.generate();
+  private readonly channels = new Map<string, PartyChannel>();
+  private cipher: CipherSuite | null = null;
+  private publicKey: PublicKeyHandle | null = null;
+  private weights: Float64Array;
+  private bias = 0;
+  private current: BatchState | null = null;
+  private settled = false;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: VerticalRunDeps,
+    public job: TrainingJobRecord,
+    private readonly data: VerticalData,
+  ) {
+    this.spec = asVertical(job.spec);
+    this.isLabelHolder = deps.self === this.spec.labelHolder;
+    this.weights = new Float64Array(data.width);
+  }
+
+  private get others(): string[] {
+    return this.job.participants.filter((m) => m !== this.deps.self);
+  }
+
+  private get featureHolders(): string[] {
+    return this.job.participants.filter((m) => m !== this.spec.labelHolder);
+  }
+
+  /** The aligned row count and signed box key this node accepts (or opens) the job with. */
+  acceptance(): VerticalAcceptance {
+    const boxKey = this.boxKey.publicKey;
+    return {
+      alignedRows: this.data.alignedRows,
+      key: {
+        member: this.deps.self,
+        boxKey,
+        signature: this.deps.signer.sign(
+          boxKeyMessage(this.job.id, this.deps.self, this.job.specDigest, boxKey),
+        ),
+        certificatePem: this.deps.signer.certificatePem,
+      },
+    };
+  }
+
+  /** A stage from the coordinator, handled in arrival order; a failure fails the job for everyone (by `fail`). */
+  onCall(call: VerticalCall, fail: (error: AccordError) => void): void {
+    const next = this.queue.then(async () => {
+      if (this.settled) return;
+      try {
+        await this.handle(call);
+      } catch (err) {
+        const error = toAccordError(err);
+        this.deps.log.warn('a vertical training stage failed here', {
+          job: this.job.id,
+          stage: call.stage,
+          code: error.code,
+          ...(error.code === 'ACCORD_INTERNAL' ? { cause: (err as Error).message } : {}),
+        });
+        fail(error);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+  }
+
+  private async handle(call: VerticalCall): Promise<void> {
+    switch (call.stage) {
+      case VERTICAL_STAGE.START:
+        return this.start(call);
+      case VERTICAL_STAGE.PARTIALS:
+        return this.partials(call.batch);
+      case VERTICAL_STAGE.RESIDUALS:
+      case VERTICAL_STAGE.SCORE:
+        return this.gatherPartials(call.batch, call.boxes);
+      case VERTICAL_STAGE.GRADIENTS:
+        return this.gradientsFromResiduals(call.batch, call.boxes);
+      case VERTICAL_STAGE.UPDATE:
+        return this.update(call.batch, call.sums);
+      case VERTICAL_STAGE.SCORES:
+        return this.scores(call.batch, call.slots);
+      case VERTICAL_STAGE.PROGRESS:
+        return this.progress(call.batch, call.metrics);
+    }
+  }
+
+  private refuse(reason: string): AccordError {
+    return new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
+  }
+
+  private async start(call: Extract<VerticalCall, { stage: 'start' }>): Promise<void> {
+    if (this.cipher) throw this.refuse('the job started twice');
+    const bfv = await cipherSuite('bfv');
+    let cipher = bfv;
+    if (call.heParameterId !== bfv.parameterId) {
+      const plain = await cipherSuite('plain');
+      if (call.heParameterId !== plain.parameterId || !this.deps.allowUnencrypted)
+        throw new AccordError('ACCORD_HE_KEY_INVALID', {
+          reason: `parameter set ${call.heParameterId.slice(0, 16)} is not the one primitives/he/bfv.ts names`,
+        });
+      cipher = plain;
+    }
+    const publicKey = cipher.loadPublicKey(call.publicKey);
+    const keys = new Map(call.keys.map((k) => [k.member, k]));
+    for (const member of this.others) {
+      const key = keys.get(member);
+      if (!key) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'it is missing' });
+      const reason = this.deps.verifier(
+        member,
+        key.certificatePem,
+        boxKeyMessage(this.job.id, member, this.job.specDigest, key.boxKey),
+        key.signature,
+      );
+      if (reason) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason });
+      try {
+        this.channels.set(member, new PartyChannel(this.deps.self, member, this.boxKey, key.boxKey));
+      } catch {
+        throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'not a usable X25519 key' });
+      }
+    }
+    this.cipher = cipher;
+    this.publicKey = publicKey;
+    this.job = await this.deps.jobs.update(this.job.id, { state: 'running' });
+  }
+
+  private requireCipher(): { cipher: CipherSuite; publicKey: PublicKeyHandle } {
+    if (!this.cipher || !this.publicKey) throw this.refuse('a stage before the start');
+    return { cipher: this.cipher, publicKey: this.publicKey };
+  }
+
+  /** The rows of a batch, as every party computes them. */
+  private rowsOf(id: BatchId): readonly number[] {
+    if (id.jobId !== this.job.id || id.epoch < 1 || id.epoch > this.spec.epochs)
+      throw this.refuse(`batch ${batchKey(id)} is not in the job`);
+    if (id.phase === 'eval') return this.data.validationRows;
+    const batches = epochBatches(this.spec.initSeed, id.epoch, this.data.trainingRows, this.spec.batchSize);
+    const rows = batches[id.batch];
+    if (!rows) throw this.refuse(`epoch ${id.epoch} has no batch ${id.batch}`);
+    return rows;
+  }
+
+  /** Starts a batch, refusing one that is not the next in order (a relay replaying a batch learns a second answer). */
+  private begin(id: BatchId): BatchState {
+    const prev = this.current?.id;
+    if (prev && batchKey(prev) === batchKey(id)) return this.current!;
+    const order = (b: BatchId) => b.epoch * 2_000_000 + (b.phase === 'eval' ? 1_000_001 : b.batch);
+    if (prev && order(id) <= order(prev))
+      throw this.refuse(`batch ${batchKey(id)} comes after ${batchKey(prev)}`);
+    this.current = { id, rows: this.rowsOf(id), gather: null, maskSums: null, masks: null, zA: null };
+    return this.current;
+  }
+
+  private requireCurrent(id: BatchId): BatchState {
+    if (!this.current || batchKey(this.current.id) !== batchKey(id))
+      throw this.refuse(`no batch ${batchKey(id)} under way`);
+    return this.current;
+  }
+
+  private seal(to: string, id: BatchId, stage: string, parts: Uint8Array[]): VerticalReply[] {
+    const channel = this.channels.get(to)!;
+    return parts.map((payload, part) => {
+      const box: Box = {
+        from: this.deps.self,
+        to,
+        part,
+        parts: parts.length,
+        box: channel.seal({ batch: id, stage, part, parts: parts.length }, payload),
+      };
+      return stage === VERTICAL_STAGE.PARTIALS
+        ? { stage: VERTICAL_STAGE.PARTIALS, batch: id, box }
+        : { stage: VERTICAL_STAGE.RESIDUALS, batch: id, box };
+    });
+  }
+
+  private async send(replies: readonly VerticalReply[]): Promise<void> {
+    for (const r of replies) await this.deps.reply(r);
+  }
+
+  /** Feature holder: its encrypted partial logits for the batch, boxed for the label holder. */
+  private async partials(id: BatchId): Promise<void> {
+    if (this.isLabelHolder) throw this.refuse('the label holder sends no partial logits');
+    const { cipher, publicKey } = this.requireCipher();
+    const state = this.begin(id);
+    const z = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, 0);
+    const cts = cipher.encrypt(publicKey, fixedLogits(z));
+    await this.send(this.seal(this.spec.labelHolder, id, VERTICAL_STAGE.PARTIALS, cts));
+  }
+
+  /** Label holder: gathers the feature holders' boxes; when all are in, answers the stage. */
+  private async gatherPartials(id: BatchId, boxes: readonly Box[]): Promise<void> {
+    if (!this.isLabelHolder) throw this.refuse('partial logits go to the label holder');
+    const state = this.begin(id);
+    state.gather ??= new BoxGather(this.featureHolders);
+    let complete = false;
+    for (const box of boxes) {
+      const stage = VERTICAL_STAGE.PARTIALS;
+      const payload = this.channels
+        .get(box.from)
+        ?.open({ batch: id, stage, part: box.part, parts: box.parts }, box.box);
+      if (!payload) throw this.refuse(`a box from ${box.from}, who is not a party`);
+      complete = state.gather.add(box, payload);
+    }
+    if (!complete) return;
+    const { cipher } = this.requireCipher();
+    const perParty = state.gather.all();
+    state.gather = null;
+    let sum = perParty[0]!;
+    for (const cts of perParty.slice(1)) sum = cipher.add(sum, cts);
+    if (id.phase === 'train') await this.residuals(state, sum);
+    else await this.maskedScores(state, sum);
+  }
+
+  /** Label holder: [[4d]] = Σ[[z_P]] + (z_A + 2 − 4y), boxed for every feature holder; then its own gradients. */
+  private async residuals(state: BatchState, zSum: Uint8Array[]): Promise<void> {
+    const { cipher } = this.requireCipher();
+    const zA = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, this.bias);
+    const fourD = cipher.addPlain(zSum, residualOffsets(zA, this.data.labels!, state.rows));
+    const replies = this.featureHolders.flatMap((p) =>
+      this.seal(p, state.id, VERTICAL_STAGE.RESIDUALS, fourD),
+    );
+    await this.send(replies);
+    await this.maskedGradients(state, fourD);
+  }
+
+  /** Feature holder: opens the residual boxes; when all are in, returns its masked gradients. */
+  private async gradientsFromResiduals(id: BatchId, boxes: readonly Box[]): Promise<void> {
+    if (this.isLabelHolder) throw this.refuse('residuals go to feature holders');
+    const state = this.requireCurrent(id);
+    state.gather ??= new BoxGather([this.spec.labelHolder]);
+    let complete = false;
+    for (const box of boxes) {
+      const stage = VERTICAL_STAGE.RESIDUALS;
+      const channel = this.channels.get(box.from);
+      if (!channel) throw this.refuse(`a box from ${box.from}, who is not a party`);
+      complete = state.gather.add(
+        box,
+        channel.open({ batch: id, stage, part: box.part, parts: box.parts }, box.box),
+      );
+    }
+    if (!complete) return;
+    const fourD = state.gather.all()[0]!;
+    state.gather = null;
+    await this.maskedGradients(state, fourD);
+  }
+
+  /** Σ_i x_ij·4d_i + m_j per column under encryption, for the coordinator to decrypt; keeps Σ m_j. */
+  private async maskedGradients(state: BatchState, fourD: Uint8Array[]): Promise<void> {
+    const { cipher, publicKey } = this.requireCipher();
+    const columns = fixedColumns(this.data.X, this.data.width, state.rows, this.isLabelHolder);
+    const masks = columns.map(() => uniformMask(cipher.plainModulus, cipher.slots));
+    state.maskSums = masks.map((m) => m.reduce((s, v) => (s + v) % cipher.plainModulus, 0n));
+    const cts = cipher.maskedInnerProducts(publicKey, fourD, columns, masks);
+    await this.send(
+      cts.map((ciphertext, index) => ({
+        stage: VERTICAL_STAGE.GRADIENTS,
+        batch: state.id,
+        masked: { index, count: cts.length, ciphertext },
+      })),
+    );
+  }
+
+  /** The coordinator's decryption of this node's masked gradients: unmask, step. */
+  private async update(id: BatchId, sums: readonly bigint[]): Promise<void> {
+    const state = this.requireCurrent(id);
+    const { cipher } = this.requireCipher();
+    const maskSums = state.maskSums;
+    if (!maskSums || sums.length !== maskSums.length)
+      throw this.refuse('an update that answers no gradients');
+    state.maskSums = null;
+    const t = cipher.plainModulus;
+    const gradient = Float64Array.from(sums, (s, j) =>
+      gradientFromSum(centreLift((((s - maskSums[j]!) % t) + t) % t, t), state.rows.length),
+    );
+    const next = gradientStep(
+      this.weights,
+      this.bias,
+      gradient,
+      this.spec.learningRate,
+      this.spec.l2,
+      this.isLabelHolder,
+    );
+    this.weights = next.weights;
+    this.bias = next.bias;
+  }
+
+  /** Label holder, evaluation: Σ[[z_P]] + m per chunk, for the coordinator to decrypt. */
+  private async maskedScores(state: BatchState, zSum: Uint8Array[]): Promise<void> {
+    const { cipher, publicKey } = this.requireCipher();
+    state.masks = zSum.map(() => uniformMask(cipher.plainModulus, cipher.slots));
+    state.zA = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, this.bias);
+    const cts = cipher.maskedVector(publicKey, zSum, state.masks);
+    await this.send(
+      cts.map((ciphertext, index) => ({
+        stage: VERTICAL_STAGE.SCORE,
+        batch: state.id,
+        masked: { index, count: cts.length, ciphertext },
+      })),
+    );
+  }
+
+  /** Label holder: unmasks the joint partials, scores the validation rows, records and (maybe) publishes. */
+  private async scores(id: BatchId, slots: readonly BigUint64Array[]): Promise<void> {
+    const state = this.requireCurrent(id);
+    const { cipher } = this.requireCipher();
+    const { masks, zA } = state;
+    if (!this.isLabelHolder || !masks || !zA || slots.length !== masks.length)
+      throw this.refuse('scores that answer no evaluation');
+    const t = cipher.plainModulus;
+    const rows = state.rows;
+    const scores = new Float64Array(rows.length);
+    const labels = Uint8Array.from(rows, (r) => this.data.labels![r]!);
+    for (let i = 0; i < rows.length; i++) {
+      const chunk = Math.floor(i / cipher.slots);
+      const slot = i % cipher.slots;
+      const value = centreLift((((slots[chunk]![slot]! - masks[chunk]![slot]!) % t) + t) % t, t);
+      scores[i] = sigmoid(zA[i]! + logitFromFixed(value));
+    }
+    state.masks = null;
+    state.zA = null;
+    const metrics: EpochMetrics = {
+      auc: auc(scores, labels),
+      ks: ks(scores, labels),
+      logLoss: logLoss(scores, labels),
+      threshold: this.spec.threshold,
+      confusion: confusion(scores, labels, this.spec.threshold),
+      positives: labels.reduce((n, y) => n + y, 0),
+      negatives: labels.length - labels.reduce((n, y) => n + y, 0),
+    };
+    await this.record(id.epoch, metrics);
+    await this.deps.reply({
+      stage: VERTICAL_STAGE.REPORT,
+      batch: id,
+      metrics: this.spec.publishMetrics ? metrics : null,
+    });
+  }
+
+  /** Feature holder: the epoch is over; the label holder's metrics if it published them. */
+  private async progress(id: BatchId, metrics: EpochMetrics | null): Promise<void> {
+    if (this.isLabelHolder) throw this.refuse('progress goes to feature holders');
+    this.requireCurrent(id);
+    await this.record(id.epoch, metrics);
+  }
+
+  private async record(epoch: number, metrics: EpochMetrics | null): Promise<void> {
+    const report: RoundReport | null = metrics
+      ? {
+          round: epoch,
+          members: this.job.participants,
+          evaluatedBy: [this.spec.labelHolder],
+          loss: metrics.logLoss,
+          metrics,
+          clipped: 0,
+        }
+      : null;
+    this.job = await this.deps.jobs.update(this.job.id, {
+      round: epoch,
+      history: report ? [...this.job.history.filter((h) => h.round !== epoch), report] : this.job.history,
+      local: {
+        trainingRows: this.data.trainingRows.length,
+        validationRows: this.data.validationRows.length,
+        missingValues: this.data.missingValues,
+        otherValues: this.data.otherValues,
+      },
+    });
+  }
+
+  /** The coordinator ended the job: register this party's part if done, else record why it failed. */
+  onEnd(end: TrainingEnd): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (end.outcome !== 'done') {
+        await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
+        return;
+      }
+      try {
+        await this.complete(end.fingerprints);
+      } catch (err) {
+        await this.markFailed('failed', toAccordError(err));
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** This party's model part. */
+  part(): VerticalPart {
+    return {
+      role: this.isLabelHolder ? 'label-holder' : 'feature-holder',
+      preprocessing: this.data.preprocessing,
+      weights: this.weights,
+      bias: this.bias,
+      partners: this.isLabelHolder ? this.featureHolders : [],
+    };
+  }
+
+  private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
+    if (this.settled) return;
+    if (this.job.round !== this.spec.epochs) {
+      await this.markFailed('failed', new AccordError('ACCORD_TRAINING_LOST'));
+      return;
+    }
+    const id = randomUUID();
+    const createdAt = new Date().toISOString();
+    const part = this.part();
+    const onnx = exportVerticalPartOnnx(part, {
+      model_id: id,
+      job: this.job.id,
+      purpose: this.spec.purpose,
+      label: this.spec.label,
+      role: part.role,
+      created_at: createdAt,
+    });
+    const parameters = new Float64Array(part.weights.length + 1);
+    parameters.set(part.weights);
+    parameters[part.weights.length] = part.bias;
+    await this.deps.jobs.complete(
+      this.job.id,
+      {
+        id,
+        createdAt,
+        purpose: this.spec.purpose,
+        label: this.spec.label,
+        model: this.spec.model,
+        preprocessing: part.preprocessing,
+        parameters,
+        history: this.job.history,
+        vertical: { role: part.role, labelHolder: this.spec.labelHolder, partners: [...part.partners] },
+        lineage: {
+          job: this.job.id,
+          initiator: this.job.initiator,
+          participants: this.job.participants,
+          finalMembers: this.job.participants,
+          dataset: {
+            name: this.data.dataset,
+            fingerprint: this.data.fingerprint,
+            rows: this.data.alignedRows,
+          },
+          fingerprints: { ...fingerprints },
+          spec: this.spec,
+        },
+      },
+      onnx,
+    );
+    this.settled = true;
+    this.release();
+    this.deps.onSettled(this.job.id);
+  }
+
+  /** Frees the public key's WebAssembly memory and drops the box channels. */
+  private release(): void {
+    this.publicKey?.delete();
+    this.publicKey = null;
+    this.channels.clear();
+    this.current = null;
+  }
+
+  /** Ends the run without a model part (idempotent). */
+  async markFailed(state: 'failed' | 'cancelled', error: AccordError): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.release();
+    this.job = await this.deps.jobs.update(this.job.id, trainingEndedWith(state, error));
+    this.deps.onSettled(this.job.id);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The byte layout of what the cipher suites put on the wire: ciphertexts and public keys. Every object opens with a
+ * 40-byte header
+ *
+ *   0  'ACHE'            magic
+ *   4  u8 version        WIRE_FORMAT_VERSION
+ *   5  u8 suite          1 bfv, 2 plain
+ *   6  u8 object         1 ciphertext, 2 public key
+ *   7  u8 level          BFV: the SEAL chain index of the modulus level (0 for plain)
+ *   8  32 bytes          the suite's parameter id (the SHA-256 its `parameterId` is the hex of)
+ *
+ * and the suite's body follows (`bfv.ts`, `plain.ts`). The header lets a suite refuse another suite's object, another
+ * parameter set's or another level's before it parses anything else, and lets anyone see which parameter set a
+ * ciphertext claims (`ciphertextParameterId`).
+ *
+ * BFV bodies carry polynomials with each residue packed in exactly the bit length of its prime (`packResidues`),
+ * least significant bit first: 43 or 44 bits instead of a 64-bit word. That is smaller than SEAL's zstd output
+ * (uniform residues do not compress), has a length fixed by the level alone, and means no untrusted byte reaches
+ * SEAL's own deserializer unchecked (a truncated SEAL stream aborts the WebAssembly module instead of throwing).
+ */
+import { AccordError } from '../errors/index.js';
+import { type CipherKind, UNKNOWN_SENDER } from './cipher.js';
+import { WIRE_FORMAT_VERSION } from './parameters.js';
+
+export const WIRE_HEADER_BYTES = 40;
+const MAGIC = [0x41, 0x43, 0x48, 0x45];
+const PARAMETER_ID_AT = 8;
+const PARAMETER_ID_BYTES = 32;
+
+const SUITE_CODES: Record<CipherKind, number> = { bfv: 1, plain: 2 };
+export type WireObject = 'ciphertext' | 'publicKey';
+const OBJECT_CODES: Record<WireObject, number> = { ciphertext: 1, publicKey: 2 };
+
+export interface WireHeader {
+  readonly kind: CipherKind;
+  readonly object: WireObject;
+  readonly level: number;
+  /** Hex, 64 digits. */
+  readonly parameterId: string;
+}
+
+function parameterIdBytes(parameterId: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(parameterId)) throw new RangeError('a parameter id is 64 lowercase hex digits');
+  return Uint8Array.from(parameterId.match(/../g)!, (byte) => Number.parseInt(byte, 16));
+}
+
+/** A new object of `bodyBytes` body bytes with its header written; the body is at WIRE_HEADER_BYTES. */
+export function newWireObject(header: WireHeader, bodyBytes: number): Uint8Array {
+  const out = new Uint8Array(WIRE_HEADER_BYTES + bodyBytes);
+  out.set(MAGIC, 0);
+  out[4] = WIRE_FORMAT_VERSION;
+  out[5] = SUITE_CODES[header.kind];
+  out[6] = OBJECT_CODES[header.object];
+  out[7] = header.level;
+  out.set(parameterIdBytes(header.parameterId), PARAMETER_ID_AT);
+  return out;
+}
+
+/** True when `bytes` opens with the magic of an Accord HE object (whatever its suite, version or content). */
+export function hasWireMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((byte, i) => bytes[i] === byte);
+}
+
+/**
+ * Checks the header of `bytes` against what the caller expects (suite, object, parameter id, one of `levels`) and
+ * returns the level; `refuse(reason)` is called with a reason naming the first mismatch.
+ */
+export function checkWireHeader(
+  bytes: Uint8Array,
+  expect: { kind: CipherKind; object: WireObject; parameterId: string; levels: readonly number[] },
+  refuse: (reason: string) => never,
+): number {
+  if (!(bytes instanceof Uint8Array)) return refuse('it is not a byte array');
+  if (bytes.length < WIRE_HEADER_BYTES) return refuse(`it has ${bytes.length} bytes, less than a header`);
+  if (!hasWireMagic(bytes)) return refuse('it has no Accord HE header');
+  if (bytes[4] !== WIRE_FORMAT_VERSION) return refuse(`it has wire format version ${bytes[4]}`);
+  const kind = (Object.keys(SUITE_CODES) as CipherKind[]).find((k) => SUITE_CODES[k] === bytes[5]);
+  if (kind === undefined) return refuse('it names an unknown suite');
+  if (kind !== expect.kind) return refuse(`it is a ${kind} object, not ${expect.kind}`);
+  if (bytes[6] !== OBJECT_CODES[expect.object])
+    return refuse(`it is not a ${expect.object === 'ciphertext' ? 'ciphertext' : 'public key'}`);
+  if (readParameterId(bytes) !== expect.parameterId)
+    return refuse('it was made under other encryption parameters');
+  const level = bytes[7]!;
+  if (!expect.levels.includes(level))
+    return refuse(`it is at modulus level ${level}, which is not accepted here`);
+  return level;
+}
+
+function readParameterId(bytes: Uint8Array): string {
+  let hex = '';
+  for (let i = PARAMETER_ID_AT; i < PARAMETER_ID_AT + PARAMETER_ID_BYTES; i++)
+    hex += bytes[i]!.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * The parameter id a ciphertext of either suite names in its header (what it claims, not a check that its body is
+ * valid). Throws ACCORD_HE_CIPHERTEXT_INVALID when the bytes are not an Accord HE ciphertext of this wire version.
+ */
+export function ciphertextParameterId(bytes: Uint8Array): string {
+  const refuse = (reason: string): never => {
+    throw new AccordError('ACCORD_HE_CIPHERTEXT_INVALID', { from: UNKNOWN_SENDER, reason });
+  };
+  if (!(bytes instanceof Uint8Array) || bytes.length < WIRE_HEADER_BYTES || !hasWireMagic(bytes))
+    return refuse('it has no Accord HE header');
+  if (bytes[4] !== WIRE_FORMAT_VERSION) return refuse(`it has wire format version ${bytes[4]}`);
+  if (bytes[6] !== OBJECT_CODES.ciphertext) return refuse('it is not a ciphertext');
+  return readParameterId(bytes);
+}
+
+/** 2^k for k in [0, 60], exact as doubles. */
+const POW2 = Array.from({ length: 61 }, (_, k) => 2 ** k);
+
+/** Largest residue width packResidues handles: the accumulator must stay below 2^53. */
+export const MAX_RESIDUE_BITS = 45;
+
+/**
+ * Writes residues[from .. from + count) at `bits` bits each into out[at ..], least significant bit first, and
+ * returns the offset after them. count × bits must be a multiple of 8 (it is: count is N = 8192). Residues are
+ * doubles holding integers below 2^bits.
+ */
+export function packResidues(
+  residues: Float64Array,
+  from: number,
+  count: number,
+  bits: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  if (bits < 1 || bits > MAX_RESIDUE_BITS || (count * bits) % 8 !== 0)
+    throw new RangeError('bad residue width');
+  let acc = 0;
+  let accBits = 0;
+  let o = at;
+  for (let i = from; i < from + count; i++) {
+    acc += residues[i]! * POW2[accBits]!;
+    accBits += bits;
+    while (accBits >= 8) {
+      const byte = acc % 256;
+      out[o++] = byte;
+      acc = (acc - byte) / 256;
+      accBits -= 8;
+    }
+  }
+  return o;
+}
+
+/**
+ * Reads `count` residues of `bits` bits from bytes[at ..] into residues[from ..]; returns the offset after them, or
+ * -1 when a residue is not below `modulus` (the bytes are not a polynomial modulo that prime).
+ */
+export function unpackResidues(
+  bytes: Uint8Array,
+  at: number,
+  count: number,
+  bits: number,
+  modulus: number,
+  residues: Float64Array,
+  from: number,
+): number {
+  if (bits < 1 || bits > MAX_RESIDUE_BITS || (count * bits) % 8 !== 0)
+    throw new RangeError('bad residue width');
+  const width = POW2[bits]!;
+  let acc = 0;
+  let accBits = 0;
+  let o = at;
+  for (let i = from; i < from + count; i++) {
+    while (accBits < bits) {
+      acc += bytes[o++]! * POW2[accBits]!;
+      accBits += 8;
+    }
+    const r = acc % width;
+    if (r >= modulus) return -1;
+    residues[i] = r;
+    acc = (acc - r) / width;
+    accBits -= bits;
+  }
+  return o;
+}

@@ -1,0 +1,316 @@
+/**
+ * Vertical federated training end to end: three banks (real processes, mutual TLS, SQLite) hold different columns
+ * about partly shared customers (test/helpers/vertical-data.ts); a PSI job aligns them; bank-a (the label holder),
+ * bank-b and bank-c train one logistic regression under BFV, every message of every process recorded. Then:
+ *  - every party registers its own part, and the parts' ONNX graphs, joined, score the validation rows exactly as
+ *    the label holder measured;
+ *  - what the nodes sent holds no feature value of any bank, no partial logit and no score in any form, and every
+ *    ciphertext on the wire is a BFV ciphertext of the parameter set primitives/he names;
+ *  - bad input (an alignment between other members, a label that is not binary, a peer missing a column) is a coded
+ *    error, and fails the job for everyone with nothing registered;
+ *  - a party killed mid-epoch fails the job for every party with a coded error, nothing registered anywhere.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
+import { auc } from '../../models/metrics.js';
+import { onnxFeeds } from '../../models/onnx/feeds.js';
+import { partialInputName } from '../../models/vertical/part.js';
+import type { Preprocessing } from '../../models/types.js';
+import { splitRows } from '../../node/training/local-data.js';
+import { cipherSuite, ciphertextParameterId } from '../../primitives/he/index.js';
+import { numberForms } from '../helpers/identifier-forms.js';
+import { waitTraining } from '../helpers/training-data.js';
+import {
+  alignBanks,
+  alignmentOf,
+  bankCsv,
+  importBank,
+  sharedIds,
+  VERTICAL_MEMBERS as MEMBERS,
+  type VerticalMember,
+  verticalBanks,
+  verticalJob,
+} from '../helpers/vertical-data.js';
+import { expectNoLeaks, parseWireRecord } from '../helpers/wire-record.js';
+
+const banks = verticalBanks();
+
+/**
+ * Text forms of 8+ characters and 8-byte hex forms that are not mostly padding (as in training.test.ts). The
+ * fixed-point forms a plaintext partial logit would travel in are mostly zero bytes, which random bytes match by
+ * chance: the structural checks of the test (every box sealed, every ciphertext BFV of the named parameters) are
+ * what find those.
+ */
+function distinctiveForms(x: number): string[] {
+  return numberForms(x).filter((f) =>
+    /^[0-9a-fA-F]+$/.test(f) ? f.length >= 16 && !/^(0000|ffff)|(0000|ffff)$/i.test(f) : f.length >= 8,
+  );
+}
+
+/**
+ * A sealed box is AES-GCM output: uniform bytes. One that holds a ciphertext or anything else in the clear opens
+ * with a recognisable header or has a skewed byte histogram (a chi-square far above its 255 degrees of freedom).
+ */
+function looksSealed(box: Buffer): boolean {
+  if (box.subarray(0, 4).toString('latin1') === 'ACHE') return false;
+  const counts = new Array<number>(256).fill(0);
+  for (const b of box) counts[b]!++;
+  const expected = box.length / 256;
+  const chi = counts.reduce((s, n) => s + (n - expected) ** 2 / expected, 0);
+  return chi < 400;
+}
+
+/** Every message a node sent to the Training service, one JSON line each. */
+function sentByNodes(records: readonly string[]): string {
+  const lines: string[] = [];
+  for (const record of records)
+    for (const e of parseWireRecord(record))
+      if (
+        e.method?.startsWith('/accord.v1.Training/') &&
+        e.method !== '/accord.v1.Training/Subscribe' &&
+        e.dir === 'out'
+      )
+        lines.push(JSON.stringify(e));
+  return lines.join('\n');
+}
+
+/** What the label holder's and the feature holders' ONNX parts give, joined, for the aligned rows. */
+async function jointScores(
+  c: LocalConsortium,
+  alignment: string,
+  models: Record<VerticalMember, string>,
+): Promise<{ scores: Float64Array; partials: Float64Array[] }> {
+  const partOf = async (m: VerticalMember) => {
+    const node = c.nodes[m]!;
+    const headers = { authorization: `Bearer ${node.tokens.risk}` };
+    const detail = await c.api(m, 'risk', 'GET', `/v1/models/${models[m]}`);
+    const onnx = await fetch(`${node.url}/v1/models/${models[m]}/onnx`, { headers });
+    expect(onnx.status).toBe(200);
+    const session = await ort.InferenceSession.create(Buffer.from(await onnx.arrayBuffer()));
+    const lines = await alignmentOf(c, m, alignment);
+    const bank = banks[m];
+    const raw = new Map(
+      bank.columns.map((col, j) => [col, lines.map((line) => bank.rows[line - 2]!.cells[j]!)] as const),
+    );
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const f of onnxFeeds(detail.body.preprocessing as Preprocessing, raw, lines.length))
+      feeds[f.name] = new ort.Tensor('float64', f.data as Float64Array, [lines.length, 1]);
+    return { session, feeds, rows: lines.length };
+  };
+  const [a, b, cc] = await Promise.all(MEMBERS.map(partOf));
+  const partials: Float64Array[] = [];
+  for (const [m, p] of [
+    ['bank-b', b!],
+    ['bank-c', cc!],
+  ] as const) {
+    const out = (await p.session.run(p.feeds))['partial_logit']!.data as Float64Array;
+    partials.push(out);
+    a!.feeds[partialInputName(m)] = new ort.Tensor('float64', out, [out.length, 1]);
+  }
+  const out = await a!.session.run(a!.feeds);
+  partials.push(out['partial_logit']!.data as Float64Array);
+  return { scores: out['score']!.data as Float64Array, partials };
+}
+
+describe('vertical training: three banks, aligned by PSI, every message recorded', () => {
+  let c: LocalConsortium;
+  let wireDir: string;
+  let alignment = '';
+  let jobId = '';
+  let scored: { scores: Float64Array; partials: Float64Array[] } | null = null;
+
+  beforeAll(async () => {
+    wireDir = mkdtempSync(join(tmpdir(), 'accord-vertical-wire-'));
+    c = await startLocalConsortium({
+      members: [...MEMBERS],
+      env: { ACCORD_WIRE_RECORD: join(wireDir, 'wire-%p.jsonl') },
+    });
+    for (const m of MEMBERS) await importBank(c, m, 'clients', bankCsv(banks[m]), m === 'bank-a');
+    alignment = await alignBanks(c, ['bank-b', 'bank-c']);
+  });
+  afterAll(async () => {
+    await c?.stop();
+    rmSync(wireDir, { recursive: true, force: true });
+  });
+
+  it('trains one model whose parts every party registers, and whose joined ONNX parts give the measured AUC', async () => {
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(alignment));
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    jobId = start.body.id;
+    const views = Object.fromEntries(
+      await Promise.all(MEMBERS.map(async (m) => [m, await waitTraining(c, m, jobId, 120_000)] as const)),
+    );
+    const aligned = sharedIds(banks).size;
+    const validationRows = Math.round(aligned * 0.2);
+    for (const m of MEMBERS) {
+      const v = views[m];
+      expect(v.state, `${m}: ${JSON.stringify(v.error)}`).toBe('done');
+      expect(v.progress).toMatchObject({ round: 2, rounds: 2 });
+      expect(v.local).toMatchObject({ trainingRows: aligned - validationRows, validationRows });
+      // The label holder publishes its metrics: every party sees the same two epochs.
+      expect(v.rounds).toHaveLength(2);
+      expect(v.rounds[1].metrics).toEqual(views['bank-a'].rounds[1].metrics);
+    }
+    const last = views['bank-a'].rounds[1].metrics;
+    expect(last.auc).toBeGreaterThan(0.95);
+    expect(last.positives + last.negatives).toBe(validationRows);
+
+    const models = {} as Record<VerticalMember, string>;
+    for (const m of MEMBERS) {
+      const list = await c.api(m, 'risk', 'GET', '/v1/models');
+      const mine = list.body.models.find((x: { job: string }) => x.job === jobId);
+      expect(mine.vertical).toMatchObject({
+        role: m === 'bank-a' ? 'label-holder' : 'feature-holder',
+        labelHolder: 'bank-a',
+        partners: m === 'bank-a' ? ['bank-b', 'bank-c'] : [],
+      });
+      models[m] = mine.id;
+    }
+    scored = await jointScores(c, alignment, models);
+    expect(scored.scores).toHaveLength(aligned);
+    // The label holder's validation rows, as every party split them; labels in the shared order.
+    const labelLines = await alignmentOf(c, 'bank-a', alignment);
+    const labels = labelLines.map((line) => Number(banks['bank-a'].rows[line - 2]!.cells[0]));
+    const { validationRows: positions } = splitRows(aligned, { fraction: 0.2, seed: 7 });
+    const measured = auc(
+      positions.map((p) => scored!.scores[p]!),
+      positions.map((p) => labels[p]!),
+    );
+    // The label holder's AUC came from decrypted fixed-point partial logits (2^-18): the same ranking.
+    expect(measured).toBeCloseTo(last.auc, 3);
+  });
+
+  it('sends no feature value, partial logit or score in any form, and only BFV ciphertexts of the named parameters', async () => {
+    expect(scored).not.toBeNull();
+    const records = readdirSync(wireDir).map((f) => readFileSync(join(wireDir, f), 'utf8'));
+    const sent = sentByNodes(records);
+    expect(sent).toContain('/accord.v1.Training/Vertical');
+    const bfv = await cipherSuite('bfv');
+    let ciphertexts = 0;
+    let keys = 0;
+    let boxes = 0;
+    for (const record of records)
+      for (const e of parseWireRecord(record)) {
+        if (e.event !== 'message') continue;
+        const data = e.data as {
+          masked?: { ciphertext?: string } | null;
+          vertical?: { publicKey?: string; heParameterId?: string } | null;
+        };
+        if (e.method === '/accord.v1.Training/Vertical' && e.dir === 'out' && data.masked?.ciphertext) {
+          expect(ciphertextParameterId(Buffer.from(data.masked.ciphertext, 'hex'))).toBe(bfv.parameterId);
+          ciphertexts++;
+        }
+        const box = (data as { box?: { box?: string } | null }).box?.box;
+        if (e.method === '/accord.v1.Training/Vertical' && e.dir === 'out' && box) {
+          expect(looksSealed(Buffer.from(box, 'hex')), 'a box sent unsealed').toBe(true);
+          boxes++;
+        }
+        if (e.method === '/accord.v1.Training/Subscribe' && data.vertical?.heParameterId) {
+          expect(data.vertical.heParameterId).toBe(bfv.parameterId);
+          keys++;
+        }
+      }
+    // Each epoch: two training batches of 11 + 10 + 10 gradient columns, and one chunk of scores.
+    expect(ciphertexts).toBe(2 * (2 * (11 + 10 + 10) + 1));
+    expect(keys).toBe(3);
+    // Partial logits (two feature holders) and residuals (to each of them), per training batch; partials per eval.
+    expect(boxes).toBe(2 * (2 * (2 + 2) + 2));
+
+    const needles = new Set<string>();
+    for (const m of MEMBERS)
+      for (const r of banks[m].rows)
+        r.cells.forEach((cell, j) => {
+          if (banks[m].columns[j] === 'y') return;
+          for (const f of distinctiveForms(Number(cell))) needles.add(f);
+          if (cell.length >= 8) needles.add(cell);
+        });
+    for (const x of scored!.scores) for (const f of distinctiveForms(x)) needles.add(f);
+    for (const p of scored!.partials) for (const x of p) for (const f of distinctiveForms(x)) needles.add(f);
+    expect(needles.size).toBeGreaterThan(20_000);
+    expectNoLeaks(sent, needles, 'what the nodes sent');
+  });
+
+  it('refuses bad input with a coded error, failing the job for everyone and registering nothing', async () => {
+    const before = await Promise.all(MEMBERS.map((m) => c.api(m, 'risk', 'GET', '/v1/models')));
+    // An alignment between bank-a and bank-b only cannot align a job with bank-c too.
+    const pairwise = await alignBanks(c, ['bank-b']);
+    const wrong = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(pairwise));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.code).toBe('ACCORD_VERTICAL_ALIGNMENT_INVALID');
+    // A label that is not binary, on a shared customer (another one's label is never read), found at the label
+    // holder before anything is sent; the error names the line of the imported file.
+    const shared = sharedIds(banks);
+    const bad = banks['bank-a'].rows.findIndex((r, i) => i >= 40 && shared.has(r.id));
+    const relabel = (col: string, cell: string, row: number) => (col === 'y' && row === bad ? '3' : cell);
+    await importBank(c, 'bank-a', 'clients', bankCsv(banks['bank-a'], relabel), true);
+    const relabelled = await alignBanks(c, ['bank-b', 'bank-c']);
+    const badLabel = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(relabelled));
+    expect(badLabel.status).toBe(400);
+    expect(badLabel.body.error.code).toBe('ACCORD_TRAINING_LABEL_INVALID');
+    expect(badLabel.body.error.message).toContain(`line ${bad + 2}`);
+    await importBank(c, 'bank-a', 'clients', bankCsv(banks['bank-a']), true);
+    // A peer whose columns do not include what the spec names: it declines, and the job fails for everyone.
+    const fresh = await alignBanks(c, ['bank-b', 'bank-c']);
+    const missing = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      verticalJob(fresh, { features: { 'bank-a': 'all', 'bank-b': 'all', 'bank-c': ['h10', 'nope'] } }),
+    );
+    expect(missing.status, JSON.stringify(missing.body)).toBe(202);
+    for (const m of MEMBERS) {
+      const job = await waitTraining(c, m, missing.body.id);
+      expect(job.state, m).toBe('failed');
+      expect(job.modelId).toBeNull();
+      // bank-c knows why; the others learn that it declined, and its code.
+      expect(job.error.code, m).toBe(
+        m === 'bank-c' ? 'ACCORD_TRAINING_SCHEMA_MISMATCH' : 'ACCORD_TRAINING_DECLINED',
+      );
+    }
+    const after = await Promise.all(MEMBERS.map((m) => c.api(m, 'risk', 'GET', '/v1/models')));
+    after.forEach((res, i) => {
+      expect(res.body.models).toHaveLength(before[i]!.body.models.length);
+    });
+  });
+
+  it('fails the job for every party when one is killed mid-epoch, and registers nothing anywhere', async () => {
+    const aligned = await alignBanks(c, ['bank-b', 'bank-c']);
+    const start = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      verticalJob(aligned, { epochs: 40, batchSize: 64 }),
+    );
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    const id = start.body.id;
+    // Wait until the first epoch is over, then kill a feature holder mid-training.
+    for (;;) {
+      const view = await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`);
+      if (view.body.progress.round >= 1) break;
+      expect(view.body.state).toMatch(/^(waiting|running)$/);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    c.nodes['bank-c']!.process.kill('SIGKILL');
+    for (const m of ['bank-a', 'bank-b'] as const) {
+      const job = await waitTraining(c, m, id, 120_000);
+      expect(job.state, m).toBe('failed');
+      expect(job.error.code, m).toMatch(/^ACCORD_(VERTICAL_PARTY_LOST|TRAINING_TIMEOUT)$/);
+      expect(job.modelId).toBeNull();
+    }
+    const again = await c.restartNode('bank-c');
+    const res = await fetch(`${again.url}/v1/training/${id}`, {
+      headers: { authorization: `Bearer ${c.nodes['bank-c']!.tokens.risk}` },
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: the job view, checked below
+    const killed: any = await res.json();
+    expect(killed.state).toBe('failed');
+    expect(killed.error.code).toBe('ACCORD_TRAINING_INTERRUPTED');
+    expect(killed.modelId).toBeNull();
+  });
+});

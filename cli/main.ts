@@ -45,6 +45,10 @@ const HELP = `accord: partner banks compute together without showing each other 
              [--hidden 32] [--rounds N] [--local-epochs N] [--batch-size N] [--learning-rate R] [--min-participants N]
              [--purpose risk|propensity] [--validation-fraction F --seed S] [--features a,b,c] [--spec job.json]
       horizontal federated training with secure aggregation, with a progress bar per round; prints the model id
+  accord train --config <node.json> --alignment <psi job> --peer bank-b [--peer bank-c] --label y [--epochs N]
+             [--batch-size N] [--learning-rate R] [--optimizer sgd|adam] [--purpose risk|propensity] [--spec job.json]
+      vertical federated training (this bank holds the label; the peers hold other columns of the customers the PSI
+      job aligned) under homomorphic encryption, with a progress bar per epoch; prints this bank's model part
 
   Reaching a node whose REST API serves HTTPS (rest.tls in its config; the URL is then https://):
     --ca <file>                verify the node against this CA (default: the node config's tls.ca, the consortium CA)
@@ -107,6 +111,9 @@ export async function main(argv: string[]): Promise<number> {
       hidden: { type: 'string' },
       rounds: { type: 'string' },
       'local-epochs': { type: 'string' },
+      alignment: { type: 'string' },
+      epochs: { type: 'string' },
+      optimizer: { type: 'string' },
       'batch-size': { type: 'string' },
       'learning-rate': { type: 'string' },
       'min-participants': { type: 'string' },

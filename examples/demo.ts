@@ -326,9 +326,10 @@ async function verticalTraining(consortium: LocalConsortium, alignment: string):
     epochs: 5,
     batchSize: 8192,
     learningRate: 1,
+    optimizer: 'sgd',
     l2: 0,
     validation: { fraction: 0.2, seed: 42 },
-  };
+  } as const;
   const job = await trainVertical(consortium, banks, alignment, settings, 'risk', (epoch, auc) =>
     process.stdout.write(
       `  epoch ${epoch}: validation AUC ${auc?.toFixed(4)} (learnt by bank-a, published to the job)\n`,

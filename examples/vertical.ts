@@ -75,8 +75,9 @@ export interface CsvTable {
   readonly rows: string[][];
 }
 
+/** A CSV as imported (lines may end in CRLF, as the bank-marketing files do). */
 export function readCsv(file: string): CsvTable {
-  const [head, ...lines] = readFileSync(join(DATA, file), 'utf8').trim().split('\n');
+  const [head, ...lines] = readFileSync(join(DATA, file), 'utf8').trim().split(/\r?\n/);
   return { header: head!.split(','), rows: lines.map((l) => l.split(',')) };
 }
 
@@ -142,6 +143,7 @@ export interface VerticalSettings {
   readonly epochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  readonly optimizer: 'sgd' | 'adam';
   readonly l2: number;
   readonly validation: { readonly fraction: number; readonly seed: number };
 }
@@ -255,7 +257,7 @@ export async function centralizedVertical(
     epochs: settings.epochs,
     batchSize: settings.batchSize,
     learningRate: settings.learningRate,
-    optimizer: 'sgd',
+    optimizer: settings.optimizer,
     l2: settings.l2,
     seed: 'centralised',
   });

@@ -3,7 +3,8 @@
  *  [--rounds 10 --local-epochs 1 --batch-size 64 --learning-rate 0.01 --min-participants 2 --purpose risk]
  *  [--spec job.json]`: starts a horizontal federated training job on the node and follows it with a progress bar per
  * round (pooled validation AUC as the note), until it ends; prints the model id. `--spec` reads the whole request body
- * from a JSON file (flags override its fields).
+ * from a JSON file (flags override its fields). With `--alignment <psi job> [--epochs N --optimizer sgd|adam]` the job
+ * is vertical (this bank holds the label), and the bar moves per epoch.
  */
 import { readFileSync } from 'node:fs';
 import { AccordError } from '../../primitives/errors/index.js';
@@ -59,7 +60,7 @@ export async function runTrain(command: TrainCommand): Promise<void> {
   );
   for (const r of job.rounds)
     process.stdout.write(
-      `round ${r.round}: AUC ${r.metrics.auc.toFixed(4)} KS ${r.metrics.ks.toFixed(4)} loss ${r.loss.toFixed(4)} (${r.members.join(', ')})\n`,
+      `${body['kind'] === 'vertical' ? 'epoch' : 'round'} ${r.round}: AUC ${r.metrics.auc.toFixed(4)} KS ${r.metrics.ks.toFixed(4)} loss ${r.loss.toFixed(4)} (${r.members.join(', ')})\n`,
     );
   process.stdout.write(`${JSON.stringify({ job: job.id, state: job.state, model: job.modelId })}\n`);
 }
@@ -73,7 +74,8 @@ export function trainBodyFromFlags(values: Record<string, string | string[] | bo
     if (!Number.isFinite(n)) throw new AccordError('ACCORD_USAGE', { problem: `--${flag} must be a number` });
     return n;
   };
-  const body: Record<string, unknown> = { kind: 'horizontal' };
+  // An alignment (a PSI job) makes the job vertical: same customers, other columns at each peer.
+  const body: Record<string, unknown> = { kind: values['alignment'] ? 'vertical' : 'horizontal' };
   const set = (key: string, value: unknown) => {
     if (value !== undefined) body[key] = value;
   };
@@ -83,6 +85,9 @@ export function trainBodyFromFlags(values: Record<string, string | string[] | bo
   const model = values['model'] as string | undefined;
   if (model)
     body['model'] = model === 'mlp' ? { type: 'mlp', hidden: [num('hidden') ?? 32] } : { type: model };
+  set('alignment', values['alignment']);
+  set('epochs', num('epochs'));
+  set('optimizer', values['optimizer']);
   set('rounds', num('rounds'));
   set('localEpochs', num('local-epochs'));
   set('batchSize', num('batch-size'));

@@ -20,6 +20,7 @@
  * 0.003 (0.7233–0.7243), same batches, epochs and learning rates.
  */
 import { sigmoid } from '../network.js';
+import { createOptimiser, type Optimiser, type OptimiserState } from '../optimiser.js';
 import { deriveSeed, SeededRandom } from '../random.js';
 
 export const FEATURE_BITS = 10;
@@ -130,24 +131,46 @@ export function logitFromFixed(value: bigint): number {
 }
 
 /**
- * One gradient step on a party's own weights: w ← w − lr·(g + l2·w); the intercept (the label holder's, last in
- * `gradient` when present) is not regularised. Returns the new weights and bias.
+ * A party's own parameters as its optimiser sees them: its weights and, for the label holder, the intercept last.
+ * Adam and SGD act coordinate by coordinate, so each party stepping its own block with its own gradient is exactly
+ * the pooled optimiser stepping the whole vector: nothing about the optimiser crosses the wire.
  */
-export function gradientStep(
-  weights: Float64Array,
-  bias: number,
-  gradient: Float64Array,
-  learningRate: number,
-  l2: number,
-  hasIntercept: boolean,
-): { weights: Float64Array; bias: number } {
-  const expected = weights.length + (hasIntercept ? 1 : 0);
-  if (gradient.length !== expected)
-    throw new RangeError(`gradient has ${gradient.length} values, expected ${expected}`);
-  const next = new Float64Array(weights.length);
-  for (let j = 0; j < weights.length; j++)
-    next[j] = weights[j]! - learningRate * (gradient[j]! + l2 * weights[j]!);
-  return { weights: next, bias: hasIntercept ? bias - learningRate * gradient[weights.length]! : bias };
+export interface PartyModel {
+  readonly parameters: Float64Array;
+  readonly state: OptimiserState;
+  readonly hasIntercept: boolean;
+}
+
+export function newPartyModel(width: number, hasIntercept: boolean, optimiser: Optimiser): PartyModel {
+  const count = width + (hasIntercept ? 1 : 0);
+  return { parameters: new Float64Array(count), state: optimiser.initialState(count), hasIntercept };
+}
+
+/** The weights (without the intercept) and the intercept (0 without one). */
+export function weightsOf(model: PartyModel): { weights: Float64Array; bias: number } {
+  const width = model.parameters.length - (model.hasIntercept ? 1 : 0);
+  return {
+    weights: model.parameters.subarray(0, width),
+    bias: model.hasIntercept ? model.parameters[width]! : 0,
+  };
+}
+
+/**
+ * One step of the party's optimiser on its own parameters with gradient g + l2·w (the intercept is not regularised).
+ * Throws RangeError when the gradient does not have one value per parameter.
+ */
+export function partyStep(model: PartyModel, gradient: Float64Array, optimiser: Optimiser, l2: number): PartyModel {
+  if (gradient.length !== model.parameters.length)
+    throw new RangeError(`gradient has ${gradient.length} values, expected ${model.parameters.length}`);
+  const width = model.parameters.length - (model.hasIntercept ? 1 : 0);
+  const regularised = Float64Array.from(gradient, (g, j) => (j < width ? g + l2 * model.parameters[j]! : g));
+  const next = optimiser.step(model.parameters, regularised, model.state);
+  return { parameters: next.parameters, state: next.state, hasIntercept: model.hasIntercept };
+}
+
+/** The optimiser a vertical spec names. */
+export function verticalOptimiser(settings: { readonly optimizer: 'sgd' | 'adam'; readonly learningRate: number }): Optimiser {
+  return createOptimiser({ kind: settings.optimizer, learningRate: settings.learningRate });
 }
 
 /** One party's columns for the in-memory simulation: encoded rows, row-major. */
@@ -171,19 +194,21 @@ export function simulateCoordinatedLr(
     readonly batchSize: number;
     readonly learningRate: number;
     readonly l2: number;
+    readonly optimizer: 'sgd' | 'adam';
   },
 ): { weights: Float64Array[]; bias: number } {
-  let weights: Float64Array[] = parties.map((p) => new Float64Array(p.width));
-  let bias = 0;
+  const optimiser = verticalOptimiser(settings);
+  let models = parties.map((p, k) => newPartyModel(p.width, k === 0, optimiser));
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
     for (const rows of epochBatches(settings.initSeed, epoch, trainingPositions, settings.batchSize)) {
-      const zA = partialLogitsOf(parties[0]!.X, parties[0]!.width, rows, weights[0]!, bias);
+      const own = weightsOf(models[0]!);
+      const zA = partialLogitsOf(parties[0]!.X, parties[0]!.width, rows, own.weights, own.bias);
       const fourD = residualOffsets(zA, y, rows);
       for (let k = 1; k < parties.length; k++) {
-        const zP = fixedLogits(partialLogitsOf(parties[k]!.X, parties[k]!.width, rows, weights[k]!, 0));
+        const zP = fixedLogits(partialLogitsOf(parties[k]!.X, parties[k]!.width, rows, weightsOf(models[k]!).weights, 0));
         for (let i = 0; i < rows.length; i++) fourD[i] = fourD[i]! + zP[i]!;
       }
-      const next = parties.map((p, k) => {
+      models = parties.map((p, k) => {
         const columns = fixedColumns(p.X, p.width, rows, k === 0);
         const gradient = new Float64Array(columns.length);
         columns.forEach((column, j) => {
@@ -191,18 +216,11 @@ export function simulateCoordinatedLr(
           for (let i = 0; i < rows.length; i++) s += column[i]! * fourD[i]!;
           gradient[j] = gradientFromSum(s, rows.length);
         });
-        return gradientStep(
-          weights[k]!,
-          k === 0 ? bias : 0,
-          gradient,
-          settings.learningRate,
-          settings.l2,
-          k === 0,
-        );
+        return partyStep(models[k]!, gradient, optimiser, settings.l2);
       });
-      weights = next.map((n) => n.weights);
-      bias = next[0]!.bias;
     }
   }
+  const weights = models.map((m) => Float64Array.from(weightsOf(m).weights));
+  const bias = weightsOf(models[0]!).bias;
   return { weights, bias };
 }

@@ -17,11 +17,16 @@ import {
   fixedColumns,
   fixedLogits,
   gradientFromSum,
-  gradientStep,
+  newPartyModel,
+  type PartyModel,
+  partyStep,
+  verticalOptimiser,
+  weightsOf,
   logitFromFixed,
   partialLogitsOf,
   residualOffsets,
 } from '../../models/vertical/coordinated-lr.js';
+import type { Optimiser } from '../../models/optimiser.js';
 import type { VerticalPart } from '../../models/vertical/part.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
@@ -110,8 +115,8 @@ export class VerticalRun {
   private readonly channels = new Map<string, PartyChannel>();
   private cipher: CipherSuite | null = null;
   private publicKey: PublicKeyHandle | null = null;
-  private weights: Float64Array;
-  private bias = 0;
+  private readonly optimiser: Optimiser;
+  private model: PartyModel;
   private current: BatchState | null = null;
   private settled = false;
   private queue: Promise<void> = Promise.resolve();
@@ -123,7 +128,8 @@ export class VerticalRun {
   ) {
     this.spec = asVertical(job.spec);
     this.isLabelHolder = deps.self === this.spec.labelHolder;
-    this.weights = new Float64Array(data.width);
+    this.optimiser = verticalOptimiser(this.spec);
+    this.model = newPartyModel(data.width, this.isLabelHolder, this.optimiser);
   }
 
   private get others(): string[] {
@@ -287,7 +293,7 @@ export class VerticalRun {
     if (this.isLabelHolder) throw this.refuse('the label holder sends no partial logits');
     const { cipher, publicKey } = this.requireCipher();
     const state = this.begin(id);
-    const z = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, 0);
+    const z = partialLogitsOf(this.data.X, this.data.width, state.rows, weightsOf(this.model).weights, 0);
     const cts = cipher.encrypt(publicKey, fixedLogits(z));
     await this.send(this.seal(this.spec.labelHolder, id, VERTICAL_STAGE.PARTIALS, cts));
   }
@@ -319,7 +325,7 @@ export class VerticalRun {
   /** Label holder: [[4d]] = Σ[[z_P]] + (z_A + 2 − 4y), boxed for every feature holder; then its own gradients. */
   private async residuals(state: BatchState, zSum: Uint8Array[]): Promise<void> {
     const { cipher } = this.requireCipher();
-    const zA = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, this.bias);
+    const zA = this.ownLogits(state.rows);
     const fourD = cipher.addPlain(zSum, residualOffsets(zA, this.data.labels!, state.rows));
     const replies = this.featureHolders.flatMap((p) =>
       this.seal(p, state.id, VERTICAL_STAGE.RESIDUALS, fourD),
@@ -377,23 +383,14 @@ export class VerticalRun {
     const gradient = Float64Array.from(sums, (s, j) =>
       gradientFromSum(centreLift((((s - maskSums[j]!) % t) + t) % t, t), state.rows.length),
     );
-    const next = gradientStep(
-      this.weights,
-      this.bias,
-      gradient,
-      this.spec.learningRate,
-      this.spec.l2,
-      this.isLabelHolder,
-    );
-    this.weights = next.weights;
-    this.bias = next.bias;
+    this.model = partyStep(this.model, gradient, this.optimiser, this.spec.l2);
   }
 
   /** Label holder, evaluation: Σ[[z_P]] + m per chunk, for the coordinator to decrypt. */
   private async maskedScores(state: BatchState, zSum: Uint8Array[]): Promise<void> {
     const { cipher, publicKey } = this.requireCipher();
     state.masks = zSum.map(() => uniformMask(cipher.plainModulus, cipher.slots));
-    state.zA = partialLogitsOf(this.data.X, this.data.width, state.rows, this.weights, this.bias);
+    state.zA = this.ownLogits(state.rows);
     const cts = cipher.maskedVector(publicKey, zSum, state.masks);
     await this.send(
       cts.map((ciphertext, index) => ({
@@ -487,13 +484,20 @@ export class VerticalRun {
     return next;
   }
 
+  /** This party's logits of `rows` (with the intercept for the label holder). */
+  private ownLogits(rows: readonly number[]): Float64Array {
+    const { weights, bias } = weightsOf(this.model);
+    return partialLogitsOf(this.data.X, this.data.width, rows, weights, bias);
+  }
+
   /** This party's model part. */
   part(): VerticalPart {
+    const { weights, bias } = weightsOf(this.model);
     return {
       role: this.isLabelHolder ? 'label-holder' : 'feature-holder',
       preprocessing: this.data.preprocessing,
-      weights: this.weights,
-      bias: this.bias,
+      weights: Float64Array.from(weights),
+      bias,
       partners: this.isLabelHolder ? this.featureHolders : [],
     };
   }

@@ -5,11 +5,51 @@
  * modulo prime q_i goes into limb i, which is the same as adding the integer polynomial e modulo q = Π q_i.
  *
  * The interval is half open (2^(F+1) integers) so that a draw is exactly F + 1 random bits and needs no rejection.
+ * A draw x = e + 2^F in [0, 2^(F+1)) is read as three words, x = x2·2^64 + x1·2^32 + x0 (x2 < 2^(F−63)), and
+ * reduced modulo each prime without BigInt: x2·(2^64 mod q) is exact in a double (below 2^52), x1·(2^32 mod q) goes
+ * through `mulMod32`.
  */
 import { randomBytes } from 'node:crypto';
+import { type Modulus, modulusOf, mulMod32, multiplierOf } from './modular.js';
 
-/** Widest F handled: a draw is read from two 64-bit words. */
-const MAX_FLOOD_BITS = 127;
+/** Widest F handled: x2 (F − 63 bits) times a residue below 2^45 must stay below 2^52. */
+export const MAX_FLOOD_BITS = 70;
+/** Narrowest F handled: x has at least 65 bits, so x2 is never empty. */
+const MIN_FLOOD_BITS = 64;
+/** Bytes of randomness per coefficient: x0 and x1, then x2. */
+const DRAW_BYTES = 12;
+
+/** Per prime: q and the constants the reduction of a draw needs. */
+interface Limb {
+  readonly modulus: Modulus;
+  readonly pow32: number;
+  readonly pow32Low: number;
+  readonly pow64: number;
+  /** 2^F mod q: a draw is x − 2^F. */
+  readonly offset: number;
+}
+
+const limbCache = new Map<string, readonly Limb[]>();
+
+function limbsOf(moduli: readonly bigint[], floodBits: number): readonly Limb[] {
+  const key = `${floodBits}:${moduli.join(',')}`;
+  let limbs = limbCache.get(key);
+  if (!limbs) {
+    limbs = moduli.map((q) => {
+      const modulus = modulusOf(q);
+      const pow32 = multiplierOf(1n << 32n, modulus);
+      return {
+        modulus,
+        pow32: pow32.b,
+        pow32Low: pow32.bLow,
+        pow64: Number((1n << 64n) % q),
+        offset: Number((1n << BigInt(floodBits)) % q),
+      };
+    });
+    limbCache.set(key, limbs);
+  }
+  return limbs;
+}
 
 /**
  * Adds e, coefficients uniform in [-2^floodBits, 2^floodBits) from the OS CSPRNG, to polynomial 0 of `residues`
@@ -21,23 +61,27 @@ export function floodFirstPolynomial(
   degree: number,
   floodBits: number,
 ): void {
-  if (!Number.isInteger(floodBits) || floodBits < 1 || floodBits > MAX_FLOOD_BITS)
-    throw new RangeError(`floodBits must be an integer in [1, ${MAX_FLOOD_BITS}]`);
+  if (!Number.isInteger(floodBits) || floodBits < MIN_FLOOD_BITS || floodBits > MAX_FLOOD_BITS)
+    throw new RangeError(`floodBits must be an integer in [${MIN_FLOOD_BITS}, ${MAX_FLOOD_BITS}]`);
   if (residues.length < moduli.length * degree) throw new RangeError('residues hold fewer limbs than moduli');
-  const offset = 1n << BigInt(floodBits);
-  const keep = (1n << BigInt(floodBits + 1)) - 1n;
-  const draws = randomBytes(16 * degree);
-  const words = new BigUint64Array(draws.buffer, draws.byteOffset, 2 * degree);
-  const limbs = moduli.map((q) => ({ q, qNumber: Number(q) }));
-  for (let j = 0; j < degree; j++) {
-    const e = (((words[2 * j + 1]! << 64n) | words[2 * j]!) & keep) - offset;
-    for (let i = 0; i < limbs.length; i++) {
-      const { q, qNumber } = limbs[i]!;
-      let r = e % q;
-      if (r < 0n) r += q;
-      const at = i * degree + j;
-      const sum = residues[at]! + Number(r);
-      residues[at] = sum >= qNumber ? sum - qNumber : sum;
+  const limbs = limbsOf(moduli, floodBits);
+  const draws = randomBytes(DRAW_BYTES * degree);
+  const words = new Uint32Array(draws.buffer, draws.byteOffset, 3 * degree);
+  const topMask = 2 ** (floodBits + 1 - 64) - 1;
+  for (let i = 0; i < limbs.length; i++) {
+    const { modulus, pow32, pow32Low, pow64, offset } = limbs[i]!;
+    const { q, qLow, qInverse } = modulus;
+    const base = i * degree;
+    for (let j = 0; j < degree; j++) {
+      const x0 = words[3 * j]!;
+      const x1 = words[3 * j + 1]!;
+      const x2 = words[3 * j + 2]! & topMask;
+      // Below 2^52 + 2q + 2^32 < 2^53: exact.
+      let r = x2 * pow64 + mulMod32(x1, pow32, pow32Low, q, qLow, qInverse) + x0 - offset + residues[base + j]!;
+      r -= Math.floor(r * qInverse) * q;
+      if (r < 0) r += q;
+      else if (r >= q) r -= q;
+      residues[base + j] = r;
     }
   }
 }

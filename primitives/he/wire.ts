@@ -109,16 +109,22 @@ export function ciphertextParameterId(bytes: Uint8Array): string {
   return readParameterId(bytes);
 }
 
-/** 2^k for k in [0, 60], exact as doubles. */
-const POW2 = Array.from({ length: 61 }, (_, k) => 2 ** k);
-
-/** Largest residue width packResidues handles: the accumulator must stay below 2^53. */
+/** Largest residue width packResidues handles: a residue is split into a low part of 24 bits and a high part. */
 export const MAX_RESIDUE_BITS = 45;
+/** The split point: the low part and the bits pending in the accumulator (at most 7) fit 31 bits. */
+const LOW_BITS = 24;
+const LOW = 2 ** LOW_BITS;
+
+function checkWidth(count: number, bits: number): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > MAX_RESIDUE_BITS || (count * bits) % 8 !== 0)
+    throw new RangeError('bad residue width');
+}
 
 /**
  * Writes residues[from .. from + count) at `bits` bits each into out[at ..], least significant bit first, and
  * returns the offset after them. count × bits must be a multiple of 8 (it is: count is N = 8192). Residues are
- * doubles holding integers below 2^bits.
+ * doubles holding integers below 2^bits. Integer arithmetic only: each residue goes into a 32-bit accumulator in
+ * two parts, its low 24 bits and the rest, and whole bytes leave the accumulator after each part.
  */
 export function packResidues(
   residues: Float64Array,
@@ -128,18 +134,27 @@ export function packResidues(
   out: Uint8Array,
   at: number,
 ): number {
-  if (bits < 1 || bits > MAX_RESIDUE_BITS || (count * bits) % 8 !== 0)
-    throw new RangeError('bad residue width');
+  checkWidth(count, bits);
+  const lowBits = Math.min(bits, LOW_BITS);
+  const highBits = bits - lowBits;
   let acc = 0;
   let accBits = 0;
   let o = at;
   for (let i = from; i < from + count; i++) {
-    acc += residues[i]! * POW2[accBits]!;
-    accBits += bits;
+    const r = residues[i]!;
+    const high = Math.floor(r / LOW);
+    acc |= (r - high * LOW) << accBits;
+    accBits += lowBits;
     while (accBits >= 8) {
-      const byte = acc % 256;
-      out[o++] = byte;
-      acc = (acc - byte) / 256;
+      out[o++] = acc & 0xff;
+      acc >>>= 8;
+      accBits -= 8;
+    }
+    acc |= high << accBits;
+    accBits += highBits;
+    while (accBits >= 8) {
+      out[o++] = acc & 0xff;
+      acc >>>= 8;
       accBits -= 8;
     }
   }
@@ -159,22 +174,31 @@ export function unpackResidues(
   residues: Float64Array,
   from: number,
 ): number {
-  if (bits < 1 || bits > MAX_RESIDUE_BITS || (count * bits) % 8 !== 0)
-    throw new RangeError('bad residue width');
-  const width = POW2[bits]!;
+  checkWidth(count, bits);
+  const lowBits = Math.min(bits, LOW_BITS);
+  const highBits = bits - lowBits;
+  const lowMask = 2 ** lowBits - 1;
+  const highMask = 2 ** highBits - 1;
   let acc = 0;
   let accBits = 0;
   let o = at;
   for (let i = from; i < from + count; i++) {
-    while (accBits < bits) {
-      acc += bytes[o++]! * POW2[accBits]!;
+    while (accBits < lowBits) {
+      acc |= bytes[o++]! << accBits;
       accBits += 8;
     }
-    const r = acc % width;
+    const low = acc & lowMask;
+    acc >>>= lowBits;
+    accBits -= lowBits;
+    while (accBits < highBits) {
+      acc |= bytes[o++]! << accBits;
+      accBits += 8;
+    }
+    const r = (acc & highMask) * LOW + low;
+    acc >>>= highBits;
+    accBits -= highBits;
     if (r >= modulus) return -1;
     residues[i] = r;
-    acc = (acc - r) / width;
-    accBits -= bits;
   }
   return o;
 }

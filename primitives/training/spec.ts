@@ -98,6 +98,8 @@ export const verticalSettingsSchema = z
     /** Aligned training rows per gradient step. */
     batchSize: z.number().int().min(64).max(65_536).default(4096),
     learningRate: z.number().positive().max(10),
+    /** Each party steps its own parameters; both act coordinate-wise, so this is the pooled optimiser exactly. */
+    optimizer: z.enum(['sgd', 'adam']).default('sgd'),
     l2: z.number().min(0).max(10).default(0),
     validation: horizontalSettingsSchema.shape.validation,
     purpose: z.enum(TRAINING_PURPOSES),

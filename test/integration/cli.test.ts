@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
+import { waitJob } from '../helpers/psi-data.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
@@ -90,6 +91,60 @@ describe('accord CLI against a running consortium', () => {
     ]);
     expect(stdout).toContain('569 shared');
     expect(stderr).toMatch(/psi \[#+\] 100%/);
+  });
+
+  it('accord train --alignment runs a vertical job over a PSI alignment, a bar per epoch, and prints the part', async () => {
+    for (const [member, file, columns] of [
+      ['bank-a', 'breast_hetero_guest.csv', '&columns=y:integer'],
+      ['bank-b', 'breast_hetero_host.csv', ''],
+    ] as const) {
+      const res = await c.api(
+        member,
+        'admin',
+        'POST',
+        `/v1/datasets/hetero?idColumn=id&idKind=customer_id&defaultType=number${columns}`,
+        fixture(file),
+        'text/csv',
+      );
+      expect(res.status).toBe(201);
+    }
+    const psi = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+      peers: ['bank-b'],
+      dataset: 'hetero',
+      mode: 'intersection',
+      reveal: 'all',
+    });
+    expect(psi.status).toBe(202);
+    for (const m of ['bank-a', 'bank-b']) expect((await waitJob(c, m, psi.body.id)).state).toBe('done');
+    const { stdout, stderr } = await accord('bank-a', [
+      'train',
+      '--alignment',
+      psi.body.id,
+      '--peer',
+      'bank-b',
+      '--label',
+      'y',
+      '--model',
+      'logistic',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '256',
+      '--learning-rate',
+      '0.5',
+      '--purpose',
+      'risk',
+      '--validation-fraction',
+      '0.2',
+      '--token',
+      c.nodes['bank-a']!.tokens.risk,
+    ]);
+    expect(stderr).toMatch(/train \[#+\] 100% 2\/2 done AUC 0\.\d{4}/);
+    expect(stdout).toMatch(/epoch 2: AUC 0\.9\d{3}/);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(result.state).toBe('done');
+    const part = await c.api('bank-a', 'risk', 'GET', `/v1/models/${result.model}`);
+    expect(part.body.vertical).toMatchObject({ role: 'label-holder', partners: ['bank-b'] });
   });
 
   it('accord train runs a horizontal job to the end with a progress bar per round and prints the model', async () => {

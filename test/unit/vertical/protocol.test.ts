@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { auc } from '../../../models/metrics.js';
 import { partialLogitsOf, simulateCoordinatedLr } from '../../../models/vertical/coordinated-lr.js';
 import { VERTICAL_STAGE, type VerticalReply } from '../../../primitives/vertical/protocol.js';
-import { dataOf, PARTIES, runVertical } from './harness.js';
+import { dataOf, PARTIES, runVertical, spec } from './harness.js';
 
 describe('vertical coordinated LR under BFV, in one process', () => {
   it('ends with every party holding exactly the weights of the plaintext arithmetic, and registers three parts', async () => {
@@ -40,6 +40,22 @@ describe('vertical coordinated LR under BFV, in one process', () => {
     const reported = stores['bank-a']!.jobs.values().next().value!.history.at(-1)!.metrics.auc;
     expect(reported).toBeCloseTo(expected, 4);
     expect(reported).toBeGreaterThan(0.95);
+  });
+
+  it('reproduces pooled Adam exactly too: each party steps its own block', async () => {
+    const s = spec({ optimizer: 'adam', learningRate: 0.05, epochs: 1 });
+    const { failure, runs } = await runVertical({ spec: s });
+    expect(failure).toBeNull();
+    const data = PARTIES.map((m) => dataOf(s, m));
+    const plain = simulateCoordinatedLr(
+      data.map((d) => ({ X: d.X, width: d.width })),
+      data[0]!.labels!,
+      data[0]!.trainingRows,
+      s,
+    );
+    PARTIES.forEach((m, k) => {
+      expect(Array.from(runs[m]!.part().weights), m).toEqual(Array.from(plain.weights[k]!));
+    });
   });
 
   /** Runs a job with `change` applied to the first matching reply, and returns the failure. */

@@ -113,7 +113,13 @@ async function main(): Promise<void> {
     const marketingAlignment = await alignVertical(c, MARKETING_VERTICAL);
     log('bank marketing: vertical LR under BFV ...');
     const marketing = await run(c, MARKETING_VERTICAL, marketingAlignment, 'propensity', MARKETING);
-    const marketingCentral = await centralized(c, MARKETING_VERTICAL, marketingAlignment, marketing.jobId, MARKETING);
+    const marketingCentral = await centralized(
+      c,
+      MARKETING_VERTICAL,
+      marketingAlignment,
+      marketing.jobId,
+      MARKETING,
+    );
     log(
       `  centralised ${marketingCentral.auc.toFixed(4)} (same settings ${marketingCentral.sameSettingsAuc.toFixed(4)})`,
     );

@@ -159,7 +159,12 @@ export function weightsOf(model: PartyModel): { weights: Float64Array; bias: num
  * One step of the party's optimiser on its own parameters with gradient g + l2·w (the intercept is not regularised).
  * Throws RangeError when the gradient does not have one value per parameter.
  */
-export function partyStep(model: PartyModel, gradient: Float64Array, optimiser: Optimiser, l2: number): PartyModel {
+export function partyStep(
+  model: PartyModel,
+  gradient: Float64Array,
+  optimiser: Optimiser,
+  l2: number,
+): PartyModel {
   if (gradient.length !== model.parameters.length)
     throw new RangeError(`gradient has ${gradient.length} values, expected ${model.parameters.length}`);
   const width = model.parameters.length - (model.hasIntercept ? 1 : 0);
@@ -169,7 +174,10 @@ export function partyStep(model: PartyModel, gradient: Float64Array, optimiser: 
 }
 
 /** The optimiser a vertical spec names. */
-export function verticalOptimiser(settings: { readonly optimizer: 'sgd' | 'adam'; readonly learningRate: number }): Optimiser {
+export function verticalOptimiser(settings: {
+  readonly optimizer: 'sgd' | 'adam';
+  readonly learningRate: number;
+}): Optimiser {
   return createOptimiser({ kind: settings.optimizer, learningRate: settings.learningRate });
 }
 
@@ -205,7 +213,9 @@ export function simulateCoordinatedLr(
       const zA = partialLogitsOf(parties[0]!.X, parties[0]!.width, rows, own.weights, own.bias);
       const fourD = residualOffsets(zA, y, rows);
       for (let k = 1; k < parties.length; k++) {
-        const zP = fixedLogits(partialLogitsOf(parties[k]!.X, parties[k]!.width, rows, weightsOf(models[k]!).weights, 0));
+        const zP = fixedLogits(
+          partialLogitsOf(parties[k]!.X, parties[k]!.width, rows, weightsOf(models[k]!).weights, 0),
+        );
         for (let i = 0; i < rows.length; i++) fourD[i] = fourD[i]! + zP[i]!;
       }
       models = parties.map((p, k) => {

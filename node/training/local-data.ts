@@ -101,6 +101,24 @@ export function splitRows(
   };
 }
 
+/**
+ * 0/1 labels of `cells`; ACCORD_TRAINING_LABEL_INVALID naming the line of the imported file (the row key) of the first
+ * cell that is not binary: what the bank fixes.
+ */
+export function readLabels(
+  cells: readonly RawCell[],
+  dataset: string,
+  column: string,
+  rowKeys: readonly number[],
+): Uint8Array {
+  try {
+    return labelsOf(cells);
+  } catch (err) {
+    if (!(err instanceof InvalidLabelError)) throw err;
+    throw new AccordError('ACCORD_TRAINING_LABEL_INVALID', { dataset, column, line: rowKeys[err.row] ?? 0 });
+  }
+}
+
 /** Reads and splits the rows; throws as `checkSchema`, and ACCORD_TRAINING_LABEL_INVALID naming the file line. */
 export async function loadLocalData(
   datasets: DatasetStore,
@@ -130,18 +148,7 @@ export async function loadLocalData(
         problem: 'holds a different value in most rows: an identifier, not a category',
       });
   }
-  let labels: Uint8Array;
-  try {
-    labels = labelsOf(raw.get(spec.label)!);
-  } catch (err) {
-    if (!(err instanceof InvalidLabelError)) throw err;
-    // The row key is the line of the imported file: what the bank fixes.
-    throw new AccordError('ACCORD_TRAINING_LABEL_INVALID', {
-      dataset,
-      column: spec.label,
-      line: rowKeys[err.row] ?? 0,
-    });
-  }
+  const labels = readLabels(raw.get(spec.label)!, dataset, spec.label, rowKeys);
   const { trainingRows, validationRows } = splitRows(rowKeys.length, spec.validation);
   if (trainingRows.length < MIN_TRAINING_ROWS || validationRows.length < 1)
     throw new AccordError('ACCORD_TRAINING_TOO_FEW_ROWS', {

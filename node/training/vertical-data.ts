@@ -5,13 +5,12 @@
  * rows (nothing about it leaves the node). Throws coded errors that name what to fix.
  */
 import { createHash } from 'node:crypto';
-import { InvalidLabelError, labelsOf } from '../../models/preprocessing.js';
 import { encodeRows, localColumnStats, preprocessingFromSums } from '../../models/preprocessing.js';
 import type { FeatureColumn, Preprocessing, RawCell } from '../../models/types.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { VerticalSpec } from '../../primitives/training/spec.js';
-import { MIN_TRAINING_ROWS, splitRows } from './local-data.js';
+import { MIN_TRAINING_ROWS, readLabels, splitRows } from './local-data.js';
 
 /** A string column with at most this many distinct values joins "all" as a categorical feature. */
 const MAX_AUTO_CATEGORIES = 32;
@@ -166,23 +165,12 @@ export function prepareVerticalData(input: {
 }): VerticalData {
   const { dataset, features, rowKeys } = input;
   const raw = input.columns;
-  const label = input.label?.name ?? null;
   const hash = createHash('sha256').update(`${dataset}\n${input.alignment}\n`);
   for (const f of features) hash.update(`${f.name}\n${JSON.stringify(raw.get(f.name))}\n`);
   let labels: Uint8Array | null = null;
   if (input.label) {
-    const cells = input.label.cells;
-    hash.update(`${input.label.name}\n${JSON.stringify(cells)}\n`);
-    try {
-      labels = labelsOf(cells);
-    } catch (err) {
-      if (!(err instanceof InvalidLabelError)) throw err;
-      throw new AccordError('ACCORD_TRAINING_LABEL_INVALID', {
-        dataset,
-        column: label!,
-        line: rowKeys[err.row] ?? 0,
-      });
-    }
+    hash.update(`${input.label.name}\n${JSON.stringify(input.label.cells)}\n`);
+    labels = readLabels(input.label.cells, dataset, input.label.name, rowKeys);
   }
   const { trainingRows, validationRows } = splitRows(rowKeys.length, input.validation);
   if (trainingRows.length < MIN_TRAINING_ROWS || validationRows.length < 1)

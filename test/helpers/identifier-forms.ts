@@ -232,3 +232,16 @@ export function numberForms(x: number): string[] {
   for (const bytes of [f32, Buffer.from(f32).reverse()]) for (const f of byteEncodings(bytes)) add(f, 5);
   return [...forms];
 }
+
+/**
+ * Forms of a number distinctive enough not to turn up by chance in megabytes of random-looking bytes: text forms of
+ * 8 characters or more, and 8-byte hex forms whose bytes are not mostly padding (the 64-bit fixed-point form of a
+ * small value is 2 bytes of value and 6 of zeros or ones, which random bytes match every few hundred kilobytes).
+ * The fixed-point forms left out are what an unmasked vector or an unencrypted value would carry: a test finds
+ * those by the structure of what travels (uniform masked vectors, sealed boxes, ciphertexts of a named parameter set).
+ */
+export function distinctiveForms(x: number): string[] {
+  return numberForms(x).filter((f) =>
+    /^[0-9a-fA-F]+$/.test(f) ? f.length >= 16 && !/^(0000|ffff)|(0000|ffff)$/i.test(f) : f.length >= 8,
+  );
+}

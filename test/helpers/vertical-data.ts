@@ -115,17 +115,7 @@ export async function alignBanks(
   return start.body.id;
 }
 
-/** The aligned row keys (lines of the imported file) of a PSI job at `member`, in the shared order. */
-export async function alignmentOf(c: LocalConsortium, member: string, job: string): Promise<number[]> {
-  const rows: number[] = [];
-  for (let offset = 0; ; ) {
-    const page = await c.api(member, 'risk', 'GET', `/v1/psi/${job}/alignment?offset=${offset}&limit=5000`);
-    expect(page.status).toBe(200);
-    rows.push(...page.body.rowKeys);
-    if (page.body.next === null) return rows;
-    offset = page.body.next;
-  }
-}
+export { alignmentLines as alignmentOf } from '../../examples/vertical.js';
 
 /** A small vertical job's request body (bank-a holds the label). */
 export function verticalJob(

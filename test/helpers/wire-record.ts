@@ -264,3 +264,20 @@ export function expectNoLeaks(recordText: string, needles: Iterable<string>, wha
   const leaks = findLeaks(recordText, needles);
   expect(describeLeaks(leaks), `${what} holds ${leaks.length} form(s) of identifiers`).toEqual([]);
 }
+
+/**
+ * Every message the nodes sent to `service` (`/accord.v1.<service>/`), inbox subscriptions left out, one JSON line
+ * each: what a privacy test searches for what must not leave a bank.
+ */
+export function sentByNodes(records: readonly string[], service: string): string {
+  const lines: string[] = [];
+  for (const record of records)
+    for (const e of parseWireRecord(record))
+      if (
+        e.method?.startsWith(`/accord.v1.${service}/`) &&
+        e.method !== `/accord.v1.${service}/Subscribe` &&
+        e.dir === 'out'
+      )
+        lines.push(JSON.stringify(e));
+  return lines.join('\n');
+}

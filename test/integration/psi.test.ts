@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
+import { alignmentLines } from '../../examples/vertical.js';
 import { PsiClient } from '../../node/psi/psi-client.js';
 import { parseNodeConfig } from '../../platform/config/index.js';
 import { createLogger } from '../../platform/log/logger.js';
@@ -32,16 +33,7 @@ function idsByLine(csv: string): Map<number, string> {
   return new Map(lines.slice(1).map((line, i) => [i + 2, line.split(',')[0]!]));
 }
 
-async function alignment(c: LocalConsortium, member: string, job: string): Promise<number[]> {
-  const rows: number[] = [];
-  for (let offset = 0; ; ) {
-    const page = await c.api(member, 'risk', 'GET', `/v1/psi/${job}/alignment?offset=${offset}&limit=5000`);
-    expect(page.status).toBe(200);
-    rows.push(...page.body.rowKeys);
-    if (page.body.next === null) return rows;
-    offset = page.body.next;
-  }
-}
+const alignment = alignmentLines;
 
 describe('PSI between member banks', () => {
   let c: LocalConsortium;

@@ -16,11 +16,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
-import { numberForms } from '../helpers/identifier-forms.js';
+import { distinctiveForms } from '../helpers/identifier-forms.js';
 import { breastCsv, importTable, smallJob, waitTraining } from '../helpers/training-data.js';
 import { editCoordinatorConfig, reload } from '../helpers/coordinator-config.js';
 import { waitFor } from '../helpers/wait.js';
-import { expectNoLeaks, parseWireRecord } from '../helpers/wire-record.js';
+import { expectNoLeaks, parseWireRecord, sentByNodes } from '../helpers/wire-record.js';
 
 const MEMBERS = ['bank-a', 'bank-b', 'bank-c'] as const;
 
@@ -37,33 +37,6 @@ function edited(csv: string, column: string, replace?: (cell: string, row: numbe
   const keep = (cells: string[], r: number) =>
     replace ? cells.map((c, i) => (i === at ? replace(c, r) : c)) : cells.filter((_, i) => i !== at);
   return `${[keep(header, -1), ...rows.map(keep)].map((r) => r.join(',')).join('\n')}\n`;
-}
-
-/**
- * Forms of a number distinctive enough not to turn up by chance in megabytes of random-looking bytes: text forms of
- * 8 characters or more, and 8-byte hex forms whose bytes are not mostly padding (the 64-bit fixed-point form of a
- * small value is 2 bytes of value and 6 of zeros or ones, which random bytes match every few hundred kilobytes).
- * The fixed-point forms left out here are what an unmasked vector would carry; the uniformity check below is what
- * finds those.
- */
-function distinctiveForms(x: number): string[] {
-  return numberForms(x).filter((f) =>
-    /^[0-9a-fA-F]+$/.test(f) ? f.length >= 16 && !/^(0000|ffff)|(0000|ffff)$/i.test(f) : f.length >= 8,
-  );
-}
-
-/** Every message a node sent during training (its requests to the Training service), one JSON line each. */
-function sentByNodes(records: readonly string[]): string {
-  const lines: string[] = [];
-  for (const record of records)
-    for (const e of parseWireRecord(record))
-      if (
-        e.method?.startsWith('/accord.v1.Training/') &&
-        e.method !== '/accord.v1.Training/Subscribe' &&
-        e.dir === 'out'
-      )
-        lines.push(JSON.stringify(e));
-  return lines.join('\n');
 }
 
 describe('horizontal training: three banks, every message recorded', () => {
@@ -182,7 +155,7 @@ describe('horizontal training: three banks, every message recorded', () => {
 
   it('sends no feature value or score of any bank, and only uniformly masked vectors', async () => {
     const records = readdirSync(wireDir).map((f) => readFileSync(join(wireDir, f), 'utf8'));
-    const sent = sentByNodes(records);
+    const sent = sentByNodes(records, 'Training');
     expect(sent).toContain('/accord.v1.Training/Step');
     // Every vector a node sent: lanes as they would be if unmasked are small (fixed point: |v| < clip·2^f, wide
     // limbs < 2^16); masked lanes are uniform in 2^32, so few are small. An unmasked vector would be all small.

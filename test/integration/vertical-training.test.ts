@@ -22,7 +22,7 @@ import { partialInputName } from '../../models/vertical/part.js';
 import type { Preprocessing } from '../../models/types.js';
 import { splitRows } from '../../node/training/local-data.js';
 import { cipherSuite, ciphertextParameterId } from '../../primitives/he/index.js';
-import { numberForms } from '../helpers/identifier-forms.js';
+import { distinctiveForms } from '../helpers/identifier-forms.js';
 import { waitTraining } from '../helpers/training-data.js';
 import {
   alignBanks,
@@ -35,21 +35,9 @@ import {
   verticalBanks,
   verticalJob,
 } from '../helpers/vertical-data.js';
-import { expectNoLeaks, parseWireRecord } from '../helpers/wire-record.js';
+import { expectNoLeaks, parseWireRecord, sentByNodes } from '../helpers/wire-record.js';
 
 const banks = verticalBanks();
-
-/**
- * Text forms of 8+ characters and 8-byte hex forms that are not mostly padding (as in training.test.ts). The
- * fixed-point forms a plaintext partial logit would travel in are mostly zero bytes, which random bytes match by
- * chance: the structural checks of the test (every box sealed, every ciphertext BFV of the named parameters) are
- * what find those.
- */
-function distinctiveForms(x: number): string[] {
-  return numberForms(x).filter((f) =>
-    /^[0-9a-fA-F]+$/.test(f) ? f.length >= 16 && !/^(0000|ffff)|(0000|ffff)$/i.test(f) : f.length >= 8,
-  );
-}
 
 /**
  * A sealed box is AES-GCM output: uniform bytes. One that holds a ciphertext or anything else in the clear opens
@@ -62,20 +50,6 @@ function looksSealed(box: Buffer): boolean {
   const expected = box.length / 256;
   const chi = counts.reduce((s, n) => s + (n - expected) ** 2 / expected, 0);
   return chi < 400;
-}
-
-/** Every message a node sent to the Training service, one JSON line each. */
-function sentByNodes(records: readonly string[]): string {
-  const lines: string[] = [];
-  for (const record of records)
-    for (const e of parseWireRecord(record))
-      if (
-        e.method?.startsWith('/accord.v1.Training/') &&
-        e.method !== '/accord.v1.Training/Subscribe' &&
-        e.dir === 'out'
-      )
-        lines.push(JSON.stringify(e));
-  return lines.join('\n');
 }
 
 /** What the label holder's and the feature holders' ONNX parts give, joined, for the aligned rows. */
@@ -187,7 +161,7 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
   it('sends no feature value, partial logit or score in any form, and only BFV ciphertexts of the named parameters', async () => {
     expect(scored).not.toBeNull();
     const records = readdirSync(wireDir).map((f) => readFileSync(join(wireDir, f), 'utf8'));
-    const sent = sentByNodes(records);
+    const sent = sentByNodes(records, 'Training');
     expect(sent).toContain('/accord.v1.Training/Vertical');
     const bfv = await cipherSuite('bfv');
     let ciphertexts = 0;

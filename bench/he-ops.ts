@@ -1,18 +1,34 @@
 /**
  * Per-operation timings of the BFV cipher suite (`primitives/he/bfv.ts`): a micro-benchmark, not a test.
  *
- *   node --import tsx bench/he-ops.ts [--runs 7]
+ *   node --import tsx bench/he-ops.ts [--runs 7] [--impl DIR]
  *
  * Prints, per operation, the median (and min, max) of `--runs` timed calls after one warm-up call, in milliseconds,
  * one core. "batch" is what one 8 192-row batch of vertical training costs in HE work across the parties: 1 encrypt,
  * 1 addPlain, 14 + 10 single-chunk columns through maskedInnerProducts (with their masks), 24 decrypts.
+ *
+ * --impl DIR measures another copy of primitives/he (DIR holds its bfv.ts and cipher.ts), e.g. an older commit's:
+ *   mkdir -p /tmp/old && git archive HEAD~1 primitives | tar -x -C /tmp/old
+ *   ln -s "$PWD/node_modules" /tmp/old/node_modules
+ *   node --import tsx bench/he-ops.ts --impl /tmp/old/primitives/he
+ * On a shared machine, run the two copies alternately a few times and compare the minima as well as the medians.
  */
-import { createBfvSuite } from '../primitives/he/bfv.js';
-import { uniformMask } from '../primitives/he/cipher.js';
-import { SLOTS } from '../primitives/he/parameters.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { createBfvSuite as CreateBfvSuite } from '../primitives/he/bfv.js';
+import type { uniformMask as UniformMask } from '../primitives/he/cipher.js';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 7;
+const SLOTS = 8192;
+const option = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const RUNS = Number(option('--runs') ?? 7);
+const implDir = option('--impl');
+const moduleOf = (file: string): string =>
+  implDir === undefined ? `../primitives/he/${file}` : pathToFileURL(resolve(implDir, file)).href;
+const { createBfvSuite } = (await import(moduleOf('bfv.ts'))) as { createBfvSuite: typeof CreateBfvSuite };
+const { uniformMask } = (await import(moduleOf('cipher.ts'))) as { uniformMask: typeof UniformMask };
 
 /** Signed values in (-2^bits, 2^bits), from a fixed xorshift generator (the values do not change the timings). */
 function values(n: number, bits: number, seed: number): BigInt64Array {
@@ -102,7 +118,9 @@ time('batch (training, 8192 rows, 14 + 10 columns)', () => {
   for (const out of outs) suite.decrypt(secretKey, out);
 });
 
-console.log(`BFV suite start: ${startMs.toFixed(0)} ms; ${RUNS} runs per row after a warm-up; ms`);
+console.log(
+  `${implDir ?? 'primitives/he'}: BFV suite start ${startMs.toFixed(0)} ms; ${RUNS} runs per row after a warm-up; ms`,
+);
 const width = Math.max(...rows.map((r) => r.name.length));
 console.log(`${'operation'.padEnd(width)}  per      median     min     max`);
 for (const r of rows)

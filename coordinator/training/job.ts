@@ -36,6 +36,8 @@ export interface JobDeps {
   onEnd(job: CoordinatorJob, outcome: TrainingOutcome, error: AccordError | null, by: string | null): void;
   /** Called after each aggregation with who contributed (for the audit log). */
   onAggregated(job: CoordinatorJob, id: AggregationId, contributors: readonly string[]): void;
+  /** The end could not be delivered to `member` (its inbox stalled or closed): deliver it when it is back. */
+  onEndUndelivered?(member: string, event: TrainingEvent): void;
   /** Vertical jobs: the homomorphic encryption the coordinator decrypts with. */
   cipher(): Promise<CipherSuite>;
 }
@@ -100,6 +102,9 @@ export class CoordinatorJob {
 
   /** Records an acceptance; true when everyone has accepted (the job can start). */
   accept(member: string, digest: string, fingerprint: string, vertical?: VerticalAcceptance): boolean {
+    // One answer per member, before the start: a second acceptance would start the job again.
+    if (this.accepted.has(member) || this.started)
+      throw new AccordError('ACCORD_TRAINING_INVITATION_NOT_FOUND', { job: this.id });
     if (digest !== this.digest) throw new AccordError('ACCORD_TRAINING_SPEC_MISMATCH', { member });
     if (this.spec.kind === 'vertical') {
       if (!vertical)
@@ -176,12 +181,19 @@ export class CoordinatorJob {
       this.vertical?.fail(error, by);
     }
     const event = this.endEvent(outcome, error, by);
-    for (const m of this.participants) void this.deps.deliver(m, event).catch(() => undefined);
+    // A member whose inbox does not take the end now gets it when it subscribes again.
+    for (const m of this.participants)
+      void this.deps.deliver(m, event).catch(() => this.deps.onEndUndelivered?.(m, event));
     this.deps.onEnd(this, outcome, error, by);
   }
 
   /** Runs every aggregation; ends the job done, or failed with the first error. */
+  /** Set when the job starts: no acceptance is taken after it. */
+  private started = false;
+
   async run(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     if (this.spec.kind === 'vertical') return this.runVertical();
     const spec = asHorizontal(this.spec);
     try {
@@ -201,10 +213,11 @@ export class CoordinatorJob {
     const spec = this.spec;
     if (spec.kind !== 'vertical') return;
     try {
-      VerticalEngine.checkAlignment(spec, this.verticalAcceptances);
+      const cipher = await this.deps.cipher();
+      VerticalEngine.checkShape(spec, this.verticalAcceptances, cipher.slots);
       this.vertical = new VerticalEngine(this.id, this.participants, spec, this.verticalAcceptances, {
         deliver: this.deps.deliver,
-        cipher: await this.deps.cipher(),
+        cipher,
         stageTimeoutMs: this.deps.stageTimeoutMs,
         onEpoch: (epoch) => {
           this.epoch = epoch + 1;

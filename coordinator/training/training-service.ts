@@ -152,6 +152,7 @@ export class TrainingCoordinator {
         stageTimeoutMs: limits.stageTimeoutMs,
         vectorTimeoutMs: limits.vectorTimeoutMs,
         onEnd: (j, outcome, error, by) => this.ended(j, outcome, error, by),
+        onEndUndelivered: (m, event) => this.missed(m, event),
         onAggregated: (j, id, contributors) =>
           auditInBackground(this.deps.audit, {
             actor: 'coordinator',
@@ -192,12 +193,7 @@ export class TrainingCoordinator {
       if (this.endedWith.size > 1_000) this.endedWith.delete(this.endedWith.keys().next().value as string);
     }
     const event = job.endEvent(outcome, error, by);
-    for (const m of job.participants) {
-      if (this.deps.inboxes.isConnected(m)) continue;
-      const missed = this.missedEnds.get(m) ?? [];
-      missed.push(event);
-      this.missedEnds.set(m, missed.slice(-100));
-    }
+    for (const m of job.participants) if (!this.deps.inboxes.isConnected(m)) this.missed(m, event);
     void this.deps.sessions.end(job.id, outcome, error?.code ?? null, Date.now()).catch(() => undefined);
     auditInBackground(this.deps.audit, {
       actor: by ?? 'coordinator',
@@ -210,6 +206,14 @@ export class TrainingCoordinator {
         ...(job.verticalBytes !== null ? { bytes: job.verticalBytes } : {}),
       },
     });
+  }
+
+  /** Keeps an end event for a member to get when its inbox opens again (once, the last 100). */
+  private missed(member: string, event: TrainingEvent): void {
+    const missed = this.missedEnds.get(member) ?? [];
+    if (missed.includes(event)) return;
+    missed.push(event);
+    this.missedEnds.set(member, missed.slice(-100));
   }
 
   private memberLost(member: string): void {

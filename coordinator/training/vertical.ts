@@ -13,6 +13,9 @@ import {
   type Box,
   type MaskedCiphertext,
   sameBatch,
+  batchSizes,
+  MAX_EVAL_CHUNKS,
+  MIN_ROWS_PER_COLUMN,
   splitSizes,
   VERTICAL_STAGE,
   type VerticalAcceptance,
@@ -49,7 +52,8 @@ interface Pending {
   readonly decrypted: Map<string, { count: number; values: Map<number, bigint | BigUint64Array> }>;
   /** Members whose part of this batch is complete. */
   readonly complete: Set<string>;
-  reported: boolean;
+  /** Feature holders the label holder's report was relayed to (evaluation). */
+  readonly reported: Set<string>;
   resolve(): void;
   reject(failure: VerticalFailed): void;
 }
@@ -61,7 +65,8 @@ export class VerticalEngine {
   readonly featureHolders: readonly string[];
   private pending: Pending | null = null;
   private failed: VerticalFailed | null = null;
-  private readonly columns = new Map<string, number>();
+  /** Each party's gradient column count, as it accepted the job: it is held to it. */
+  private readonly columns: ReadonlyMap<string, number>;
   private readonly trainingRows: number;
   private readonly validationRows: number;
   private secretKey: ReturnType<CipherSuite['generateKeys']>['secretKey'] | null = null;
@@ -77,6 +82,7 @@ export class VerticalEngine {
   ) {
     this.labelHolder = spec.labelHolder;
     this.featureHolders = participants.filter((m) => m !== spec.labelHolder);
+    this.columns = new Map([...acceptances].map(([m, a]) => [m, a.columns]));
     const rows = acceptances.get(this.labelHolder)!.alignedRows;
     ({ trainingRows: this.trainingRows, validationRows: this.validationRows } = splitSizes(
       rows,
@@ -84,19 +90,40 @@ export class VerticalEngine {
     ));
   }
 
-  /** Every party aligned the same rows, or the job cannot start. */
-  static checkAlignment(spec: VerticalSpec, acceptances: ReadonlyMap<string, VerticalAcceptance>): void {
-    const expected = acceptances.get(spec.labelHolder)?.alignedRows;
+  /**
+   * The job can start: every party aligned the same rows, every training batch has enough rows for the widest party's
+   * columns (else a party could solve its gradient sums for the residuals), and the validation rows fit the
+   * evaluation's ciphertexts. Throws VerticalFailed naming the party (or nobody, for the batch and validation sizes).
+   */
+  static checkShape(
+    spec: VerticalSpec,
+    acceptances: ReadonlyMap<string, VerticalAcceptance>,
+    slots: number,
+  ): void {
+    const expected = acceptances.get(spec.labelHolder)?.alignedRows ?? 0;
     for (const [member, a] of acceptances)
       if (a.alignedRows !== expected)
         throw new VerticalFailed(
-          new AccordError('ACCORD_VERTICAL_ROW_COUNT_MISMATCH', {
-            member,
-            rows: a.alignedRows,
-            expected: expected ?? 0,
-          }),
+          new AccordError('ACCORD_VERTICAL_ROW_COUNT_MISMATCH', { member, rows: a.alignedRows, expected }),
           member,
         );
+    const { trainingRows, validationRows } = splitSizes(expected, spec.validation.fraction);
+    const columns = Math.max(...[...acceptances.values()].map((a) => a.columns));
+    const smallest = Math.min(...batchSizes(trainingRows, spec.batchSize));
+    const needed = MIN_ROWS_PER_COLUMN * columns;
+    if (smallest < needed)
+      throw new VerticalFailed(
+        new AccordError('ACCORD_VERTICAL_BATCH_TOO_SMALL', { rows: smallest, columns, needed }),
+        null,
+      );
+    if (validationRows > MAX_EVAL_CHUNKS * slots)
+      throw new VerticalFailed(
+        new AccordError('ACCORD_VERTICAL_VALIDATION_TOO_LARGE', {
+          rows: validationRows,
+          limit: MAX_EVAL_CHUNKS * slots,
+        }),
+        null,
+      );
   }
 
   private chunksOf(rows: number): number {
@@ -120,12 +147,10 @@ export class VerticalEngine {
           keys: this.participants.map((m) => this.acceptances.get(m)!.key),
         }),
       );
-      const batches = Math.ceil(this.trainingRows / this.spec.batchSize);
+      const sizes = batchSizes(this.trainingRows, this.spec.batchSize);
       for (let epoch = 1; epoch <= this.spec.epochs; epoch++) {
-        for (let b = 0; b < batches; b++) {
-          const rows = Math.min(this.spec.batchSize, this.trainingRows - b * this.spec.batchSize);
+        for (const [b, rows] of sizes.entries())
           await this.stage({ jobId: this.jobId, epoch, batch: b, phase: 'train' }, this.chunksOf(rows));
-        }
         await this.stage(
           { jobId: this.jobId, epoch, batch: 0, phase: 'eval' },
           this.chunksOf(this.validationRows),
@@ -168,7 +193,7 @@ export class VerticalEngine {
         boxes: new Map(),
         decrypted: new Map(),
         complete: new Set(),
-        reported: false,
+        reported: new Set(),
         resolve: () => {
           clearTimeout(timer);
           this.pending = null;
@@ -248,15 +273,26 @@ export class VerticalEngine {
         if (reply.masked.count !== pending.chunks) throw refuse(`scores come in ${pending.chunks} chunks`);
         this.decrypt(pending, member, reply.masked, false);
         return;
-      case VERTICAL_STAGE.REPORT:
-        if (!isLabelHolder || train || pending.reported || !pending.complete.has(member))
-          throw refuse('a report comes once from the label holder after its scores');
-        pending.reported = true;
-        void this.broadcast(
-          call({ stage: VERTICAL_STAGE.PROGRESS, batch: pending.batch, metrics: reply.metrics }),
-          this.featureHolders,
-        ).then(pending.resolve, (f: VerticalFailed) => this.fail(f.error, f.by));
+      case VERTICAL_STAGE.REPORT: {
+        // One box per feature holder, sealed by the label holder: the coordinator relays the metrics unread.
+        const box = reply.box;
+        if (!isLabelHolder || train || !pending.complete.has(member))
+          throw refuse('a report comes from the label holder after its scores');
+        if (box.from !== member || !this.featureHolders.includes(box.to) || box.parts !== 1 || box.part !== 0)
+          throw refuse('a report is one box for each feature holder');
+        const key = `report/${box.to}`;
+        if (pending.boxes.has(key)) throw refuse(`a second report for ${box.to}`);
+        pending.boxes.set(key, new Set([0]));
+        this.bytes += 2 * box.box.length;
+        this.send(box.to, call({ stage: VERTICAL_STAGE.PROGRESS, batch: pending.batch, boxes: [box] })).then(
+          () => {
+            pending.reported.add(box.to);
+            if (this.featureHolders.every((p) => pending.reported.has(p))) pending.resolve();
+          },
+          (f: VerticalFailed) => this.fail(f.error, f.by),
+        );
         return;
+      }
     }
   }
 
@@ -286,11 +322,8 @@ export class VerticalEngine {
   private decrypt(pending: Pending, member: string, masked: MaskedCiphertext, gradient: boolean): void {
     const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
     const { cipher } = this.deps;
-    if (gradient) {
-      const known = this.columns.get(member);
-      if (known !== undefined && known !== masked.count) throw refuse(`${member} has ${known} columns`);
-      this.columns.set(member, masked.count);
-    }
+    if (gradient && masked.count !== this.columns.get(member))
+      throw refuse(`${member} accepted the job with ${this.columns.get(member)} columns`);
     const entry = pending.decrypted.get(member) ?? { count: masked.count, values: new Map() };
     if (entry.count !== masked.count || entry.values.has(masked.index))
       throw refuse(`ciphertext ${masked.index} of ${masked.count} repeated or miscounted`);

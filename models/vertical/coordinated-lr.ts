@@ -21,6 +21,7 @@
  */
 import { sigmoid } from '../network.js';
 import { createOptimiser, type Optimiser, type OptimiserState } from '../optimiser.js';
+import { batchSizes } from '../../primitives/vertical/protocol.js';
 import { deriveSeed, SeededRandom } from '../random.js';
 
 export const FEATURE_BITS = 10;
@@ -34,8 +35,8 @@ const MAX_FIXED = 2 ** 50;
 
 /**
  * The training rows of each batch of `epoch` (1-based): the aligned training positions shuffled by a generator
- * seeded from the job's seed and the epoch, cut into batches of `batchSize` (the last may be smaller). Every party
- * computes the same batches from the same spec.
+ * seeded from the job's seed and the epoch, cut into batches of `batchSize` (a last one under half that joined to
+ * the one before: primitives/vertical/protocol.ts `batchSizes`). Every party computes the same batches from the same spec.
  */
 export function epochBatches(
   initSeed: string,
@@ -43,8 +44,7 @@ export function epochBatches(
   trainingPositions: readonly number[],
   batchSize: number,
 ): number[][] {
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new RangeError('batchSize must be a positive integer');
+  const sizes = batchSizes(trainingPositions.length, batchSize);
   const order = [...trainingPositions];
   const random = new SeededRandom(deriveSeed(initSeed, `vertical batches ${epoch}`));
   for (let i = order.length - 1; i > 0; i--) {
@@ -52,7 +52,11 @@ export function epochBatches(
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const batches: number[][] = [];
-  for (let at = 0; at < order.length; at += batchSize) batches.push(order.slice(at, at + batchSize));
+  let at = 0;
+  for (const size of sizes) {
+    batches.push(order.slice(at, at + size));
+    at += size;
+  }
   return batches;
 }
 

@@ -179,6 +179,13 @@ export function prepareVerticalData(input: {
       rows: rowKeys.length,
       needed: MIN_TRAINING_ROWS,
     });
+  // Both classes among the validation rows, or no AUC can be measured (found now, not after an epoch of work).
+  if (labels && new Set(validationRows.map((r) => labels![r])).size < 2)
+    throw new AccordError('ACCORD_TRAINING_SCHEMA_MISMATCH', {
+      dataset,
+      column: input.label!.name,
+      problem: 'holds one class only among the validation rows',
+    });
   // Standardisation from this party's own training rows only: validation rows stay unseen, as they would at scoring.
   const trainingRaw = new Map<string, RawCell[]>();
   for (const f of features)

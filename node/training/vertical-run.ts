@@ -46,19 +46,23 @@ import {
 } from '../../primitives/he/index.js';
 import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
 import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
-import { asVertical, type VerticalSpec } from '../../primitives/training/spec.js';
+import { asVertical, canonicalJson, type VerticalSpec } from '../../primitives/training/spec.js';
 import { boxKeyMessage, PartyChannel } from '../../primitives/vertical/channel.js';
 import {
   type BatchId,
   type Box,
   batchKey,
   type EpochMetrics,
+  reportSchema,
   VERTICAL_STAGE,
   type VerticalAcceptance,
   type VerticalCall,
   type VerticalReply,
 } from '../../primitives/vertical/protocol.js';
 import type { VerticalData } from './vertical-data.js';
+
+/** Largest |Σ_P z_P| the label holder accepts for a validation row (a logit of 1 000 is certainty many times over). */
+const MAX_PARTNER_LOGIT = 1_000;
 
 export interface VerticalRunDeps {
   readonly self: string;
@@ -77,12 +81,21 @@ class BoxGather {
   private readonly parts = new Map<string, Uint8Array[]>();
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly senders: readonly string[]) {}
+  constructor(
+    private readonly senders: readonly string[],
+    /** Ciphertexts each sender sends: one per 8 192 rows of the batch. */
+    private readonly chunks: number,
+  ) {}
 
   /** Adds an opened box; true when every sender's every part is in. */
   add(box: Box, payload: Uint8Array): boolean {
     const have = this.parts.get(box.from) ?? new Array<Uint8Array>(box.parts);
-    if (!this.senders.includes(box.from) || have[box.part] !== undefined || have.length !== box.parts)
+    if (
+      !this.senders.includes(box.from) ||
+      box.parts !== this.chunks ||
+      have[box.part] !== undefined ||
+      have.length !== box.parts
+    )
       throw new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason: `an unexpected box from ${box.from}` });
     have[box.part] = payload;
     this.parts.set(box.from, have);
@@ -100,7 +113,11 @@ class BoxGather {
 interface BatchState {
   readonly id: BatchId;
   readonly rows: readonly number[];
+  /** Ciphertexts the batch's rows fill. */
+  readonly chunks: number;
   gather: BoxGather | null;
+  /** Stages this node has answered for the batch: each once (a relay replaying one would get a second answer). */
+  readonly done: Set<string>;
   /** Per column: Σ of the mask's slots modulo t (train), or per chunk the masks (eval). */
   maskSums: bigint[] | null;
   masks: BigUint64Array[] | null;
@@ -118,6 +135,8 @@ export class VerticalRun {
   private readonly optimiser: Optimiser;
   private model: PartyModel;
   private current: BatchState | null = null;
+  /** Gradient steps taken: the part is registered only after every batch of every epoch. */
+  private steps = 0;
   private settled = false;
   private queue: Promise<void> = Promise.resolve();
 
@@ -145,6 +164,7 @@ export class VerticalRun {
     const boxKey = this.boxKey.publicKey;
     return {
       alignedRows: this.data.alignedRows,
+      columns: this.data.width + (this.isLabelHolder ? 1 : 0),
       key: {
         member: this.deps.self,
         boxKey,
@@ -183,16 +203,23 @@ export class VerticalRun {
       case VERTICAL_STAGE.PARTIALS:
         return this.partials(call.batch);
       case VERTICAL_STAGE.RESIDUALS:
+        this.phase(call.batch, 'train', call.stage);
+        return this.gatherPartials(call.batch, call.boxes);
       case VERTICAL_STAGE.SCORE:
+        this.phase(call.batch, 'eval', call.stage);
         return this.gatherPartials(call.batch, call.boxes);
       case VERTICAL_STAGE.GRADIENTS:
+        this.phase(call.batch, 'train', call.stage);
         return this.gradientsFromResiduals(call.batch, call.boxes);
       case VERTICAL_STAGE.UPDATE:
+        this.phase(call.batch, 'train', call.stage);
         return this.update(call.batch, call.sums);
       case VERTICAL_STAGE.SCORES:
+        this.phase(call.batch, 'eval', call.stage);
         return this.scores(call.batch, call.slots);
       case VERTICAL_STAGE.PROGRESS:
-        return this.progress(call.batch, call.metrics);
+        this.phase(call.batch, 'eval', call.stage);
+        return this.progress(call.batch, call.boxes);
     }
   }
 
@@ -258,7 +285,9 @@ export class VerticalRun {
     const order = (b: BatchId) => b.epoch * 2_000_000 + (b.phase === 'eval' ? 1_000_001 : b.batch);
     if (prev && order(id) <= order(prev))
       throw this.refuse(`batch ${batchKey(id)} comes after ${batchKey(prev)}`);
-    this.current = { id, rows: this.rowsOf(id), gather: null, maskSums: null, masks: null, zA: null };
+    const rows = this.rowsOf(id);
+    const chunks = Math.max(1, Math.ceil(rows.length / this.requireCipher().cipher.slots));
+    this.current = { id, rows, chunks, gather: null, done: new Set(), maskSums: null, masks: null, zA: null };
     return this.current;
   }
 
@@ -266,6 +295,17 @@ export class VerticalRun {
     if (!this.current || batchKey(this.current.id) !== batchKey(id))
       throw this.refuse(`no batch ${batchKey(id)} under way`);
     return this.current;
+  }
+
+  /** Marks `stage` answered for the batch; a second time is refused. */
+  private once(state: BatchState, stage: string): void {
+    if (state.done.has(stage)) throw this.refuse(`${stage} of ${batchKey(state.id)} again`);
+    state.done.add(stage);
+  }
+
+  /** Refuses a stage that does not belong to the batch's phase. */
+  private phase(id: BatchId, phase: BatchId['phase'], stage: string): void {
+    if (id.phase !== phase) throw this.refuse(`${stage} in a ${id.phase} step`);
   }
 
   private seal(to: string, id: BatchId, stage: string, parts: Uint8Array[]): VerticalReply[] {
@@ -280,7 +320,9 @@ export class VerticalRun {
       };
       return stage === VERTICAL_STAGE.PARTIALS
         ? { stage: VERTICAL_STAGE.PARTIALS, batch: id, box }
-        : { stage: VERTICAL_STAGE.RESIDUALS, batch: id, box };
+        : stage === VERTICAL_STAGE.REPORT
+          ? { stage: VERTICAL_STAGE.REPORT, batch: id, box }
+          : { stage: VERTICAL_STAGE.RESIDUALS, batch: id, box };
     });
   }
 
@@ -293,6 +335,7 @@ export class VerticalRun {
     if (this.isLabelHolder) throw this.refuse('the label holder sends no partial logits');
     const { cipher, publicKey } = this.requireCipher();
     const state = this.begin(id);
+    this.once(state, VERTICAL_STAGE.PARTIALS);
     const z = partialLogitsOf(this.data.X, this.data.width, state.rows, weightsOf(this.model).weights, 0);
     const cts = cipher.encrypt(publicKey, fixedLogits(z));
     await this.send(this.seal(this.spec.labelHolder, id, VERTICAL_STAGE.PARTIALS, cts));
@@ -302,7 +345,8 @@ export class VerticalRun {
   private async gatherPartials(id: BatchId, boxes: readonly Box[]): Promise<void> {
     if (!this.isLabelHolder) throw this.refuse('partial logits go to the label holder');
     const state = this.begin(id);
-    state.gather ??= new BoxGather(this.featureHolders);
+    if (state.done.has('answered')) throw this.refuse(`partial logits of ${batchKey(id)} again`);
+    state.gather ??= new BoxGather(this.featureHolders, state.chunks);
     let complete = false;
     for (const box of boxes) {
       const stage = VERTICAL_STAGE.PARTIALS;
@@ -313,6 +357,7 @@ export class VerticalRun {
       complete = state.gather.add(box, payload);
     }
     if (!complete) return;
+    this.once(state, 'answered');
     const { cipher } = this.requireCipher();
     const perParty = state.gather.all();
     state.gather = null;
@@ -338,7 +383,8 @@ export class VerticalRun {
   private async gradientsFromResiduals(id: BatchId, boxes: readonly Box[]): Promise<void> {
     if (this.isLabelHolder) throw this.refuse('residuals go to feature holders');
     const state = this.requireCurrent(id);
-    state.gather ??= new BoxGather([this.spec.labelHolder]);
+    if (state.done.has('answered')) throw this.refuse(`residuals of ${batchKey(id)} again`);
+    state.gather ??= new BoxGather([this.spec.labelHolder], state.chunks);
     let complete = false;
     for (const box of boxes) {
       const stage = VERTICAL_STAGE.RESIDUALS;
@@ -350,6 +396,7 @@ export class VerticalRun {
       );
     }
     if (!complete) return;
+    this.once(state, 'answered');
     const fourD = state.gather.all()[0]!;
     state.gather = null;
     await this.maskedGradients(state, fourD);
@@ -378,7 +425,9 @@ export class VerticalRun {
     const maskSums = state.maskSums;
     if (!maskSums || sums.length !== maskSums.length)
       throw this.refuse('an update that answers no gradients');
+    this.once(state, VERTICAL_STAGE.UPDATE);
     state.maskSums = null;
+    this.steps++;
     const t = cipher.plainModulus;
     const gradient = Float64Array.from(sums, (s, j) =>
       gradientFromSum(centreLift((((s - maskSums[j]!) % t) + t) % t, t), state.rows.length),
@@ -415,8 +464,12 @@ export class VerticalRun {
     for (let i = 0; i < rows.length; i++) {
       const chunk = Math.floor(i / cipher.slots);
       const slot = i % cipher.slots;
-      const value = centreLift((((slots[chunk]![slot]! - masks[chunk]![slot]!) % t) + t) % t, t);
-      scores[i] = sigmoid(zA[i]! + logitFromFixed(value));
+      const partners = logitFromFixed(
+        centreLift((((slots[chunk]![slot]! - masks[chunk]![slot]!) % t) + t) % t, t),
+      );
+      // No honest sum of partial logits comes near this: the coordinator forged or garbled the slots.
+      if (!(Math.abs(partners) <= MAX_PARTNER_LOGIT)) throw this.refuse('scores out of any model’s range');
+      scores[i] = sigmoid(zA[i]! + partners);
     }
     state.masks = null;
     state.zA = null;
@@ -430,18 +483,34 @@ export class VerticalRun {
       negatives: labels.length - labels.reduce((n, y) => n + y, 0),
     };
     await this.record(id.epoch, metrics);
-    await this.deps.reply({
-      stage: VERTICAL_STAGE.REPORT,
-      batch: id,
-      metrics: this.spec.publishMetrics ? metrics : null,
-    });
+    // Each feature holder gets the published metrics (or none) in a box the coordinator cannot read.
+    const report = new TextEncoder().encode(
+      canonicalJson({ metrics: this.spec.publishMetrics ? metrics : null }),
+    );
+    for (const p of this.featureHolders) {
+      const [reply] = this.seal(p, id, VERTICAL_STAGE.REPORT, [report]);
+      await this.deps.reply(reply!);
+    }
   }
 
   /** Feature holder: the epoch is over; the label holder's metrics if it published them. */
-  private async progress(id: BatchId, metrics: EpochMetrics | null): Promise<void> {
+  private async progress(id: BatchId, boxes: readonly Box[]): Promise<void> {
     if (this.isLabelHolder) throw this.refuse('progress goes to feature holders');
-    this.requireCurrent(id);
-    await this.record(id.epoch, metrics);
+    const state = this.requireCurrent(id);
+    const box = boxes[0];
+    if (boxes.length !== 1 || box?.from !== this.spec.labelHolder || box.parts !== 1)
+      throw this.refuse('progress is one box from the label holder');
+    this.once(state, VERTICAL_STAGE.PROGRESS);
+    const payload = this.channels
+      .get(box.from)!
+      .open({ batch: id, stage: VERTICAL_STAGE.REPORT, part: 0, parts: 1 }, box.box);
+    let report: { metrics: EpochMetrics | null };
+    try {
+      report = reportSchema.parse(JSON.parse(new TextDecoder().decode(payload)));
+    } catch {
+      throw new AccordError('ACCORD_VERTICAL_BOX_INVALID', { from: box.from, reason: 'not a report' });
+    }
+    await this.record(id.epoch, report.metrics);
   }
 
   private async record(epoch: number, metrics: EpochMetrics | null): Promise<void> {
@@ -504,7 +573,8 @@ export class VerticalRun {
 
   private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
     if (this.settled) return;
-    if (this.job.round !== this.spec.epochs) {
+    const batches = epochBatches(this.spec.initSeed, 1, this.data.trainingRows, this.spec.batchSize).length;
+    if (this.job.round !== this.spec.epochs || this.steps !== this.spec.epochs * batches) {
       await this.markFailed('failed', new AccordError('ACCORD_TRAINING_LOST'));
       return;
     }

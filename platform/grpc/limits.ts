@@ -11,6 +11,8 @@
  *    sends, a QueryBatch answer of MAX_RPC_BATCH hits each carrying every flag kind (SIGNAL_KINDS + MAX_EXTRA_FLAG_KINDS,
  *    32-character names); then Publish's signal ids, PSI ring batches and results (PSI_BATCH_POINTS points,
  *    PSI_RESULT_BATCH positions) and a page of AUDIT_ANCHORS_PAGE_MAX audit anchors.
+ *  - vertical training, both ways: a step carries one ciphertext or box (MAX_CIPHERTEXT_BYTES), an evaluation's
+ *    decrypted slots at most MAX_EVAL_CHUNKS chunks.
  * The consortium messages (register, heartbeat, member list) are far smaller. The margin on top is a quarter
  * (`LIMIT_MARGIN`), rounded up to a whole KiB, for fields a later minor version may add.
  *
@@ -18,6 +20,8 @@
  * checks that each fits its direction's limit and that no limit is more than twice the largest message.
  */
 import { PSI_BATCH_POINTS, PSI_RESULT_BATCH } from '../../primitives/psi/session-protocol.js';
+import { MAX_EVAL_CHUNKS } from '../../primitives/vertical/protocol.js';
+import { MAX_CIPHERTEXT_BYTES } from '../wire/vertical.js';
 import { MAX_EXTRA_FLAG_KINDS, SIGNAL_KINDS } from '../../primitives/signals/kinds.js';
 import { MAX_PUBLISH_BATCH, MAX_RPC_BATCH, SIGNAL_TOKEN_BYTES } from '../../primitives/signals/protocol.js';
 import { AUDIT_ANCHORS_PAGE_MAX } from '../wire/consortium.js';
@@ -66,6 +70,12 @@ const PSI_SEND_REQUEST =
   delimited(PSI_BATCH_POINTS * POINT_BYTES) +
   BOOL;
 
+/** A vertical training step: one box (a ciphertext, nonce and tag) or one ciphertext, with its batch and stage. */
+const VERTICAL_STEP_REQUEST =
+  delimited(delimited(SESSION_ID_CHARS) + 2 * UINT32 + delimited(5)) +
+  delimited(16) +
+  delimited(2 * delimited(MEMBER_CHARS) + 2 * UINT32 + delimited(MAX_CIPHERTEXT_BYTES + 28));
+
 // Coordinator -> node.
 const FLAG = delimited(SIGNAL_KIND_MAX_CHARS) + UINT32 + INT64;
 const AGGREGATES = delimited(3 * UINT32) + FLAG_KINDS * delimited(FLAG);
@@ -83,6 +93,10 @@ const PSI_RESULT_EVENT = delimited(
   delimited(SESSION_ID_CHARS) + INT64 + UINT32 + delimited(PSI_RESULT_BATCH * POSITION_BYTES) + BOOL,
 );
 const AUDIT_ANCHORS_RESPONSE = AUDIT_ANCHORS_PAGE_MAX * delimited(3 * INT64 + delimited(HASH_HEX_CHARS));
+/** A vertical evaluation's decrypted masked slots: MAX_EVAL_CHUNKS chunks of 8 192 uint64 (the largest VerticalCall). */
+const VERTICAL_SCORES_EVENT = delimited(
+  delimited(SESSION_ID_CHARS) + 64 + MAX_EVAL_CHUNKS * delimited(8192 * 8),
+);
 
 /** Upper bound on the largest request a node sends the coordinator (bytes). */
 export const LARGEST_NODE_REQUEST = Math.max(
@@ -90,6 +104,7 @@ export const LARGEST_NODE_REQUEST = Math.max(
   RETRACT_REQUEST,
   QUERY_BATCH_REQUEST,
   PSI_SEND_REQUEST,
+  VERTICAL_STEP_REQUEST,
 );
 /** Upper bound on the largest message the coordinator sends a node (bytes). */
 export const LARGEST_COORDINATOR_MESSAGE = Math.max(
@@ -98,6 +113,7 @@ export const LARGEST_COORDINATOR_MESSAGE = Math.max(
   PSI_POINT_BATCH_EVENT,
   PSI_RESULT_EVENT,
   AUDIT_ANCHORS_RESPONSE,
+  VERTICAL_SCORES_EVENT,
 );
 
 const withMargin = (bytes: number): number => Math.ceil((bytes * LIMIT_MARGIN) / 1024) * 1024;

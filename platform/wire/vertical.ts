@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { memberSchema as member, TRAINING_MAX_PARTIES } from '../../primitives/training/spec.js';
 import {
   type BatchId,
-  type EpochMetrics,
   type SignedBoxKey,
   VERTICAL_STAGE,
   type VerticalAcceptance,
@@ -16,8 +15,8 @@ import {
 } from '../../primitives/vertical/protocol.js';
 import { decodeWith } from './decode.js';
 
-/** Largest ciphertext a message carries (a BFV N = 8192 ciphertext at full level is 0.5 MiB uncompressed). */
-export const MAX_CIPHERTEXT_BYTES = 1 << 20;
+/** Largest ciphertext a message carries (primitives/he: a BFV ciphertext is 356 392 bytes at its input level). */
+export const MAX_CIPHERTEXT_BYTES = 512 * 1024;
 /** Most columns a party may have, and most chunks of validation rows (8 192 rows each). */
 const MAX_COLUMNS = 4096;
 const MAX_CHUNKS = 1024;
@@ -41,6 +40,7 @@ const signedBoxKey = z.object({
 
 export const verticalAcceptanceSchema = z.object({
   alignedRows: z.number().int().min(1).max(100_000_000),
+  columns: z.number().int().min(1).max(MAX_COLUMNS),
   key: signedBoxKey,
 });
 
@@ -62,21 +62,9 @@ const masked = z
   })
   .refine((m) => m.index < m.count, 'index must be below count');
 
-const count = z.number().int().min(0);
-const metrics = z.object({
-  auc: z.number().min(0).max(1),
-  ks: z.number().min(0).max(1),
-  logLoss: z.number().min(0),
-  threshold: z.number().min(0).max(1),
-  tp: count,
-  fp: count,
-  tn: count,
-  fn: count,
-  positives: count,
-  negatives: count,
-});
-
 const u64s = bytes.refine((b) => b.length % 8 === 0, 'whole uint64s');
+/** One chunk of decrypted slots: 8 192 uint64. */
+const SLOT_CHUNK_BYTES = 8192 * 8;
 
 const call = z.object({
   batch,
@@ -95,8 +83,9 @@ const call = z.object({
   keys: z.array(signedBoxKey).max(TRAINING_MAX_PARTIES),
   boxes: z.array(box).max(TRAINING_MAX_PARTIES * MAX_CHUNKS),
   sums: u64s.refine((b) => b.length <= MAX_COLUMNS * 8),
-  slots: z.array(u64s).max(MAX_CHUNKS),
-  metrics: metrics.nullish(),
+  slots: z
+    .array(bytes.refine((b) => b.length === SLOT_CHUNK_BYTES, 'a chunk is 8 192 uint64'))
+    .max(MAX_CHUNKS),
 });
 
 const reply = z.object({
@@ -110,7 +99,6 @@ const reply = z.object({
   ]),
   box: box.nullish(),
   masked: masked.nullish(),
-  metrics: metrics.nullish(),
 });
 
 const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -128,31 +116,6 @@ function u64Bytes(v: BigUint64Array): Buffer {
   return out;
 }
 
-const metricsFromProto = (m: z.infer<typeof metrics> | null | undefined): EpochMetrics | null =>
-  m
-    ? {
-        auc: m.auc,
-        ks: m.ks,
-        logLoss: m.logLoss,
-        threshold: m.threshold,
-        confusion: { tp: m.tp, fp: m.fp, tn: m.tn, fn: m.fn },
-        positives: m.positives,
-        negatives: m.negatives,
-      }
-    : null;
-const metricsToProto = (m: EpochMetrics | null) =>
-  m
-    ? {
-        auc: m.auc,
-        ks: m.ks,
-        logLoss: m.logLoss,
-        threshold: m.threshold,
-        ...m.confusion,
-        positives: m.positives,
-        negatives: m.negatives,
-      }
-    : null;
-
 const keyToProto = (k: SignedBoxKey) => ({
   member: k.member,
   boxKey: k.boxKey,
@@ -167,7 +130,6 @@ const CALL_DEFAULTS = {
   boxes: [],
   sums: Buffer.alloc(0),
   slots: [],
-  metrics: null,
 };
 
 const missing = (what: string, w: unknown): never => decodeWith(z.never(), what, w);
@@ -175,7 +137,7 @@ const missing = (what: string, w: unknown): never => decodeWith(z.never(), what,
 export const verticalWire = {
   acceptance: {
     toProto: (a: VerticalAcceptance | undefined) =>
-      a ? { alignedRows: a.alignedRows, key: keyToProto(a.key) } : null,
+      a ? { alignedRows: a.alignedRows, columns: a.columns, key: keyToProto(a.key) } : null,
     fromProto: (w: unknown): VerticalAcceptance | undefined =>
       w == null ? undefined : decodeWith(verticalAcceptanceSchema, 'VerticalAcceptance', w),
   },
@@ -195,13 +157,12 @@ export const verticalWire = {
         case VERTICAL_STAGE.RESIDUALS:
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
+        case VERTICAL_STAGE.PROGRESS:
           return { ...base, boxes: c.boxes.map((b) => ({ ...b })) };
         case VERTICAL_STAGE.UPDATE:
           return { ...base, sums: u64Bytes(BigUint64Array.from(c.sums)) };
         case VERTICAL_STAGE.SCORES:
           return { ...base, slots: c.slots.map(u64Bytes) };
-        case VERTICAL_STAGE.PROGRESS:
-          return { ...base, metrics: metricsToProto(c.metrics) };
       }
     },
     fromProto(w: unknown): VerticalCall {
@@ -221,28 +182,26 @@ export const verticalWire = {
         case VERTICAL_STAGE.RESIDUALS:
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
+        case VERTICAL_STAGE.PROGRESS:
           return { stage: c.stage, batch: b, boxes: c.boxes };
         case VERTICAL_STAGE.UPDATE:
           return { stage: c.stage, batch: b, sums: Array.from(u64sOf(c.sums)) };
         case VERTICAL_STAGE.SCORES:
           return { stage: c.stage, batch: b, slots: c.slots.map(u64sOf) };
-        case VERTICAL_STAGE.PROGRESS:
-          return { stage: c.stage, batch: b, metrics: metricsFromProto(c.metrics) };
       }
     },
   },
   reply: {
     toProto(r: VerticalReply): Record<string, unknown> {
-      const base = { batch: { ...r.batch }, stage: r.stage, box: null, masked: null, metrics: null };
+      const base = { batch: { ...r.batch }, stage: r.stage, box: null, masked: null };
       switch (r.stage) {
         case VERTICAL_STAGE.PARTIALS:
         case VERTICAL_STAGE.RESIDUALS:
+        case VERTICAL_STAGE.REPORT:
           return { ...base, box: { ...r.box } };
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
           return { ...base, masked: { ...r.masked } };
-        case VERTICAL_STAGE.REPORT:
-          return { ...base, metrics: metricsToProto(r.metrics) };
       }
     },
     fromProto(w: unknown): VerticalReply {
@@ -251,6 +210,7 @@ export const verticalWire = {
       switch (r.stage) {
         case VERTICAL_STAGE.PARTIALS:
         case VERTICAL_STAGE.RESIDUALS:
+        case VERTICAL_STAGE.REPORT:
           return r.box
             ? { stage: r.stage, batch: b, box: r.box }
             : missing('VerticalStepRequest (no box)', w);
@@ -259,8 +219,6 @@ export const verticalWire = {
           return r.masked
             ? { stage: r.stage, batch: b, masked: r.masked }
             : missing('VerticalStepRequest (no ciphertext)', w);
-        case VERTICAL_STAGE.REPORT:
-          return { stage: r.stage, batch: b, metrics: metricsFromProto(r.metrics) };
       }
     },
   },

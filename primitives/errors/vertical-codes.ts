@@ -14,6 +14,19 @@ export const verticalErrors = defineErrors({
     http: 409,
     grpc: G.FAILED_PRECONDITION,
   },
+  ACCORD_VERTICAL_BATCH_TOO_SMALL: {
+    message:
+      'a training batch of {rows} rows is too small for {columns} gradient columns (at least {needed} rows)',
+    hint: 'With fewer rows than a few per column a party could solve its gradient sums for the residuals, and so the labels; raise batchSize, or use fewer columns.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_VERTICAL_VALIDATION_TOO_LARGE: {
+    message: '{rows} validation rows are more than the {limit} a vertical job evaluates',
+    hint: 'Lower validation.fraction; the validation rows are scored every epoch, a ciphertext of 8 192 rows at a time.',
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_VERTICAL_KEY_INVALID: {
     message: 'the box key of {member} does not verify: {reason}',
     hint: 'Each party signs its box key with its member certificate; a key that does not verify was swapped in transit or comes from an unknown certificate.',

@@ -16,8 +16,12 @@
  *
  *  1. Open and accept (the job framework, primitives/training/job-protocol.ts). Each party checks the alignment is
  *     a finished intersection between exactly the job's members with itself a learner, and its columns (the label
- *     holder also its label: binary). It accepts with its aligned row count and a fresh X25519 box key, signed with
- *     its member certificate over (job, member, spec digest, key). C refuses to start unless every count is equal.
+ *     holder also its label: binary, both classes among the validation rows). It accepts with its aligned row count,
+ *     its gradient column count and a fresh X25519 box key, signed with its member certificate over (job, member,
+ *     spec digest, key). C refuses to start unless every row count is equal, every training batch has at least
+ *     MIN_ROWS_PER_COLUMN rows per column of the widest party (fewer, and a party could solve its exact gradient
+ *     sums for the batch's residuals, i.e. the labels), and the validation rows fit MAX_EVAL_CHUNKS ciphertexts. C
+ *     then holds each party to its column count.
  *  2. Start: C makes a BFV key pair for the job and sends every party the public key and every party's signed box
  *     key; each party checks the signatures against the consortium CA. Boxes between two parties are AES-256-GCM
  *     under a key from their X25519 agreement (`channel.ts`): C relays them and cannot open them, which matters
@@ -37,7 +41,9 @@
  *  4. Evaluation after every epoch, on the validation rows: C -> P: PARTIALS (eval); P -> A (boxed): [[z_P]]; C -> A:
  *     SCORE with the boxes; A returns [[Σ_P z_P + m]] per ciphertext with a fresh uniform mask; C decrypts and sends
  *     A the masked slots (SCORES); A removes the mask, adds z_A and computes AUC, KS, log-loss and the confusion
- *     table. A sends C a REPORT with the metrics it publishes (or none); C relays it to every P (PROGRESS).
+ *     table. A sends each P, boxed, the metrics it publishes (or none): REPORT; C relays the boxes (PROGRESS) and
+ *     cannot read them (a coordinator that saw metrics could forge SCORES to shift chosen rows and read their labels
+ *     off the confusion table).
  *  5. End: after the last epoch's evaluation C ends the job done; each party registers its own part (its
  *     preprocessing and weights; A's part also combines partial logits into the score) with its ONNX export. Any
  *     failure fails the job for everyone, and nobody registers anything.
@@ -58,9 +64,15 @@
  *    over the epochs, a linear image of its features). If C colludes with P, they decrypt [[4d]]: the residuals,
  *    from which the labels follow. Members colluding without C learn nothing more than each learns alone. SECURITY.md.
  */
+import { z } from 'zod';
 import type { AccordError } from '../errors/index.js';
 
 /** The stages of one batch or evaluation, named the same on both sides. */
+/** Training rows a batch needs per gradient column of the widest party (see step 1 of the flow). */
+export const MIN_ROWS_PER_COLUMN = 8;
+/** Most ciphertexts (8 192 rows each) the validation rows may fill: bounds the label holder's memory and messages. */
+export const MAX_EVAL_CHUNKS = 32;
+
 export const VERTICAL_STAGE = {
   /** C -> all: the HE public key and every party's signed box key. */
   START: 'start',
@@ -76,7 +88,7 @@ export const VERTICAL_STAGE = {
   SCORE: 'score',
   /** C -> label holder: the decrypted masked slots of its SCORE answer. */
   SCORES: 'scores',
-  /** Label holder -> C: the epoch's published metrics; C -> feature holders: PROGRESS. */
+  /** Label holder -> C: a box per feature holder with the epoch's published metrics; C relays each as PROGRESS. */
   REPORT: 'report',
   PROGRESS: 'progress',
 } as const;
@@ -104,6 +116,8 @@ export interface SignedBoxKey {
 export interface VerticalAcceptance {
   /** Rows of the alignment (the same at every party, or the job cannot start). */
   readonly alignedRows: number;
+  /** Gradient columns this party returns per batch (its encoded width, plus the intercept at the label holder). */
+  readonly columns: number;
   readonly key: SignedBoxKey;
 }
 
@@ -168,7 +182,7 @@ export type VerticalCall =
   | {
       readonly stage: typeof VERTICAL_STAGE.PROGRESS;
       readonly batch: BatchId;
-      readonly metrics: EpochMetrics | null;
+      readonly boxes: readonly Box[];
     };
 
 /** Member -> C. A stage's answer may come in several messages (one ciphertext each, within the message limit). */
@@ -185,11 +199,40 @@ export type VerticalReply =
       readonly batch: BatchId;
       readonly masked: MaskedCiphertext;
     }
-  | {
-      readonly stage: typeof VERTICAL_STAGE.REPORT;
-      readonly batch: BatchId;
-      readonly metrics: EpochMetrics | null;
-    };
+  | { readonly stage: typeof VERTICAL_STAGE.REPORT; readonly batch: BatchId; readonly box: Box };
+
+const count = z.number().int().min(0);
+/** What a REPORT box holds: canonical JSON `{"metrics": EpochMetrics | null}`, checked by this schema on opening. */
+export const reportSchema = z
+  .object({
+    metrics: z
+      .object({
+        auc: z.number().min(0).max(1),
+        ks: z.number().min(0).max(1),
+        logLoss: z.number().min(0),
+        threshold: z.number().min(0).max(1),
+        confusion: z.object({ tp: count, fp: count, tn: count, fn: count }).strict(),
+        positives: count,
+        negatives: count,
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+
+/**
+ * The training batch sizes of an epoch: `batchSize` rows each, a last batch of fewer than half that joined to the
+ * one before it (a batch of a few rows would let a party solve its gradient sums for their residuals). The same at every party and
+ * at the coordinator (models/vertical/coordinated-lr.ts `epochBatches` cuts the rows along them).
+ */
+export function batchSizes(trainingRows: number, batchSize: number): number[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
+  const sizes: number[] = [];
+  for (let at = 0; at < trainingRows; at += batchSize) sizes.push(Math.min(batchSize, trainingRows - at));
+  if (sizes.length > 1 && 2 * sizes.at(-1)! < batchSize) sizes[sizes.length - 2]! += sizes.pop()!;
+  return sizes;
+}
 
 export const sameBatch = (a: BatchId, b: BatchId): boolean =>
   a.jobId === b.jobId && a.epoch === b.epoch && a.batch === b.batch && a.phase === b.phase;

@@ -191,8 +191,9 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
     // Each epoch: two training batches of 11 + 10 + 10 gradient columns, and one chunk of scores.
     expect(ciphertexts).toBe(2 * (2 * (11 + 10 + 10) + 1));
     expect(keys).toBe(3);
-    // Partial logits (two feature holders) and residuals (to each of them), per training batch; partials per eval.
-    expect(boxes).toBe(2 * (2 * (2 + 2) + 2));
+    // Per epoch: partial logits (two feature holders) and residuals (to each) per training batch; per evaluation,
+    // partial logits and the label holder's report to each feature holder.
+    expect(boxes).toBe(2 * (2 * (2 + 2) + 2 + 2));
 
     const needles = new Set<string>();
     for (const m of MEMBERS)
@@ -259,7 +260,7 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
       'risk',
       'POST',
       '/v1/training',
-      verticalJob(aligned, { epochs: 40, batchSize: 64 }),
+      verticalJob(aligned, { epochs: 40, batchSize: 96 }),
     );
     expect(start.status, JSON.stringify(start.body)).toBe(202);
     const id = start.body.id;

@@ -27,6 +27,9 @@ describe('vertical LR math', () => {
     expect(a.flat().sort((x, y) => x - y)).toEqual(rows);
     expect(epochBatches('11'.repeat(32), 2, rows, 128)).not.toEqual(a);
     expect(epochBatches('22'.repeat(32), 1, rows, 128)).not.toEqual(a);
+    // A last batch under half the size joins the one before: no batch of a few rows.
+    expect(epochBatches('11'.repeat(32), 1, rows, 300).map((b) => b.length)).toEqual([300, 300, 400]);
+    expect(epochBatches('11'.repeat(32), 1, rows, 2000).map((b) => b.length)).toEqual([1000]);
   });
 
   it('encodes at the documented scales, with the intercept column at 1, and refuses values out of range', () => {

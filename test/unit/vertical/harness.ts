@@ -135,8 +135,8 @@ export interface HarnessOptions {
   readonly allowUnencrypted?: boolean;
   /** Changes (or drops, with null) a reply on its way to the coordinator. */
   readonly onReply?: (member: string, reply: VerticalReply) => VerticalReply | null;
-  /** Changes a call on its way to a party. */
-  readonly onCall?: (member: string, call: VerticalCall) => VerticalCall;
+  /** Changes a call on its way to a party; several calls deliver it several times (a replaying relay). */
+  readonly onCall?: (member: string, call: VerticalCall) => VerticalCall | VerticalCall[];
   /** Changes an acceptance before the coordinator sees it. */
   readonly onAccept?: (member: string, acceptance: VerticalAcceptance) => VerticalAcceptance;
 }
@@ -205,14 +205,16 @@ export async function runVertical(options: HarnessOptions = {}): Promise<Harness
   );
   let failure: HarnessResult['failure'] = null;
   try {
-    VerticalEngine.checkAlignment(s, acceptances);
+    const cipher = await cipherSuite(options.cipher ?? 'bfv');
+    VerticalEngine.checkShape(s, acceptances, cipher.slots);
     engine = new VerticalEngine(jobId, [...PARTIES], s, acceptances, {
-      cipher: await cipherSuite(options.cipher ?? 'bfv'),
+      cipher,
       stageTimeoutMs: 20_000,
       deliver: async (member, event) => {
         if (event.kind !== 'vertical') return;
-        const call = options.onCall ? options.onCall(member, event.call) : event.call;
-        later(() => runs[member]!.onCall(call, (error) => engine?.fail(error, member)));
+        const calls = options.onCall ? options.onCall(member, event.call) : event.call;
+        for (const call of Array.isArray(calls) ? calls : [calls])
+          later(() => runs[member]!.onCall(call, (error) => engine?.fail(error, member)));
       },
     });
     await engine.run();

@@ -176,6 +176,49 @@ describe('vertical coordinated LR under BFV, in one process', () => {
     expect(allowed.failure).toBeNull();
   });
 
+  it('refuses batches too small for the widest party’s columns (ACCORD_VERTICAL_BATCH_TOO_SMALL)', async () => {
+    // 11 columns at the label holder need 88 rows a batch: 64 would let a party solve its sums for the residuals.
+    const { failure } = await runVertical({ spec: spec({ batchSize: 64 }) });
+    expect(failure!.error.code).toBe('ACCORD_VERTICAL_BATCH_TOO_SMALL');
+    expect(failure!.error.params).toMatchObject({ rows: 64, columns: 11, needed: 88 });
+  });
+
+  it('holds each party to the column count it accepted with', async () => {
+    const { failure } = await runVertical({
+      onAccept: (m, a) => (m === 'bank-b' ? { ...a, columns: a.columns - 1 } : a),
+    });
+    expect(failure!.error.code).toBe('ACCORD_VERTICAL_PROTOCOL');
+    expect(failure!.by).toBe('bank-b');
+  });
+
+  it('keeps the label holder’s report from the coordinator: a changed progress box does not open', async () => {
+    const { failure, stores } = await runVertical({
+      onCall: (_m, call) =>
+        call.stage === VERTICAL_STAGE.PROGRESS
+          ? { ...call, boxes: call.boxes.map((b) => ({ ...b, box: flip(b.box, 30) })) }
+          : call,
+    });
+    expect(failure!.error.code).toBe('ACCORD_VERTICAL_BOX_INVALID');
+    for (const m of PARTIES) expect(stores[m]!.models).toHaveLength(0);
+  });
+
+  it.each([VERTICAL_STAGE.PARTIALS, VERTICAL_STAGE.UPDATE, VERTICAL_STAGE.PROGRESS] as const)(
+    'refuses a %s call the relay replays',
+    async (stage) => {
+      let replayed = false;
+      const { failure } = await runVertical({
+        onCall: (member, call) => {
+          if (replayed || call.stage !== stage || member !== 'bank-b') return call;
+          replayed = true;
+          return [call, call];
+        },
+      });
+      expect(replayed).toBe(true);
+      expect(failure!.error.code).toBe('ACCORD_VERTICAL_PROTOCOL');
+      expect(failure!.by).toBe('bank-b');
+    },
+  );
+
   it('refuses to start when a party aligned another number of rows (ACCORD_VERTICAL_ROW_COUNT_MISMATCH)', async () => {
     const { failure } = await runVertical({
       onAccept: (m, a) => (m === 'bank-c' ? { ...a, alignedRows: a.alignedRows - 1 } : a),

@@ -45,8 +45,9 @@
  *     cannot read them (a coordinator that saw metrics could forge SCORES to shift chosen rows and read their labels
  *     off the confusion table).
  *  5. End: after the last epoch's evaluation C ends the job done; each party registers its own part (its
- *     preprocessing and weights; A's part also combines partial logits into the score) with its ONNX export. Any
- *     failure fails the job for everyone, and nobody registers anything.
+ *     preprocessing and weights; A's part also combines partial logits into the score) with its ONNX export, once
+ *     it has taken every step of every epoch. Any failure before the end fails the job for everyone, and nobody
+ *     registers anything.
  *
  * What each party learns (semi-honest, C not colluding):
  *  - A: the aligned row count; its own gradients and model part; Σ_P z_P for the validation rows of every epoch
@@ -60,6 +61,9 @@
  *    is uniformly random modulo t (the mask) and decryptions that are uniformly random per slot. Because each returned
  *    ciphertext is re-randomised and its noise flooded, the decryption noise tells C nothing about the features.
  *    Not any feature, label, logit, residual, gradient, weight or score.
+ *  - Members are assumed to follow the protocol: C decrypts what a party hands it as masked gradients or scores, so
+ *    a malicious party could have it decrypt a ciphertext it was not meant to see (SECURITY.md); C bounds this by
+ *    holding each party to its declared columns and batches to MIN_ROWS_PER_COLUMN rows per column.
  *  - If C colludes with A, they decrypt [[z_P]]: every feature holder's partial logits on every training row (and,
  *    over the epochs, a linear image of its features). If C colludes with P, they decrypt [[4d]]: the residuals,
  *    from which the labels follow. Members colluding without C learn nothing more than each learns alone. SECURITY.md.

@@ -158,9 +158,7 @@ export class TrainingJobs {
       job,
       data,
     );
-    this.runs.set(job.id, run);
-    this.touch(job.id);
-    return run;
+    return this.track(job.id, run);
   }
 
   /** Loads a vertical party's aligned rows and checks this bank's policy on the columns it resolved. */
@@ -190,8 +188,13 @@ export class TrainingJobs {
       job,
       data,
     );
-    this.runs.set(job.id, run);
-    this.touch(job.id);
+    return this.track(job.id, run);
+  }
+
+  /** Keeps a run for the coordinator's events, with its idle clock started. */
+  private track<R extends Run>(id: string, run: R): R {
+    this.runs.set(id, run);
+    this.touch(id);
     return run;
   }
 

@@ -42,13 +42,16 @@
  * Circuit privacy. The coordinator holds the secret key, so for every ciphertext it decrypts it sees (c0, c1, s)
  * and could read the decryption noise v, which after a plaintext product depends on the bank's features, and c1,
  * which is Σ_k c1_k ⊙ X_k (0 for a zero column). So each masked output is
- *   1. Σ_k ct_k ⊙ X_k + Enc_pk(mask): the fresh public-key encryption of the mask adds p1·u + e2 to c1 with a fresh
- *      ternary u, an RLWE sample that hides c1 of the products even from the holder of s; the mask, uniform modulo
- *      t in every slot, makes the message uniform;
- *   2. switched to the output level, and then flooded (`flooding.ts`): c0 += e, e_j uniform over the 2^(F+1)
- *      integers in [-2^F, 2^F), F = 70, added modulo each prime of the level. The output level has
- *      Δ = floor(q/t) ≈ 2^72, and |v + e| ≤ 2^30 + 2^70 < Δ/2, so decryption stays exact (measured budget after
- *      flooding: 1 bit, every time).
+ *   1. Σ_k ct_k ⊙ X_k + Enc_pk(0): the fresh public-key encryption adds p1·u + e2 to c1 with a fresh ternary u, an
+ *      RLWE sample that hides c1 of the products even from the holder of s;
+ *   2. switched to the output level, plus the mask scaled to that level, ⌊(q·mask + ⌊(t+1)/2⌋)/t⌋ added to c0 (what
+ *      SEAL's encrypt adds to an encryption of zero and its addPlain to a ciphertext; computed in `scaling.ts`, and
+ *      checked against SEAL when the suite starts): with step 1, a fresh encryption of the mask, its scaled plaintext
+ *      added one level lower, which changes the noise by a rounding term below 1 (the budgets above are the same
+ *      either way). The mask, uniform modulo t in every slot, makes the message uniform;
+ *   3. flooded (`flooding.ts`): c0 += e, e_j uniform over the 2^(F+1) integers in [-2^F, 2^F), F = 70, added
+ *      modulo each prime of the level. The output level has Δ = floor(q/t) ≈ 2^72, and |v + e| ≤ 2^30 + 2^70 < Δ/2,
+ *      so decryption stays exact (measured budget after flooding: 1 bit, every time).
  * Given s, the coordinator's view of an output is a function of (c1, m, v + e). The distributions of v_j + e_j and
  * e_j are uniform on intervals of the same length 2^(F+1) shifted by v_j, at statistical distance |v_j| / 2^(F+1);
  * over the N coefficients the distance is at most N · V / 2^(F+1) for a noise bound V. With the bound V = 2^30:
@@ -64,16 +67,30 @@
  * 432 410 (zstd; 524 401 uncompressed), 323 553 (zstd; 393 329 uncompressed): uniform residues do not compress, and
  * SEAL's loader aborts the WebAssembly module (rather than throwing) on some truncated inputs, so untrusted bytes
  * only reach SEAL after this file has checked their header, length and every residue. SEAL's binary layout, which
- * flooding needs, is in `seal-layout.ts`, checked against the library when the suite starts.
+ * the work outside SEAL needs, is in `seal-layout.ts`, checked against the library when the suite starts.
  *
- * Timings (Node 20, one core of an AMD EPYC, median of 5 to 7 runs): starting the suite (compiling the WebAssembly,
- * the context, the layout check) 640 ms once per process; generateKeys 17 ms; loadPublicKey 6 ms; encrypt 23.5 ms
- * per chunk; add 13 ms and addPlain 18 ms per chunk; maskedInnerProducts, 10 columns × 3 chunks, 366 ms (36 ms a
- * column, most of it the fresh encryption, the switch and the flooding; 32 ms for 1 column × 1 chunk); maskedVector
- * 26 ms per chunk; decrypt 4.9 ms (output level), 9 ms (input level). The plain suite does the 10 × 3 products in 30 ms.
+ * Work outside SEAL. SEAL's encrypt and addPlain divide a 128-bit number by t bit by bit for every coefficient, and
+ * its plainTransformToNtt lifts t-sized coefficients with multi-precision arithmetic (t is larger than the primes):
+ * in WebAssembly that was over a quarter of the time. So encrypt is SEAL's encryptZero plus the scaled plaintext added
+ * here, addPlain does not go through SEAL at all, and maskedInnerProducts lifts plaintexts here and has SEAL
+ * transform them two at a time as the polynomials of a ciphertext (`#nttPlaintexts`); `#checkAgainstSeal` checks,
+ * when the suite starts, that both give SEAL's own bytes. Residues move between SEAL's bytes, the wire and the
+ * arithmetic without BigInt (`modular.ts`), and the suite reuses its SEAL scratch objects and buffers across calls.
+ *
+ * Timings (Node 20, one core of an AMD EPYC shared with other work, median of 9 runs, `bench/he-ops.ts --compare`
+ * against the code before the work moved out of SEAL, in brackets, alternating run by run): starting the suite
+ * (compiling the WebAssembly, the context, the layout checks and the checks against SEAL, about 100 ms of it) 700 ms
+ * once per process; generateKeys 9 ms; loadPublicKey 2 ms; encrypt 9.8 ms per chunk (22.9), most of it SEAL's
+ * encryptZero; add 2.2 ms (12.8) and addPlain 2.4 ms (15.8) per chunk; maskedInnerProducts 10.7 ms a column for
+ * 1 chunk (23.4), 16.5 ms for 3 chunks (29.0), about half of a column SEAL's encryption of zero; maskedVector 7.7 ms
+ * per chunk (20.4); decrypt 2.3 ms at the output level (3.3), 3.4 ms at the input level (8.1). One 8 192-row
+ * training batch of 14 + 10 columns (1 encrypt, 1 addPlain, 24 masked columns, 24 decrypts) 319 ms (670). The plain
+ * suite does 10 × 3 products in 30 ms.
  *
  * WebAssembly memory: key handles hold SEAL objects until `delete()` (a FinalizationRegistry in node-seal may free
- * them later, but do not rely on it); everything else this file makes is freed before it returns.
+ * them later, but do not rely on it); the suite keeps its scratch objects (a few plaintexts and ciphertexts, up to
+ * 2 × MAX_PRODUCT_CHUNKS NTT plaintexts of 256 KiB: about 7 MiB) for its lifetime, which is the process's for the
+ * memoised suite; everything else this file makes is freed before it returns.
  */
 import * as nodeSeal from 'node-seal';
 import { AccordError } from '../errors/index.js';
@@ -96,8 +113,28 @@ import {
   SLOTS,
   WIRE_FORMAT_VERSION,
 } from './parameters.js';
-import { type SealShape, sealBytesOf, sealResidues, sealSeed, sealShapeOf } from './seal-layout.js';
-import { checkWireHeader, newWireObject, packResidues, unpackResidues, WIRE_HEADER_BYTES } from './wire.js';
+import { PlainLifter, PlainScaler } from './scaling.js';
+import {
+  type SealPlainShape,
+  type SealShape,
+  SealPlainWriter,
+  SealWriter,
+  sealBytesOf,
+  sealPlainCoefficients,
+  sealPlainShapeOf,
+  sealPolynomialBytes,
+  sealResidues,
+  sealSeed,
+  sealShapeOf,
+} from './seal-layout.js';
+import {
+  checkWireHeader,
+  newWireObject,
+  packResidues,
+  unpackResidues,
+  unpackResidueWords,
+  WIRE_HEADER_BYTES,
+} from './wire.js';
 
 /**
  * node-seal is CommonJS whose module.exports is the loader, while its types declare an ES default export: Node puts
@@ -165,6 +202,8 @@ interface CiphertextLevel extends Level {
   readonly shape: SealShape;
   /** Bytes of a ciphertext at this level on the wire. */
   readonly wireBytes: number;
+  /** Adds a scaled plaintext to c0 at this level, as SEAL's encrypt and addPlain do. */
+  readonly scaler: PlainScaler;
 }
 
 function levelOf(data: SealContextData): Level {
@@ -204,6 +243,28 @@ export class BfvSuite implements CipherSuite {
   readonly #evaluator: ReturnType<SealLibrary['Evaluator']>;
   readonly #inputParmsId: SealParmsId;
   readonly #publicKeyShape: SealShape;
+  readonly #plainShape: SealPlainShape;
+  /**
+   * Scratch SEAL objects, reused by every call (each call overwrites what it uses before reading it): allocating
+   * them per call costs more than the arithmetic on them.
+   */
+  readonly #plain: SealPlainText;
+  readonly #sum: SealCipherText;
+  readonly #product: SealCipherText;
+  readonly #zero: SealCipherText;
+  readonly #loaded: SealCipherText;
+  /** Plaintext NTTs through a ciphertext (`#nttPlaintexts`): its scratch ciphertext, shapes, and the plaintexts. */
+  readonly #nttCt: SealCipherText;
+  readonly #nttShape: SealShape;
+  readonly #nttPlainShape: SealPlainShape;
+  readonly #nttPlainWriter: SealPlainWriter;
+  readonly #nttPlains: SealPlainText[] = [];
+  readonly #lifter: PlainLifter;
+  /** Scratch buffers per ciphertext level: residues as doubles (two sets, for `add`), and SEAL's bytes. */
+  readonly #buffers = new Map<
+    CiphertextLevel,
+    { residues: [Float64Array, Float64Array]; writer: SealWriter }
+  >();
   readonly #publicKeys = new WeakMap<PublicKeyHandle, { key: SealPublicKey; encryptor: SealEncryptor }>();
   readonly #secretKeys = new WeakMap<SecretKeyHandle, { key: SealSecretKey; decryptor: SealDecryptor }>();
 
@@ -252,6 +313,7 @@ export class BfvSuite implements CipherSuite {
     const zero = encryptor.encryptZero() as SealCipherText;
     const shapeAt = (level: Level): CiphertextLevel => ({
       ...level,
+      scaler: new PlainScaler(level.moduli, this.plainModulus, POLY_MODULUS_DEGREE),
       shape: sealShapeOf(zero.saveArray(seal.ComprModeType.none), {
         degree: POLY_MODULUS_DEGREE,
         limbs: level.moduli.length,
@@ -262,10 +324,46 @@ export class BfvSuite implements CipherSuite {
       wireBytes: WIRE_HEADER_BYTES + packedBytes(level, 2),
     });
     const inputLevel = shapeAt(input);
+    const nttZero = zero.clone();
+    this.#evaluator.cipherTransformToNtt(nttZero, nttZero);
+    this.#nttShape = sealShapeOf(nttZero.saveArray(seal.ComprModeType.none), {
+      degree: POLY_MODULUS_DEGREE,
+      limbs: input.moduli.length,
+      parmsId: input.parmsId,
+      ntt: true,
+      seeded: false,
+    });
+    nttZero.delete();
     this.#evaluator.cipherModSwitchToNext(zero, zero);
     const outputLevel = shapeAt(output);
     for (const o of [zero, encryptor, publicKey, generator]) o.delete();
     this.levels = { key, input: inputLevel, output: outputLevel };
+    for (const level of [inputLevel, outputLevel])
+      this.#buffers.set(level, {
+        residues: [new Float64Array(level.shape.residueCount), new Float64Array(level.shape.residueCount)],
+        writer: new SealWriter(level.shape),
+      });
+
+    this.#plain = seal.PlainText();
+    this.#sum = seal.CipherText();
+    this.#product = seal.CipherText();
+    this.#zero = seal.CipherText();
+    this.#loaded = seal.CipherText();
+    this.#nttCt = seal.CipherText();
+    this.#lifter = new PlainLifter(input.moduli, this.plainModulus, POLY_MODULUS_DEGREE);
+    this.#encoder.encode(new BigUint64Array(SLOTS), this.#plain);
+    this.#plainShape = sealPlainShapeOf(this.#plain.saveArray(seal.ComprModeType.none), {
+      coeffCount: POLY_MODULUS_DEGREE,
+    });
+    const plainNtt = seal.PlainText();
+    this.#evaluator.plainTransformToNtt(this.#plain, this.#inputParmsId, plainNtt);
+    this.#nttPlainShape = sealPlainShapeOf(plainNtt.saveArray(seal.ComprModeType.none), {
+      coeffCount: input.moduli.length * POLY_MODULUS_DEGREE,
+      parmsId: input.parmsId,
+    });
+    plainNtt.delete();
+    this.#nttPlainWriter = new SealPlainWriter(this.#nttPlainShape);
+    this.#checkAgainstSeal();
 
     // F: the widest flooding that still decrypts with the noise bound, leaving Δ/2 − 2^F − 2^noise ≥ 0.
     const outputModulus = output.moduli.reduce((a, b) => a * b, 1n);
@@ -297,16 +395,15 @@ export class BfvSuite implements CipherSuite {
   encrypt(publicKey: PublicKeyHandle, values: BigInt64Array): Uint8Array[] {
     const { encryptor } = this.#publicKeyOf(publicKey);
     checkSignedValues(values, this.plainModulus, 'a value to encrypt');
+    const level = this.levels.input;
     const out: Uint8Array[] = [];
     for (let at = 0; at < values.length; at += SLOTS) {
-      const plain = this.#encoder.encode(values.subarray(at, at + SLOTS)) as SealPlainText;
-      let ct: SealCipherText;
-      try {
-        ct = encryptor.encrypt(plain) as SealCipherText;
-      } finally {
-        plain.delete();
-      }
-      out.push(this.#fromSeal(ct, this.levels.input));
+      // SEAL's encrypt is an encryption of zero plus the scaled plaintext; the second half is done here.
+      const plain = this.#encode(values.subarray(at, at + SLOTS));
+      encryptor.encryptZero(this.#zero);
+      const residues = this.#residuesOf(this.#zero, level);
+      level.scaler.addTo(residues, plain);
+      out.push(this.#write(level, residues));
     }
     return out;
   }
@@ -314,19 +411,11 @@ export class BfvSuite implements CipherSuite {
   addPlain(cts: readonly Uint8Array[], values: BigInt64Array): Uint8Array[] {
     checkSignedValues(values, this.plainModulus, 'a value to add');
     checkChunks(values, cts.length, SLOTS, 'values');
+    const level = this.levels.input;
     return cts.map((bytes, k) => {
-      const ct = this.#toSeal(bytes, [this.levels.input], k);
-      let plain: SealPlainText | undefined;
-      try {
-        plain = this.#encoder.encode(values.subarray(k * SLOTS, (k + 1) * SLOTS)) as SealPlainText;
-        this.#evaluator.addPlain(ct, plain, ct);
-      } catch (err) {
-        ct.delete();
-        throw err;
-      } finally {
-        plain?.delete();
-      }
-      return this.#fromSeal(ct, this.levels.input);
+      const { residues } = this.#read(bytes, [level], k);
+      level.scaler.addTo(residues, this.#encode(values.subarray(k * SLOTS, (k + 1) * SLOTS)));
+      return this.#write(level, residues);
     });
   }
 
@@ -337,7 +426,7 @@ export class BfvSuite implements CipherSuite {
     const level = this.levels.input;
     return a.map((bytes, k) => {
       const sum = this.#read(bytes, [level], k).residues;
-      const other = this.#read(b[k]!, [level], k).residues;
+      const other = this.#read(b[k]!, [level], k, 1).residues;
       for (let i = 0; i < level.moduli.length; i++) {
         const q = level.moduliNumbers[i]!;
         for (const p of [0, 1]) {
@@ -373,13 +462,30 @@ export class BfvSuite implements CipherSuite {
     const inputs: SealCipherText[] = [];
     try {
       for (let k = 0; k < cts.length; k++) {
-        const ct = this.#toSeal(cts[k]!, [this.levels.input], k);
+        const ct = this.#seal.CipherText();
         inputs.push(ct);
+        this.#load(ct, cts[k]!, [this.levels.input], k);
         this.#evaluator.cipherTransformToNtt(ct, ct);
       }
-      return columns.map((column, j) =>
-        this.#maskedOutput(encryptor, this.#innerProduct(inputs, column), masks[j]!),
-      );
+      // Two columns at a time: the NTTs of their plaintexts go through SEAL in pairs (`#nttPlaintexts`).
+      const out: Uint8Array[] = [];
+      for (let j = 0; j < columns.length; j += 2) {
+        const terms: { column: number; k: number; chunk: BigInt64Array }[] = [];
+        for (let c = j; c < Math.min(j + 2, columns.length); c++)
+          for (let k = 0; k < cts.length; k++) {
+            const chunk = columns[c]!.subarray(k * SLOTS, (k + 1) * SLOTS);
+            // SEAL refuses a product by 0 (its result would be transparent): a zero chunk adds nothing.
+            if (!allZero(chunk)) terms.push({ column: c, k, chunk });
+          }
+        const plains = this.#nttPlaintexts(terms.map((term) => term.chunk));
+        for (let c = j; c < Math.min(j + 2, columns.length); c++) {
+          const products = terms.flatMap((term, n) =>
+            term.column === c ? [{ input: inputs[term.k]!, plain: plains[n]! }] : [],
+          );
+          out.push(this.#maskedOutput(encryptor, this.#innerProduct(products), masks[c]!));
+        }
+      }
+      return out;
     } finally {
       for (const ct of inputs) ct.delete();
     }
@@ -394,9 +500,10 @@ export class BfvSuite implements CipherSuite {
     if (masks.length !== cts.length)
       throw new RangeError(`${cts.length} ciphertexts but ${masks.length} masks`);
     checkMasks(masks, this.plainModulus, SLOTS);
-    return cts.map((bytes, k) =>
-      this.#maskedOutput(encryptor, this.#toSeal(bytes, [this.levels.input], k), masks[k]!),
-    );
+    return cts.map((bytes, k) => {
+      this.#load(this.#loaded, bytes, [this.levels.input], k);
+      return this.#maskedOutput(encryptor, this.#loaded, masks[k]!);
+    });
   }
 
   generateKeys(): { publicKey: Uint8Array; secretKey: SecretKeyHandle } {
@@ -488,18 +595,9 @@ export class BfvSuite implements CipherSuite {
   decrypt(secretKey: SecretKeyHandle, ct: Uint8Array): BigUint64Array {
     const held = this.#secretKeys.get(secretKey);
     if (!held) this.#refuseKey(secretKey);
-    const { decryptor } = held!;
-    const sealCt = this.#toSeal(ct, [this.levels.output, this.levels.input]);
-    try {
-      const plain = decryptor.decrypt(sealCt) as SealPlainText;
-      try {
-        return this.#encoder.decodeBigInt(plain, false) as BigUint64Array;
-      } finally {
-        plain.delete();
-      }
-    } finally {
-      sealCt.delete();
-    }
+    this.#load(this.#loaded, ct, [this.levels.output, this.levels.input]);
+    held!.decryptor.decrypt(this.#loaded, this.#plain);
+    return this.#encoder.decodeBigInt(this.#plain, false) as BigUint64Array;
   }
 
   /**
@@ -509,61 +607,123 @@ export class BfvSuite implements CipherSuite {
   noiseBudget(secretKey: SecretKeyHandle, ct: Uint8Array): number {
     const held = this.#secretKeys.get(secretKey);
     if (!held) this.#refuseKey(secretKey);
-    const sealCt = this.#toSeal(ct, [this.levels.output, this.levels.input]);
-    try {
-      return held!.decryptor.invariantNoiseBudget(sealCt);
-    } finally {
-      sealCt.delete();
-    }
+    this.#load(this.#loaded, ct, [this.levels.output, this.levels.input]);
+    return held!.decryptor.invariantNoiseBudget(this.#loaded);
   }
 
-  /** Σ_k inputs[k] ⊙ chunk k of column, from NTT-form inputs, back out of NTT form; null when the column is 0. */
-  #innerProduct(inputs: readonly SealCipherText[], column: BigInt64Array): SealCipherText | null {
-    let sum: SealCipherText | null = null;
-    try {
-      for (let k = 0; k < inputs.length; k++) {
-        const chunk = column.subarray(k * SLOTS, (k + 1) * SLOTS);
-        if (allZero(chunk)) continue; // SEAL refuses a product by 0 (its result would be transparent)
-        const plain = this.#encoder.encode(chunk) as SealPlainText;
-        try {
-          this.#evaluator.plainTransformToNtt(plain, this.#inputParmsId, plain);
-          const product = this.#evaluator.multiplyPlain(inputs[k]!, plain) as SealCipherText;
-          if (sum === null) sum = product;
-          else {
-            this.#evaluator.add(sum, product, sum);
-            product.delete();
-          }
-        } finally {
-          plain.delete();
-        }
+  /**
+   * Σ input ⊙ plain over `products` (NTT-form inputs and plaintexts), back out of NTT form, in the scratch
+   * ciphertext #sum; null when there are none (a zero column).
+   */
+  #innerProduct(products: readonly { input: SealCipherText; plain: SealPlainText }[]): SealCipherText | null {
+    if (products.length === 0) return null;
+    products.forEach(({ input, plain }, n) => {
+      if (n === 0) this.#evaluator.multiplyPlain(input, plain, this.#sum);
+      else {
+        this.#evaluator.multiplyPlain(input, plain, this.#product);
+        this.#evaluator.add(this.#sum, this.#product, this.#sum);
       }
-      if (sum !== null) this.#evaluator.cipherTransformFromNtt(sum, sum);
-      return sum;
-    } catch (err) {
-      sum?.delete();
-      throw err;
-    }
+    });
+    this.#evaluator.cipherTransformFromNtt(this.#sum, this.#sum);
+    return this.#sum;
   }
 
-  /** sum + Enc(mask) (sum may be null: a zero product), switched to the output level, flooded, on the wire. */
+  /**
+   * The batch encodings of `chunks` (none zero) as NTT-form plaintexts at the input level, valid until the next call
+   * (they are scratch objects). SEAL's plainTransformToNtt lifts t-sized coefficients with multi-precision
+   * arithmetic; instead the lifts are computed here (`PlainLifter`), two plaintexts become the two polynomials of a
+   * ciphertext, SEAL transforms that, and its polynomials are loaded back as plaintexts. The constructor checks that
+   * this gives SEAL's bytes exactly.
+   */
+  #nttPlaintexts(chunks: readonly (Int32Array | BigInt64Array)[]): SealPlainText[] {
+    const level = this.levels.input;
+    const writer = this.#buffers.get(level)!.writer;
+    const polyResidues = level.moduli.length * POLY_MODULUS_DEGREE;
+    while (this.#nttPlains.length < chunks.length) this.#nttPlains.push(this.#seal.PlainText());
+    for (let a = 0; a < chunks.length; a += 2) {
+      this.#lifter.liftInto(this.#encode(chunks[a]!), writer.words, 0);
+      if (a + 1 < chunks.length)
+        this.#lifter.liftInto(this.#encode(chunks[a + 1]!), writer.words, polyResidues);
+      else writer.words.copyWithin(2 * polyResidues, 0, 2 * polyResidues);
+      this.#nttCt.loadArray(this.#context, writer.bytes());
+      this.#evaluator.cipherTransformToNtt(this.#nttCt, this.#nttCt);
+      const bytes = this.#nttCt.saveArray(this.#seal.ComprModeType.none);
+      for (let p = 0; p < Math.min(2, chunks.length - a); p++)
+        this.#nttPlains[a + p]!.loadArray(
+          this.#context,
+          this.#nttPlainWriter.bytes(sealPolynomialBytes(bytes, this.#nttShape, p)),
+        );
+    }
+    return this.#nttPlains.slice(0, chunks.length);
+  }
+
+  /**
+   * sum + Enc(0) (sum may be null: a zero product), switched to the output level, plus the scaled mask (what
+   * SEAL's addPlain adds at that level), flooded, on the wire.
+   */
   #maskedOutput(encryptor: SealEncryptor, sum: SealCipherText | null, mask: BigUint64Array): Uint8Array {
-    let out: SealCipherText | undefined;
+    const level = this.levels.output;
+    const out = this.#zero;
+    encryptor.encryptZero(out);
+    if (sum !== null) this.#evaluator.add(out, sum, out);
+    this.#evaluator.cipherModSwitchToNext(out, out);
+    const residues = this.#residuesOf(out, level);
+    level.scaler.addTo(residues, this.#encode(mask));
+    floodFirstPolynomial(residues, level.moduli, POLY_MODULUS_DEGREE, this.floodBits);
+    return this.#write(level, residues);
+  }
+
+  /** The coefficients of the batch encoding of `values` (SEAL's encoder, read back from the scratch plaintext). */
+  #encode(values: Int32Array | BigInt64Array | BigUint64Array): BigUint64Array {
+    this.#encoder.encode(values, this.#plain);
+    return sealPlainCoefficients(this.#plain.saveArray(this.#seal.ComprModeType.none), this.#plainShape);
+  }
+
+  /** The residues of a SEAL ciphertext at `level`. */
+  #residuesOf(ct: SealCipherText, level: CiphertextLevel): Float64Array {
+    const into = this.#buffers.get(level)!.residues[0];
+    return sealResidues(ct.saveArray(this.#seal.ComprModeType.none), level.shape, into);
+  }
+
+  /**
+   * Checks, once when the suite starts, that what this file computes in place of SEAL gives SEAL's bytes exactly
+   * for a sample plaintext: the scaled plaintext at both levels (`PlainScaler` against Evaluator.addPlain) and the
+   * plaintext NTT through a ciphertext (`#nttPlaintexts` against Evaluator.plainTransformToNtt). Throws a plain
+   * Error otherwise (a node-seal upgrade that changed them).
+   */
+  #checkAgainstSeal(): void {
+    const none = this.#seal.ComprModeType.none;
+    // Slot values of both signs: their batch encoding has coefficients all over [0, t).
+    const sample = new Int32Array(SLOTS);
+    for (let i = 0; i < SLOTS; i++) sample[i] = Math.imul(i + 1, 0x9e37_79b9);
+    const plain = this.#seal.PlainText();
+    const plainNtt = this.#seal.PlainText();
     try {
-      const plain = this.#encoder.encode(mask) as SealPlainText;
-      try {
-        out = encryptor.encrypt(plain) as SealCipherText;
-      } finally {
-        plain.delete();
+      this.#encoder.encode(sample, plain);
+      const coefficients = this.#encode(sample);
+      for (const level of [this.levels.input, this.levels.output]) {
+        // Any residues will do: a ciphertext of arbitrary residues below the primes (below 2^42 here).
+        const ours = new Float64Array(level.shape.residueCount);
+        for (let j = 0; j < ours.length; j++)
+          ours[j] = (Math.imul(j + 1, 0x9e37_79b9) >>> 0) * 1024 + (j & 1023);
+        this.#loaded.loadArray(this.#context, sealBytesOf(level.shape, ours));
+        this.#evaluator.addPlain(this.#loaded, plain, this.#loaded);
+        level.scaler.addTo(ours, coefficients);
+        if (!sameValues(ours, this.#residuesOf(this.#loaded, level)))
+          throw new Error("the scaled plaintext differs from SEAL's addPlain");
       }
-      if (sum !== null) this.#evaluator.add(out, sum, out);
-      this.#evaluator.cipherModSwitchToNext(out, out);
-      const level = this.levels.output;
-      const residues = sealResidues(out.saveArray(this.#seal.ComprModeType.none), level.shape);
-      floodFirstPolynomial(residues, level.moduli, POLY_MODULUS_DEGREE, this.floodBits);
-      return this.#write(level, residues);
+      // Two plaintexts, which go through SEAL as the two polynomials of one ciphertext.
+      const other = sample.map((v) => -v >> 1);
+      const viaCiphertext = this.#nttPlaintexts([sample, other]);
+      [sample, other].forEach((values, n) => {
+        this.#encoder.encode(values, plain);
+        this.#evaluator.plainTransformToNtt(plain, this.#inputParmsId, plainNtt);
+        if (!sameValues(viaCiphertext[n]!.saveArray(none), plainNtt.saveArray(none)))
+          throw new Error("the plaintext NTT through a ciphertext differs from SEAL's plainTransformToNtt");
+      });
     } finally {
-      out?.delete();
-      sum?.delete();
+      plain.delete();
+      plainNtt.delete();
     }
   }
 
@@ -585,14 +745,12 @@ export class BfvSuite implements CipherSuite {
     throw new AccordError('ACCORD_HE_CIPHERTEXT_INVALID', { from: UNKNOWN_SENDER, reason });
   }
 
-  /** The residues of a wire ciphertext at one of `levels`, after checking everything that can be checked. */
-  #read(
+  /** The level of a wire ciphertext at one of `levels`, after checking its header and length. */
+  #levelOf(
     bytes: Uint8Array,
     levels: readonly CiphertextLevel[],
-    index?: number,
-  ): { level: CiphertextLevel; residues: Float64Array } {
-    const refuse = (reason: string): never =>
-      this.#refuse(index === undefined ? reason : `ciphertext ${index}: ${reason}`);
+    refuse: (reason: string) => never,
+  ): CiphertextLevel {
     const chainIndex = checkWireHeader(
       bytes,
       {
@@ -605,8 +763,27 @@ export class BfvSuite implements CipherSuite {
     );
     const level = levels.find((l) => l.chainIndex === chainIndex)!;
     if (bytes.length !== level.wireBytes) refuse(`it has ${bytes.length} bytes, expected ${level.wireBytes}`);
+    return level;
+  }
+
+  #refuser(index?: number): (reason: string) => never {
+    return (reason) => this.#refuse(index === undefined ? reason : `ciphertext ${index}: ${reason}`);
+  }
+
+  /**
+   * The residues of a wire ciphertext at one of `levels`, after checking everything that can be checked, in scratch
+   * buffer `buffer` of its level (valid until the next call that uses it).
+   */
+  #read(
+    bytes: Uint8Array,
+    levels: readonly CiphertextLevel[],
+    index?: number,
+    buffer: 0 | 1 = 0,
+  ): { level: CiphertextLevel; residues: Float64Array } {
+    const refuse = this.#refuser(index);
+    const level = this.#levelOf(bytes, levels, refuse);
     const limbs = level.moduli.length;
-    const residues = new Float64Array(2 * limbs * POLY_MODULUS_DEGREE);
+    const residues = this.#buffers.get(level)!.residues[buffer];
     let at = WIRE_HEADER_BYTES;
     for (let p = 0; p < 2; p++)
       for (let i = 0; i < limbs; i++) {
@@ -622,10 +799,8 @@ export class BfvSuite implements CipherSuite {
         );
         if (at < 0) refuse('a residue is not below its prime');
       }
-    let transparent = true;
-    for (let j = limbs * POLY_MODULUS_DEGREE; j < residues.length && transparent; j++)
-      if (residues[j] !== 0) transparent = false;
-    if (transparent) refuse('it is transparent (its second polynomial is zero)');
+    if (allZeroFrom(residues, limbs * POLY_MODULUS_DEGREE))
+      refuse('it is transparent (its second polynomial is zero)');
     return { level, residues };
   }
 
@@ -643,31 +818,51 @@ export class BfvSuite implements CipherSuite {
     return out;
   }
 
-  /** A wire ciphertext loaded into SEAL (the caller deletes it); SEAL checks it once more on load. */
-  #toSeal(bytes: Uint8Array, levels: readonly CiphertextLevel[], index?: number): SealCipherText {
-    const { level, residues } = this.#read(bytes, levels, index);
-    const ct = this.#seal.CipherText();
+  /**
+   * A wire ciphertext loaded into `ct`, after the checks of `#read` (the residues go straight from the wire layout
+   * to SEAL's); SEAL checks it once more on load.
+   */
+  #load(ct: SealCipherText, bytes: Uint8Array, levels: readonly CiphertextLevel[], index?: number): void {
+    const refuse = this.#refuser(index);
+    const level = this.#levelOf(bytes, levels, refuse);
+    const limbs = level.moduli.length;
+    const writer = this.#buffers.get(level)!.writer;
+    let at = WIRE_HEADER_BYTES;
+    for (let p = 0; p < 2; p++)
+      for (let i = 0; i < limbs; i++) {
+        const from = (p * limbs + i) * POLY_MODULUS_DEGREE;
+        at = unpackResidueWords(
+          bytes,
+          at,
+          POLY_MODULUS_DEGREE,
+          level.bits[i]!,
+          level.moduliNumbers[i]!,
+          writer.words,
+          from,
+        );
+        if (at < 0) refuse('a residue is not below its prime');
+      }
+    if (allZeroFrom(writer.words, 2 * limbs * POLY_MODULUS_DEGREE))
+      refuse('it is transparent (its second polynomial is zero)');
     try {
-      ct.loadArray(this.#context, sealBytesOf(level.shape, residues));
+      ct.loadArray(this.#context, writer.bytes());
     } catch {
-      ct.delete();
-      this.#refuse(
-        index === undefined ? 'SEAL does not load it' : `ciphertext ${index}: SEAL does not load it`,
-      );
+      refuse('SEAL does not load it');
     }
-    if (ct.size !== 2 || ct.isNttForm || ct.isTransparent || ct.coeffModulusSize !== level.moduli.length) {
-      ct.delete();
-      this.#refuse('SEAL loads it as another kind of ciphertext');
-    }
-    return ct;
+    if (ct.size !== 2 || ct.isNttForm || ct.isTransparent || ct.coeffModulusSize !== limbs)
+      refuse('SEAL loads it as another kind of ciphertext');
   }
+}
 
-  /** A SEAL ciphertext at `level` on the wire; deletes it. */
-  #fromSeal(ct: SealCipherText, level: CiphertextLevel): Uint8Array {
-    try {
-      return this.#write(level, sealResidues(ct.saveArray(this.#seal.ComprModeType.none), level.shape));
-    } finally {
-      ct.delete();
-    }
-  }
+/** True when a and b have the same length and values. */
+function sameValues(a: Float64Array | Uint8Array, b: Float64Array | Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when values[from ..] are all 0. */
+function allZeroFrom(values: Float64Array | Uint32Array, from: number): boolean {
+  for (let j = from; j < values.length; j++) if (values[j] !== 0) return false;
+  return true;
 }

@@ -12,7 +12,7 @@
  * holder: they are masked uniformly modulo t, re-randomised and noise-flooded. Everything else a bank holds is a
  * ciphertext the key holder could read.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 export type CipherKind = 'bfv' | 'plain';
 
@@ -93,26 +93,41 @@ export function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
 }
 
+/** Where the high and the low 32-bit word of element i of a 64-bit typed array are in a 32-bit view of it. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+export const HIGH_WORD = LITTLE_ENDIAN ? 1 : 0;
+export const LOW_WORD = 1 - HIGH_WORD;
+
 /**
  * `slots` values uniform in [0, t), from the OS CSPRNG. Rejection sampling on the smallest power of two above t
- * keeps every residue exactly equally likely (a draw is kept with probability t / 2^bits > 1/2).
+ * keeps every residue exactly equally likely (a draw is kept with probability t / 2^bits > 1/2). A draw is two
+ * random 32-bit words, compared with t and stored word by word (no BigInt per value).
  */
 export function uniformMask(t: bigint, slots: number): BigUint64Array {
   checkModulus(t);
   if (!Number.isSafeInteger(slots) || slots < 0) throw new RangeError('slots must be a non-negative integer');
-  const bits = BigInt(bitLength(t - 1n));
-  const keep = (1n << bits) - 1n;
+  const bits = bitLength(t - 1n);
+  const highKeep = bits > 32 ? 2 ** (bits - 32) - 1 : 0;
+  const lowKeep = bits >= 32 ? 0xffff_ffff : 2 ** bits - 1;
+  const tHigh = Number(t >> 32n);
+  const tLow = Number(t & 0xffff_ffffn);
   const out = new BigUint64Array(slots);
-  let pool = new BigUint64Array(0);
+  const words = new Uint32Array(out.buffer);
+  let pool = new Uint32Array(0);
   let at = 0;
   for (let i = 0; i < slots; ) {
     if (at >= pool.length) {
-      const bytes = randomBytes(8 * Math.max(64, slots - i + 16));
-      pool = new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+      pool = randomFillSync(new Uint32Array(2 * Math.max(64, slots - i + 16)));
       at = 0;
     }
-    const r = pool[at++]! & keep;
-    if (r < t) out[i++] = r;
+    const high = (pool[at]! & highKeep) >>> 0;
+    const low = (pool[at + 1]! & lowKeep) >>> 0;
+    at += 2;
+    if (high < tHigh || (high === tHigh && low < tLow)) {
+      words[2 * i + HIGH_WORD] = high;
+      words[2 * i + LOW_WORD] = low;
+      i++;
+    }
   }
   return out;
 }

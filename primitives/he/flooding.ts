@@ -5,19 +5,16 @@
  * modulo prime q_i goes into limb i, which is the same as adding the integer polynomial e modulo q = Π q_i.
  *
  * The interval is half open (2^(F+1) integers) so that a draw is exactly F + 1 random bits and needs no rejection.
- * A draw x = e + 2^F in [0, 2^(F+1)) is read as three words, x = x2·2^64 + x1·2^32 + x0 (x2 < 2^(F−63)), and
- * reduced modulo each prime without BigInt: x2·(2^64 mod q) is exact in a double (below 2^52), x1·(2^32 mod q) goes
- * through `mulMod32`.
+ * A draw x = e + 2^F in [0, 2^(F+1)) is three random 32-bit words, x = x2·2^64 + x1·2^32 + x0, with the bits
+ * above F cleared, reduced modulo each prime without BigInt (`mulMod32` for x2·(2^64 mod q) and x1·(2^32 mod q)).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { type Modulus, modulusOf, mulMod32, multiplierOf } from './modular.js';
 
-/** Widest F handled: x2 (F − 63 bits) times a residue below 2^45 must stay below 2^52. */
-export const MAX_FLOOD_BITS = 70;
-/** Narrowest F handled: x has at least 65 bits, so x2 is never empty. */
-const MIN_FLOOD_BITS = 64;
-/** Bytes of randomness per coefficient: x0 and x1, then x2. */
-const DRAW_BYTES = 12;
+/** Narrowest F handled: x0 is whole. */
+const MIN_FLOOD_BITS = 32;
+/** Widest F handled: x2 has at most 31 bits. */
+const MAX_FLOOD_BITS = 94;
 
 /** Per prime: q and the constants the reduction of a draw needs. */
 interface Limb {
@@ -25,11 +22,14 @@ interface Limb {
   readonly pow32: number;
   readonly pow32Low: number;
   readonly pow64: number;
+  readonly pow64Low: number;
   /** 2^F mod q: a draw is x − 2^F. */
   readonly offset: number;
 }
 
 const limbCache = new Map<string, readonly Limb[]>();
+/** The draws, reused: filled by the CSPRNG on every call and zeroed after it. */
+let scratch = new Uint32Array(0);
 
 function limbsOf(moduli: readonly bigint[], floodBits: number): readonly Limb[] {
   const key = `${floodBits}:${moduli.join(',')}`;
@@ -38,11 +38,13 @@ function limbsOf(moduli: readonly bigint[], floodBits: number): readonly Limb[] 
     limbs = moduli.map((q) => {
       const modulus = modulusOf(q);
       const pow32 = multiplierOf(1n << 32n, modulus);
+      const pow64 = multiplierOf(1n << 64n, modulus);
       return {
         modulus,
         pow32: pow32.b,
         pow32Low: pow32.bLow,
-        pow64: Number((1n << 64n) % q),
+        pow64: pow64.b,
+        pow64Low: pow64.bLow,
         offset: Number((1n << BigInt(floodBits)) % q),
       };
     });
@@ -65,23 +67,30 @@ export function floodFirstPolynomial(
     throw new RangeError(`floodBits must be an integer in [${MIN_FLOOD_BITS}, ${MAX_FLOOD_BITS}]`);
   if (residues.length < moduli.length * degree) throw new RangeError('residues hold fewer limbs than moduli');
   const limbs = limbsOf(moduli, floodBits);
-  const draws = randomBytes(DRAW_BYTES * degree);
-  const words = new Uint32Array(draws.buffer, draws.byteOffset, 3 * degree);
-  const topMask = 2 ** (floodBits + 1 - 64) - 1;
+  if (scratch.length !== 3 * degree) scratch = new Uint32Array(3 * degree);
+  const words = randomFillSync(scratch);
+  // Keep F + 1 bits: all of x0, and of x1 and x2 what is below bit F + 1 (masks below 2^31, so & stays positive).
+  const bits = floodBits + 1;
+  if (bits < 64) for (let j = 1; j < words.length; j += 3) words[j]! &= 2 ** (bits - 32) - 1;
+  const topMask = bits > 64 ? 2 ** (bits - 64) - 1 : 0;
+  for (let j = 2; j < words.length; j += 3) words[j]! &= topMask;
   for (let i = 0; i < limbs.length; i++) {
-    const { modulus, pow32, pow32Low, pow64, offset } = limbs[i]!;
+    const { modulus, pow32, pow32Low, pow64, pow64Low, offset } = limbs[i]!;
     const { q, qLow, qInverse } = modulus;
     const base = i * degree;
     for (let j = 0; j < degree; j++) {
-      const x0 = words[3 * j]!;
-      const x1 = words[3 * j + 1]!;
-      const x2 = words[3 * j + 2]! & topMask;
-      // Below 2^52 + 2q + 2^32 < 2^53: exact.
-      let r = x2 * pow64 + mulMod32(x1, pow32, pow32Low, q, qLow, qInverse) + x0 - offset + residues[base + j]!;
+      // Each term is below q or 2^32: the sum is exact, and so is its reduction.
+      let r =
+        mulMod32(words[3 * j + 2]!, pow64, pow64Low, q, qLow, qInverse) +
+        mulMod32(words[3 * j + 1]!, pow32, pow32Low, q, qLow, qInverse) +
+        words[3 * j]! -
+        offset +
+        residues[base + j]!;
       r -= Math.floor(r * qInverse) * q;
       if (r < 0) r += q;
       else if (r >= q) r -= q;
       residues[base + j] = r;
     }
   }
+  words.fill(0);
 }

@@ -1,7 +1,8 @@
 /**
  * SEAL's binary serialization of a ciphertext (and of a public key, which SEAL stores as a ciphertext), as written by
  * node-seal 6.0.3 (SEAL 4.1) with compression 'none'. node-seal has no call that reads or writes polynomial
- * coefficients, so the BFV suite goes through these bytes to flood the noise and to pack ciphertexts compactly.
+ * coefficients, so the BFV suite goes through these bytes to flood the noise, to pack ciphertexts compactly and to do
+ * the arithmetic it does outside SEAL (plaintexts: at the end of this file).
  * Layout, little endian, checked against the live library by `sealShapeOf` (it throws if a node-seal upgrade moves
  * anything):
  *
@@ -25,6 +26,11 @@
  */
 
 const SEAL_MAGIC = 0xa15e;
+// SEAL writes little endian, and this file reads and writes words through typed arrays, in the platform's order.
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1)
+  throw new Error(
+    'the BFV suite reads SEAL bytes as little-endian words: big-endian platforms are not supported',
+  );
 const HEADER_BYTES = 16;
 const COMPRESSION_NONE = 0;
 const PARMS_ID_AT = 16;
@@ -105,21 +111,37 @@ export function sealShapeOf(bytes: Uint8Array, spec: SealShapeSpec): SealShape {
   };
 }
 
-/** The residues of a SEAL serialization of `shape`, as doubles (every prime is below 2^53). */
-export function sealResidues(bytes: Uint8Array, shape: SealShape): Float64Array {
+/** Scratch for `sealResidues`: the residues as 32-bit words, copied to an aligned buffer. */
+let scratchWords = new Uint32Array(0);
+
+/**
+ * The residues of a SEAL serialization of `shape`, as doubles (every prime is below 2^53), into `out` (a new array
+ * when not given).
+ */
+export function sealResidues(
+  bytes: Uint8Array,
+  shape: SealShape,
+  out: Float64Array = new Float64Array(shape.residueCount),
+): Float64Array {
   const end = RESIDUES_AT + 8 * shape.residueCount;
-  const same = (at: number, expected: Uint8Array) => expected.every((byte, i) => bytes[at + i] === byte);
   if (
     bytes.length !== end + shape.seedHead.length + shape.seedBytes ||
-    !same(0, shape.prefix) ||
-    !same(end, shape.seedHead)
+    !sameBytes(bytes, 0, shape.prefix) ||
+    !sameBytes(bytes, end, shape.seedHead)
   )
     throw new Error('a SEAL serialization of another shape');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float64Array(shape.residueCount);
-  for (let i = 0, at = RESIDUES_AT; i < out.length; i++, at += 8)
-    out[i] = view.getUint32(at + 4, true) * 0x1_0000_0000 + view.getUint32(at, true);
+  if (out.length !== shape.residueCount) throw new RangeError('residue count does not match the shape');
+  // The residues start at an odd offset: copy them to an aligned buffer to read them as 32-bit words.
+  if (scratchWords.length < 2 * shape.residueCount) scratchWords = new Uint32Array(2 * shape.residueCount);
+  const words = scratchWords;
+  new Uint8Array(words.buffer, 0, 8 * shape.residueCount).set(bytes.subarray(RESIDUES_AT, end));
+  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1]! * 0x1_0000_0000 + words[2 * i]!;
   return out;
+}
+
+function sameBytes(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** The seed of a seeded SEAL serialization (the bytes after its fixed head). */
@@ -127,23 +149,137 @@ export function sealSeed(bytes: Uint8Array, shape: SealShape): Uint8Array {
   return bytes.slice(bytes.length - shape.seedBytes);
 }
 
+/**
+ * Writes SEAL serializations of one unseeded shape, reusing one buffer: fill `words` (residue i as words 2i, low,
+ * and 2i + 1, high), then `bytes()` is the serialization, valid until the next call.
+ */
+export class SealWriter {
+  readonly words: Uint32Array;
+  readonly #bytes: Uint8Array;
+  readonly #wordBytes: Uint8Array;
+
+  constructor(shape: SealShape) {
+    if (shape.seeded) throw new RangeError('SealWriter writes unseeded shapes');
+    this.words = new Uint32Array(2 * shape.residueCount);
+    this.#wordBytes = new Uint8Array(this.words.buffer);
+    this.#bytes = new Uint8Array(RESIDUES_AT + 8 * shape.residueCount);
+    this.#bytes.set(shape.prefix, 0);
+  }
+
+  bytes(): Uint8Array {
+    this.#bytes.set(this.#wordBytes, RESIDUES_AT);
+    return this.#bytes;
+  }
+}
+
 /** A SEAL serialization of `shape` holding `residues` (and `seed` for a seeded shape), for SEAL to load. */
 export function sealBytesOf(shape: SealShape, residues: Float64Array, seed?: Uint8Array): Uint8Array {
   if (residues.length !== shape.residueCount) throw new RangeError('residue count does not match the shape');
   if ((seed?.length ?? 0) !== shape.seedBytes) throw new RangeError('seed length does not match the shape');
-  const out = new Uint8Array(RESIDUES_AT + 8 * shape.residueCount + shape.seedHead.length + shape.seedBytes);
-  out.set(shape.prefix, 0);
-  const view = new DataView(out.buffer);
-  for (let i = 0, at = RESIDUES_AT; i < residues.length; i++, at += 8) {
+  const words = new Uint32Array(2 * residues.length);
+  for (let i = 0; i < residues.length; i++) {
     const r = residues[i]!;
     const high = Math.floor(r / 0x1_0000_0000);
-    view.setUint32(at, r - high * 0x1_0000_0000, true);
-    view.setUint32(at + 4, high, true);
+    words[2 * i] = r - high * 0x1_0000_0000;
+    words[2 * i + 1] = high;
   }
+  const end = RESIDUES_AT + 8 * shape.residueCount;
+  const out = new Uint8Array(end + shape.seedHead.length + shape.seedBytes);
+  out.set(shape.prefix, 0);
+  out.set(new Uint8Array(words.buffer), RESIDUES_AT);
   if (seed) {
-    const end = RESIDUES_AT + 8 * shape.residueCount;
     out.set(shape.seedHead, end);
     out.set(seed, end + shape.seedHead.length);
   }
   return out;
+}
+
+/**
+ * The bytes of polynomial `poly` of a SEAL serialization of an unseeded `shape` (limbs × degree u64 residues, little
+ * endian), as a view on `bytes`.
+ */
+export function sealPolynomialBytes(bytes: Uint8Array, shape: SealShape, poly: number): Uint8Array {
+  const end = RESIDUES_AT + 8 * shape.residueCount;
+  if (poly !== 0 && poly !== 1) throw new RangeError('a ciphertext has polynomials 0 and 1');
+  if (shape.seeded || bytes.length !== end || !sameBytes(bytes, 0, shape.prefix))
+    throw new Error('a SEAL serialization of another shape');
+  const polyBytes = 8 * shape.limbs * shape.degree;
+  return bytes.subarray(RESIDUES_AT + poly * polyBytes, RESIDUES_AT + (poly + 1) * polyBytes);
+}
+
+/**
+ * SEAL's serialization of a plaintext (BFV), compression 'none', as node-seal 6.0.3 writes it:
+ *
+ *     0  SEALHeader       (as above), total size
+ *    16  parms_id         4 × u64: zero for a plaintext not in NTT form (it belongs to no level), else its level's
+ *    48  coeff_count      u64: N (the batch encoder always writes N coefficients), limbs × N in NTT form
+ *    56  scale            f64 (1, unused by BFV)
+ *    64  SEALHeader       of the data array (size = 24 + 8 × coeff_count)
+ *    80  count            u64: coeff_count
+ *    88  coefficients     coeff_count × u64: below t; in NTT form, [prime][coefficient], each below its prime
+ *
+ * The BFV suite reads the batch encoder's output this way (`scaling.ts`), and writes NTT-form plaintexts whose NTT
+ * SEAL computed as part of a ciphertext (`bfv.ts`).
+ */
+const PLAIN_COEFF_COUNT_AT = 48;
+const PLAIN_SCALE_AT = 56;
+const PLAIN_DATA_HEADER_AT = 64;
+const PLAIN_COUNT_AT = 80;
+const PLAIN_COEFFS_AT = 88;
+
+/** The bytes before the coefficients of one kind of plaintext, checked field by field from one SEAL wrote. */
+export interface SealPlainShape {
+  readonly coeffCount: number;
+  readonly prefix: Uint8Array;
+}
+
+/** The shape of a plaintext SEAL wrote: `coeffCount` coefficients, at the level of `parmsId` (NTT form) or none. */
+export function sealPlainShapeOf(
+  bytes: Uint8Array,
+  spec: { coeffCount: number; parmsId?: BigUint64Array },
+): SealPlainShape {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  checkSealHeader(view, 0, bytes.length, 'the plaintext');
+  for (let i = 0; i < 4; i++)
+    if (view.getBigUint64(PARMS_ID_AT + 8 * i, true) !== (spec.parmsId?.[i] ?? 0n))
+      throw new Error('SEAL layout changed: plaintext parms_id');
+  const u64 = (at: number) => Number(view.getBigUint64(at, true));
+  if (u64(PLAIN_COEFF_COUNT_AT) !== spec.coeffCount)
+    throw new Error('SEAL layout changed: plaintext coeff_count');
+  if (view.getFloat64(PLAIN_SCALE_AT, true) !== 1) throw new Error('SEAL layout changed: plaintext scale');
+  checkSealHeader(view, PLAIN_DATA_HEADER_AT, 24 + 8 * spec.coeffCount, 'the plaintext data');
+  if (u64(PLAIN_COUNT_AT) !== spec.coeffCount)
+    throw new Error('SEAL layout changed: plaintext coefficient count');
+  if (bytes.length !== PLAIN_COEFFS_AT + 8 * spec.coeffCount)
+    throw new Error('SEAL layout changed: plaintext length');
+  return { coeffCount: spec.coeffCount, prefix: bytes.slice(0, PLAIN_COEFFS_AT) };
+}
+
+/** The coefficients of a SEAL plaintext serialization of `shape` (a view on `bytes` when it is aligned). */
+export function sealPlainCoefficients(bytes: Uint8Array, shape: SealPlainShape): BigUint64Array {
+  if (bytes.length !== PLAIN_COEFFS_AT + 8 * shape.coeffCount || !sameBytes(bytes, 0, shape.prefix))
+    throw new Error('a SEAL plaintext serialization of another shape');
+  const at = bytes.byteOffset + PLAIN_COEFFS_AT;
+  if (at % 8 === 0) return new BigUint64Array(bytes.buffer, at, shape.coeffCount);
+  const copy = new BigUint64Array(shape.coeffCount);
+  new Uint8Array(copy.buffer).set(bytes.subarray(PLAIN_COEFFS_AT));
+  return copy;
+}
+
+/** Writes SEAL plaintext serializations of one shape, reusing one buffer (valid until the next call). */
+export class SealPlainWriter {
+  readonly #bytes: Uint8Array;
+
+  constructor(shape: SealPlainShape) {
+    this.#bytes = new Uint8Array(PLAIN_COEFFS_AT + 8 * shape.coeffCount);
+    this.#bytes.set(shape.prefix, 0);
+  }
+
+  /** The serialization with the coefficients `coefficients` (coeff_count u64, little endian). */
+  bytes(coefficients: Uint8Array): Uint8Array {
+    if (coefficients.length !== this.#bytes.length - PLAIN_COEFFS_AT)
+      throw new RangeError('coefficient bytes of another length');
+    this.#bytes.set(coefficients, PLAIN_COEFFS_AT);
+    return this.#bytes;
+  }
 }

@@ -111,7 +111,7 @@ export function ciphertextParameterId(bytes: Uint8Array): string {
 
 /** Largest residue width packResidues handles: a residue is split into a low part of 24 bits and a high part. */
 export const MAX_RESIDUE_BITS = 45;
-/** The split point: the low part and the bits pending in the accumulator (at most 7) fit 31 bits. */
+/** The split point: a part and the bits pending in a 32-bit word fit 32 bits, and every shift stays in [0, 31]. */
 const LOW_BITS = 24;
 const LOW = 2 ** LOW_BITS;
 
@@ -120,11 +120,17 @@ function checkWidth(count: number, bits: number): void {
     throw new RangeError('bad residue width');
 }
 
+/*
+ * The packing loops move whole little-endian 32-bit words: a residue is written as two parts, its low
+ * min(bits, 24) bits and the rest (at most 21 bits), each into the word being filled, and a full word goes out
+ * (reading is the mirror image). The bytes are exactly those of a bit stream written least significant bit first.
+ * count × bits is a multiple of 8, not always of 32: the last word may be partial, and is moved byte by byte.
+ */
+
 /**
  * Writes residues[from .. from + count) at `bits` bits each into out[at ..], least significant bit first, and
  * returns the offset after them. count × bits must be a multiple of 8 (it is: count is N = 8192). Residues are
- * doubles holding integers below 2^bits. Integer arithmetic only: each residue goes into a 32-bit accumulator in
- * two parts, its low 24 bits and the rest, and whole bytes leave the accumulator after each part.
+ * doubles holding integers below 2^bits.
  */
 export function packResidues(
   residues: Float64Array,
@@ -135,30 +141,84 @@ export function packResidues(
   at: number,
 ): number {
   checkWidth(count, bits);
+  const end = at + (count * bits) / 8;
+  if (at < 0 || end > out.length) throw new RangeError('the residues do not fit');
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const lowBits = Math.min(bits, LOW_BITS);
   const highBits = bits - lowBits;
-  let acc = 0;
-  let accBits = 0;
+  let word = 0;
+  let wordBits = 0;
   let o = at;
   for (let i = from; i < from + count; i++) {
     const r = residues[i]!;
     const high = Math.floor(r / LOW);
-    acc |= (r - high * LOW) << accBits;
-    accBits += lowBits;
-    while (accBits >= 8) {
-      out[o++] = acc & 0xff;
-      acc >>>= 8;
-      accBits -= 8;
+    const low = r - high * LOW;
+    word |= low << wordBits;
+    wordBits += lowBits;
+    if (wordBits >= 32) {
+      view.setUint32(o, word, true);
+      o += 4;
+      wordBits -= 32;
+      word = low >>> (lowBits - wordBits);
     }
-    acc |= high << accBits;
-    accBits += highBits;
-    while (accBits >= 8) {
-      out[o++] = acc & 0xff;
-      acc >>>= 8;
-      accBits -= 8;
+    if (highBits > 0) {
+      word |= high << wordBits;
+      wordBits += highBits;
+      if (wordBits >= 32) {
+        view.setUint32(o, word, true);
+        o += 4;
+        wordBits -= 32;
+        word = high >>> (highBits - wordBits);
+      }
     }
   }
+  for (; wordBits > 0; wordBits -= 8, word >>>= 8) out[o++] = word & 0xff;
   return o;
+}
+
+/** Reads the bit stream of `unpackResidues`: `take(n)` returns the next n ≤ 24 bits. */
+class BitReader {
+  #view: DataView;
+  #bytes: Uint8Array;
+  #at: number;
+  readonly #end: number;
+  #word = 0;
+  #wordBits = 0;
+
+  constructor(bytes: Uint8Array, at: number, end: number) {
+    if (at < 0 || end > bytes.length) throw new RangeError('the residues are not all there');
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#at = at;
+    this.#end = end;
+  }
+
+  take(n: number): number {
+    if (this.#wordBits >= n) {
+      const value = this.#word & ((1 << n) - 1);
+      this.#word >>>= n;
+      this.#wordBits -= n;
+      return value;
+    }
+    const next = this.#next();
+    const value = (this.#word | (next << this.#wordBits)) & ((1 << n) - 1);
+    this.#word = next >>> (n - this.#wordBits);
+    this.#wordBits += 32 - n;
+    return value;
+  }
+
+  #next(): number {
+    const at = this.#at;
+    if (at + 4 <= this.#end) {
+      this.#at = at + 4;
+      return this.#view.getUint32(at, true);
+    }
+    // The partial last word.
+    let word = 0;
+    for (let k = 0; at + k < this.#end; k++) word |= this.#bytes[at + k]! << (8 * k);
+    this.#at = this.#end;
+    return word;
+  }
 }
 
 /**
@@ -175,30 +235,43 @@ export function unpackResidues(
   from: number,
 ): number {
   checkWidth(count, bits);
+  const end = at + (count * bits) / 8;
+  const reader = new BitReader(bytes, at, end);
   const lowBits = Math.min(bits, LOW_BITS);
   const highBits = bits - lowBits;
-  const lowMask = 2 ** lowBits - 1;
-  const highMask = 2 ** highBits - 1;
-  let acc = 0;
-  let accBits = 0;
-  let o = at;
   for (let i = from; i < from + count; i++) {
-    while (accBits < lowBits) {
-      acc |= bytes[o++]! << accBits;
-      accBits += 8;
-    }
-    const low = acc & lowMask;
-    acc >>>= lowBits;
-    accBits -= lowBits;
-    while (accBits < highBits) {
-      acc |= bytes[o++]! << accBits;
-      accBits += 8;
-    }
-    const r = (acc & highMask) * LOW + low;
-    acc >>>= highBits;
-    accBits -= highBits;
+    const low = reader.take(lowBits);
+    const r = highBits > 0 ? reader.take(highBits) * LOW + low : low;
     if (r >= modulus) return -1;
     residues[i] = r;
   }
-  return o;
+  return end;
+}
+
+/**
+ * `unpackResidues` writing 32-bit words as SEAL stores a u64, for `SealWriter` (`seal-layout.ts`): residue i into
+ * words[2i] (low) and words[2i + 1] (high). Same return value.
+ */
+export function unpackResidueWords(
+  bytes: Uint8Array,
+  at: number,
+  count: number,
+  bits: number,
+  modulus: number,
+  words: Uint32Array,
+  from: number,
+): number {
+  checkWidth(count, bits);
+  const end = at + (count * bits) / 8;
+  const reader = new BitReader(bytes, at, end);
+  const lowBits = Math.min(bits, LOW_BITS);
+  const highBits = bits - lowBits;
+  for (let i = from; i < from + count; i++) {
+    const low = reader.take(lowBits);
+    const high = highBits > 0 ? reader.take(highBits) : 0;
+    if (high * LOW + low >= modulus) return -1;
+    words[2 * i] = (low | (high << LOW_BITS)) >>> 0;
+    words[2 * i + 1] = high >>> (32 - LOW_BITS);
+  }
+  return end;
 }

@@ -144,6 +144,8 @@ export interface VerticalSettings {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly optimizer: 'sgd' | 'adam';
+  /** Epoch e steps with learningRate / sqrt(1 + learningRateDecay · (e − 1)); the anchor trainer does not decay. */
+  readonly learningRateDecay?: number;
   readonly l2: number;
   readonly validation: { readonly fraction: number; readonly seed: number };
 }

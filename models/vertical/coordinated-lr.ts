@@ -145,7 +145,11 @@ export interface PartyModel {
   readonly hasIntercept: boolean;
 }
 
-export function newPartyModel(width: number, hasIntercept: boolean, optimiser: Optimiser): PartyModel {
+export function newPartyModel(
+  width: number,
+  hasIntercept: boolean,
+  optimiser: Pick<Optimiser, 'initialState'>,
+): PartyModel {
   const count = width + (hasIntercept ? 1 : 0);
   return { parameters: new Float64Array(count), state: optimiser.initialState(count), hasIntercept };
 }
@@ -177,12 +181,21 @@ export function partyStep(
   return { parameters: next.parameters, state: next.state, hasIntercept: model.hasIntercept };
 }
 
-/** The optimiser a vertical spec names. */
-export function verticalOptimiser(settings: {
-  readonly optimizer: 'sgd' | 'adam';
-  readonly learningRate: number;
-}): Optimiser {
-  return createOptimiser({ kind: settings.optimizer, learningRate: settings.learningRate });
+/**
+ * The optimiser a vertical spec names, for `epoch` (1-based): the learning rate decays as
+ * learningRate / sqrt(1 + learningRateDecay · (epoch − 1)) (FATE's decay_sqrt). Adam's and momentum's state does not
+ * depend on the rate, so one state carries across epochs.
+ */
+export function verticalOptimiser(
+  settings: {
+    readonly optimizer: 'sgd' | 'adam';
+    readonly learningRate: number;
+    readonly learningRateDecay: number;
+  },
+  epoch: number,
+): Optimiser {
+  const learningRate = settings.learningRate / Math.sqrt(1 + settings.learningRateDecay * (epoch - 1));
+  return createOptimiser({ kind: settings.optimizer, learningRate });
 }
 
 /** One party's columns for the in-memory simulation: encoded rows, row-major. */
@@ -207,11 +220,12 @@ export function simulateCoordinatedLr(
     readonly learningRate: number;
     readonly l2: number;
     readonly optimizer: 'sgd' | 'adam';
+    readonly learningRateDecay: number;
   },
 ): { weights: Float64Array[]; bias: number } {
-  const optimiser = verticalOptimiser(settings);
-  let models = parties.map((p, k) => newPartyModel(p.width, k === 0, optimiser));
+  let models = parties.map((p, k) => newPartyModel(p.width, k === 0, verticalOptimiser(settings, 1)));
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    const optimiser = verticalOptimiser(settings, epoch);
     for (const rows of epochBatches(settings.initSeed, epoch, trainingPositions, settings.batchSize)) {
       const own = weightsOf(models[0]!);
       const zA = partialLogitsOf(parties[0]!.X, parties[0]!.width, rows, own.weights, own.bias);

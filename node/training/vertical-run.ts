@@ -26,7 +26,6 @@ import {
   partialLogitsOf,
   residualOffsets,
 } from '../../models/vertical/coordinated-lr.js';
-import type { Optimiser } from '../../models/optimiser.js';
 import type { VerticalPart } from '../../models/vertical/part.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
@@ -132,7 +131,6 @@ export class VerticalRun {
   private readonly channels = new Map<string, PartyChannel>();
   private cipher: CipherSuite | null = null;
   private publicKey: PublicKeyHandle | null = null;
-  private readonly optimiser: Optimiser;
   private model: PartyModel;
   private current: BatchState | null = null;
   /** Gradient steps taken: the part is registered only after every batch of every epoch. */
@@ -147,8 +145,7 @@ export class VerticalRun {
   ) {
     this.spec = asVertical(job.spec);
     this.isLabelHolder = deps.self === this.spec.labelHolder;
-    this.optimiser = verticalOptimiser(this.spec);
-    this.model = newPartyModel(data.width, this.isLabelHolder, this.optimiser);
+    this.model = newPartyModel(data.width, this.isLabelHolder, verticalOptimiser(this.spec, 1));
   }
 
   private get others(): string[] {
@@ -432,7 +429,7 @@ export class VerticalRun {
     const gradient = Float64Array.from(sums, (s, j) =>
       gradientFromSum(centreLift((((s - maskSums[j]!) % t) + t) % t, t), state.rows.length),
     );
-    this.model = partyStep(this.model, gradient, this.optimiser, this.spec.l2);
+    this.model = partyStep(this.model, gradient, verticalOptimiser(this.spec, id.epoch), this.spec.l2);
   }
 
   /** Label holder, evaluation: Σ[[z_P]] + m per chunk, for the coordinator to decrypt. */

@@ -100,6 +100,8 @@ export const verticalSettingsSchema = z
     learningRate: z.number().positive().max(10),
     /** Each party steps its own parameters; both act coordinate-wise, so this is the pooled optimiser exactly. */
     optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+    /** Epoch e steps with learningRate / sqrt(1 + learningRateDecay · (e − 1)). */
+    learningRateDecay: z.number().min(0).max(100).default(0),
     l2: z.number().min(0).max(10).default(0),
     validation: horizontalSettingsSchema.shape.validation,
     purpose: z.enum(TRAINING_PURPOSES),

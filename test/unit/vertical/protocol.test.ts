@@ -42,8 +42,8 @@ describe('vertical coordinated LR under BFV, in one process', () => {
     expect(reported).toBeGreaterThan(0.95);
   });
 
-  it('reproduces pooled Adam exactly too: each party steps its own block', async () => {
-    const s = spec({ optimizer: 'adam', learningRate: 0.05, epochs: 1 });
+  it('reproduces pooled Adam with a decaying rate exactly too: each party steps its own block', async () => {
+    const s = spec({ optimizer: 'adam', learningRate: 0.05, learningRateDecay: 1, epochs: 2 });
     const { failure, runs } = await runVertical({ spec: s });
     expect(failure).toBeNull();
     const data = PARTIES.map((m) => dataOf(s, m));

@@ -1,10 +1,10 @@
 /**
- * Vertical training data for tests: FATE's vertical split of the Wisconsin breast cancer data (test/fixtures) spread
- * over three banks that share most customers but not all, each keyed by a Chinese mobile number written its own way
- * and listed in its own order:
- *  - bank-a (label holder): y and the guest columns x0..x9, every customer but those whose index ends in 3;
- *  - bank-b: host columns x0..x9 (named h0..h9), every customer but index ending in 5, in reverse order;
- *  - bank-c: host columns x10..x19 (h10..h19), every customer but index ending in 7, and 15 customers of its own.
+ * Vertical training data for tests: the first CUSTOMERS customers of FATE's vertical split of the credit-default data
+ * (examples/data), the host's columns split across two banks, so three banks that share most customers but not all,
+ * each keyed by a Chinese mobile number written its own way and listed in its own order:
+ *  - bank-a (label holder): y and the guest columns x0..x12, every customer but those whose index ends in 3;
+ *  - bank-b: host columns x0..x4 (named h0..h4), every customer but index ending in 5, in reverse order;
+ *  - bank-c: host columns x5..x9 (h5..h9), every customer but index ending in 7, and 15 customers of its own.
  * The three-way intersection (index not ending in 3, 5 or 7) differs from every pairwise one.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { expect } from 'vitest';
 import type { LocalConsortium } from '../../examples/local-consortium.js';
 import { formattedPhone, waitJob } from './psi-data.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const DATA = join(import.meta.dirname, '..', '..', 'examples', 'data');
+/** Customers taken from the top of the files: enough for two batches an epoch, few enough for a test. */
+export const CUSTOMERS = 700;
 
 interface Table {
   readonly header: string[];
@@ -21,7 +23,9 @@ interface Table {
 }
 
 function read(file: string): Table {
-  const [head, ...lines] = readFileSync(join(FIXTURES, file), 'utf8').trim().split('\n');
+  const [head, ...lines] = readFileSync(join(DATA, file), 'utf8')
+    .trim()
+    .split('\n', CUSTOMERS + 1);
   return { header: head!.split(','), rows: lines.map((l) => l.split(',')) };
 }
 
@@ -36,12 +40,12 @@ export interface VerticalBank {
 }
 
 export function verticalBanks(): Record<VerticalMember, VerticalBank> {
-  const guest = read('breast_hetero_guest.csv');
-  const host = read('breast_hetero_host.csv');
+  const guest = read('default_credit_hetero_guest.csv');
+  const host = read('default_credit_hetero_host.csv');
   const pick = (t: Table, names: string[]) => names.map((n) => t.header.indexOf(n));
-  const guestCols = ['y', ...Array.from({ length: 10 }, (_, i) => `x${i}`)];
-  const hostB = Array.from({ length: 10 }, (_, i) => `x${i}`);
-  const hostC = Array.from({ length: 10 }, (_, i) => `x${i + 10}`);
+  const guestCols = ['y', ...Array.from({ length: 13 }, (_, i) => `x${i}`)];
+  const hostB = Array.from({ length: 5 }, (_, i) => `x${i}`);
+  const hostC = Array.from({ length: 5 }, (_, i) => `x${i + 5}`);
   const rowsOf = (t: Table, names: string[], skip: number, style: 'spaced' | 'plain' | 'dashed') => {
     const at = pick(t, names);
     return t.rows

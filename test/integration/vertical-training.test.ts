@@ -1,6 +1,7 @@
 /**
  * Vertical federated training end to end: three banks (real processes, mutual TLS, SQLite) hold different columns
- * about partly shared customers (test/helpers/vertical-data.ts); a PSI job aligns them; bank-a (the label holder),
+ * about partly shared customers of the credit-default data, the host's columns split across two banks
+ * (test/helpers/vertical-data.ts); a PSI job aligns them; bank-a (the label holder),
  * bank-b and bank-c train one logistic regression under BFV, every message of every process recorded. Then:
  *  - every party registers its own part, and the parts' ONNX graphs, joined, score the validation rows exactly as
  *    the label holder measured;
@@ -130,7 +131,8 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
       expect(v.rounds[1].metrics).toEqual(views['bank-a'].rounds[1].metrics);
     }
     const last = views['bank-a'].rounds[1].metrics;
-    expect(last.auc).toBeGreaterThan(0.95);
+    // 490 customers, two epochs: well above chance (the full data reaches about 0.72).
+    expect(last.auc).toBeGreaterThan(0.6);
     expect(last.positives + last.negatives).toBe(validationRows);
 
     const models = {} as Record<VerticalMember, string>;
@@ -188,8 +190,8 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
           keys++;
         }
       }
-    // Each epoch: two training batches of 11 + 10 + 10 gradient columns, and one chunk of scores.
-    expect(ciphertexts).toBe(2 * (2 * (11 + 10 + 10) + 1));
+    // Each epoch: two training batches of 14 + 5 + 5 gradient columns, and one chunk of scores.
+    expect(ciphertexts).toBe(2 * (2 * (14 + 5 + 5) + 1));
     expect(keys).toBe(3);
     // Per epoch: partial logits (two feature holders) and residuals (to each) per training batch; per evaluation,
     // partial logits and the label holder's report to each feature holder.
@@ -235,7 +237,7 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
       'risk',
       'POST',
       '/v1/training',
-      verticalJob(fresh, { features: { 'bank-a': 'all', 'bank-b': 'all', 'bank-c': ['h10', 'nope'] } }),
+      verticalJob(fresh, { features: { 'bank-a': 'all', 'bank-b': 'all', 'bank-c': ['h5', 'nope'] } }),
     );
     expect(missing.status, JSON.stringify(missing.body)).toBe(202);
     for (const m of MEMBERS) {
@@ -260,7 +262,7 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
       'risk',
       'POST',
       '/v1/training',
-      verticalJob(aligned, { epochs: 40, batchSize: 96 }),
+      verticalJob(aligned, { epochs: 40, batchSize: 120 }),
     );
     expect(start.status, JSON.stringify(start.body)).toBe(202);
     const id = start.body.id;

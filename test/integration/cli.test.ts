@@ -139,8 +139,9 @@ describe('accord CLI against a running consortium', () => {
       '--token',
       c.nodes['bank-a']!.tokens.risk,
     ]);
-    expect(stderr).toMatch(/train \[#+\] 100% 2\/2 done AUC 0\.\d{4}/);
-    expect(stdout).toMatch(/epoch 2: AUC 0\.9\d{3}/);
+    // The breast-cancer split separates well: a random alignment order can put an AUC of 1 on its validation rows.
+    expect(stderr).toMatch(/train \[#+\] 100% 2\/2 done AUC (0\.9\d{3}|1\.0000)/);
+    expect(stdout).toMatch(/epoch 2: AUC (0\.9\d{3}|1\.0000)/);
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(result.state).toBe('done');
     const part = await c.api('bank-a', 'risk', 'GET', `/v1/models/${result.model}`);

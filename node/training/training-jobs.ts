@@ -91,8 +91,12 @@ export class TrainingJobs {
   start(): void {
     this.deps.client.subscribe({
       onEvent: (event) => this.onEvent(event),
-      // A dropped inbox does not fail running jobs: they rejoin at the next aggregation when it returns.
-      onDisconnect: () => undefined,
+      // A dropped inbox does not fail horizontal jobs: they rejoin at the next aggregation when it returns. A vertical
+      // job cannot go on without every party at every step (the coordinator fails it when a party leaves, and a
+      // restarted coordinator has lost its key), so it fails here at once rather than at the idle timeout.
+      onDisconnect: (error) => {
+        for (const [id, run] of this.runs) if (run instanceof VerticalRun) void this.failAndTell(id, error);
+      },
     });
   }
 

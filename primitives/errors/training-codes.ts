@@ -142,7 +142,7 @@ export const trainingErrors = defineErrors({
   },
   ACCORD_TRAINING_LOST: {
     message: 'training job lost: the coordinator is unreachable',
-    hint: 'The job continues if the connection returns; otherwise it fails once the idle timeout passes.',
+    hint: 'A horizontal job continues if the connection returns, else it fails once the idle timeout passes; a vertical job fails at once (it needs every party at every step): start it again.',
     http: 503,
     grpc: G.UNAVAILABLE,
   },

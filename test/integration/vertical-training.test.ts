@@ -9,7 +9,8 @@
  *    ciphertext on the wire is a BFV ciphertext of the parameter set primitives/he names;
  *  - bad input (an alignment between other members, a label that is not binary, a peer missing a column) is a coded
  *    error, and fails the job for everyone with nothing registered;
- *  - a party killed mid-epoch fails the job for every party with a coded error, nothing registered anywhere.
+ *  - a party killed mid-epoch, or the coordinator restarting, fails the job for every party with a coded error,
+ *    nothing registered anywhere.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { splitRows } from '../../node/training/local-data.js';
 import { cipherSuite, ciphertextParameterId } from '../../primitives/he/index.js';
 import { distinctiveForms } from '../helpers/identifier-forms.js';
 import { waitTraining } from '../helpers/training-data.js';
+import { until } from '../helpers/wait.js';
 import {
   alignBanks,
   alignmentOf,
@@ -253,6 +255,37 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
     const after = await Promise.all(MEMBERS.map((m) => c.api(m, 'risk', 'GET', '/v1/models')));
     after.forEach((res, i) => {
       expect(res.body.models).toHaveLength(before[i]!.body.models.length);
+    });
+  });
+
+  it('fails the job at every party, at once, when the coordinator restarts mid-epoch', async () => {
+    const aligned = await alignBanks(c, ['bank-b', 'bank-c']);
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(aligned, { epochs: 40 }));
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    const id = start.body.id;
+    for (;;) {
+      const view = await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`);
+      if (view.body.progress.round >= 1) break;
+      expect(view.body.state).toMatch(/^(waiting|running)$/);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await c.restartCoordinator();
+    // Well inside the hour a horizontal job would wait for its coordinator to come back.
+    for (const m of MEMBERS) {
+      const job = await waitTraining(c, m, id, 30_000);
+      expect(job.state, m).toBe('failed');
+      expect(job.error.code, m).toBe('ACCORD_TRAINING_LOST');
+      expect(job.modelId).toBeNull();
+    }
+    // Every bank's inboxes are back before the next test: a PSI job between all three can start again.
+    await until('the banks to subscribe again', async () => {
+      const r = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
+        peers: ['bank-b', 'bank-c'],
+        dataset: 'clients',
+        mode: 'intersection',
+        reveal: 'all',
+      });
+      return r.status === 202 ? r : undefined;
     });
   });
 

@@ -108,21 +108,36 @@ async function poll<T extends { state: string }>(
 }
 
 /** A PSI intersection from the first bank with the others, revealed to all; its id once done everywhere. */
-export async function alignVertical(c: LocalConsortium, banks: readonly VerticalBankData[]): Promise<string> {
+export function alignVertical(c: LocalConsortium, banks: readonly VerticalBankData[]): Promise<string> {
   const [first, ...others] = banks;
-  const start = await c.api(first!.member, 'risk', 'POST', '/v1/psi', {
-    peers: others.map((b) => b.member),
-    dataset: first!.dataset,
+  return alignMembers(
+    c,
+    first!.member,
+    others.map((b) => b.member),
+    first!.dataset,
+  );
+}
+
+/** A PSI intersection of `dataset` from `initiator` with `peers`, revealed to all; its id once done everywhere. */
+export async function alignMembers(
+  c: LocalConsortium,
+  initiator: string,
+  peers: readonly string[],
+  dataset: string,
+): Promise<string> {
+  const start = await c.api(initiator, 'risk', 'POST', '/v1/psi', {
+    peers,
+    dataset,
     mode: 'intersection',
     reveal: 'all',
   });
   if (start.status !== 202) throw new Error(`PSI: ${JSON.stringify(start.body)}`);
-  for (const b of banks) {
+  for (const m of [initiator, ...peers]) {
     const job = await poll(
-      async () => (await c.api(b.member, 'risk', 'GET', `/v1/psi/${start.body.id}`)).body,
+      async () => (await c.api(m, 'risk', 'GET', `/v1/psi/${start.body.id}`)).body,
       (j) => !['pending_approval', 'waiting', 'running'].includes(j.state),
     );
-    if (job.state !== 'done') throw new Error(`PSI at ${b.member}: ${JSON.stringify(job.error)}`);
+    if (job.state !== 'done') throw new Error(`PSI at ${m}: ${JSON.stringify(job.error)}`);
   }
   return start.body.id;
 }

@@ -51,6 +51,7 @@ import {
   type BatchId,
   type Box,
   batchKey,
+  batchSizes,
   type EpochMetrics,
   reportSchema,
   VERTICAL_STAGE,
@@ -133,6 +134,8 @@ export class VerticalRun {
   private publicKey: PublicKeyHandle | null = null;
   private model: PartyModel;
   private current: BatchState | null = null;
+  /** The training batches of the epoch under way. */
+  private epochRows: { readonly epoch: number; readonly batches: number[][] } | null = null;
   /** Gradient steps taken: the part is registered only after every batch of every epoch. */
   private steps = 0;
   private settled = false;
@@ -269,8 +272,13 @@ export class VerticalRun {
     if (id.jobId !== this.job.id || id.epoch < 1 || id.epoch > this.spec.epochs)
       throw this.refuse(`batch ${batchKey(id)} is not in the job`);
     if (id.phase === 'eval') return this.data.validationRows;
-    const batches = epochBatches(this.spec.initSeed, id.epoch, this.data.trainingRows, this.spec.batchSize);
-    const rows = batches[id.batch];
+    // One shuffle an epoch, not one a batch.
+    if (this.epochRows?.epoch !== id.epoch)
+      this.epochRows = {
+        epoch: id.epoch,
+        batches: epochBatches(this.spec.initSeed, id.epoch, this.data.trainingRows, this.spec.batchSize),
+      };
+    const rows = this.epochRows.batches[id.batch];
     if (!rows) throw this.refuse(`epoch ${id.epoch} has no batch ${id.batch}`);
     return rows;
   }
@@ -570,7 +578,7 @@ export class VerticalRun {
 
   private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
     if (this.settled) return;
-    const batches = epochBatches(this.spec.initSeed, 1, this.data.trainingRows, this.spec.batchSize).length;
+    const batches = batchSizes(this.data.trainingRows.length, this.spec.batchSize).length;
     if (this.job.round !== this.spec.epochs || this.steps !== this.spec.epochs * batches) {
       await this.markFailed('failed', new AccordError('ACCORD_TRAINING_LOST'));
       return;

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { LocalConsortium } from '../../examples/local-consortium.js';
-import { formattedPhone, waitJob } from './psi-data.js';
+import { alignMembers } from '../../examples/vertical.js';
+import { formattedPhone } from './psi-data.js';
 
 const DATA = join(import.meta.dirname, '..', '..', 'examples', 'data');
 /** Customers taken from the top of the files: enough for two batches an epoch, few enough for a test. */
@@ -103,20 +104,12 @@ export async function importBank(
 }
 
 /** Runs a PSI intersection from bank-a with `peers`, revealed to all; returns its id once done everywhere. */
-export async function alignBanks(
+export function alignBanks(
   c: LocalConsortium,
   peers: readonly string[],
   dataset = 'clients',
 ): Promise<string> {
-  const start = await c.api('bank-a', 'risk', 'POST', '/v1/psi', {
-    peers,
-    dataset,
-    mode: 'intersection',
-    reveal: 'all',
-  });
-  expect(start.status, JSON.stringify(start.body)).toBe(202);
-  for (const m of ['bank-a', ...peers]) expect((await waitJob(c, m, start.body.id)).state).toBe('done');
-  return start.body.id;
+  return alignMembers(c, 'bank-a', peers, dataset);
 }
 
 export { alignmentLines as alignmentOf } from '../../examples/vertical.js';

@@ -114,6 +114,19 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
     rmSync(wireDir, { recursive: true, force: true });
   });
 
+  /** Starts a long job on a fresh alignment and returns its id once its first epoch is over. */
+  async function pastFirstEpoch(overrides: Record<string, unknown>): Promise<string> {
+    const aligned = await alignBanks(c, ['bank-b', 'bank-c']);
+    const start = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(aligned, overrides));
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    for (;;) {
+      const view = await c.api('bank-a', 'risk', 'GET', `/v1/training/${start.body.id}`);
+      if (view.body.progress.round >= 1) return start.body.id;
+      expect(view.body.state).toMatch(/^(waiting|running)$/);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   it('trains one model whose parts every party registers, and whose joined ONNX parts give the measured AUC', async () => {
     const start = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(alignment));
     expect(start.status, JSON.stringify(start.body)).toBe(202);
@@ -259,16 +272,7 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
   });
 
   it('fails the job at every party, at once, when the coordinator restarts mid-epoch', async () => {
-    const aligned = await alignBanks(c, ['bank-b', 'bank-c']);
-    const start = await c.api('bank-a', 'risk', 'POST', '/v1/training', verticalJob(aligned, { epochs: 40 }));
-    expect(start.status, JSON.stringify(start.body)).toBe(202);
-    const id = start.body.id;
-    for (;;) {
-      const view = await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`);
-      if (view.body.progress.round >= 1) break;
-      expect(view.body.state).toMatch(/^(waiting|running)$/);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const id = await pastFirstEpoch({ epochs: 40 });
     await c.restartCoordinator();
     // Well inside the hour a horizontal job would wait for its coordinator to come back.
     for (const m of MEMBERS) {
@@ -290,23 +294,8 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
   });
 
   it('fails the job for every party when one is killed mid-epoch, and registers nothing anywhere', async () => {
-    const aligned = await alignBanks(c, ['bank-b', 'bank-c']);
-    const start = await c.api(
-      'bank-a',
-      'risk',
-      'POST',
-      '/v1/training',
-      verticalJob(aligned, { epochs: 40, batchSize: 120 }),
-    );
-    expect(start.status, JSON.stringify(start.body)).toBe(202);
-    const id = start.body.id;
-    // Wait until the first epoch is over, then kill a feature holder mid-training.
-    for (;;) {
-      const view = await c.api('bank-a', 'risk', 'GET', `/v1/training/${id}`);
-      if (view.body.progress.round >= 1) break;
-      expect(view.body.state).toMatch(/^(waiting|running)$/);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Once the first epoch is over, a feature holder is killed mid-training.
+    const id = await pastFirstEpoch({ epochs: 40, batchSize: 120 });
     c.nodes['bank-c']!.process.kill('SIGKILL');
     for (const m of ['bank-a', 'bank-b'] as const) {
       const job = await waitTraining(c, m, id, 120_000);

@@ -7,6 +7,7 @@ import { ID_KINDS } from '../../../primitives/identity/normalise.js';
 import { PSI_MODES, PSI_REVEAL } from '../../../primitives/psi/session-protocol.js';
 import type { PsiJobs } from '../../psi/psi-jobs.js';
 import { route } from '../route.js';
+import { invitationRoutes } from './invitations.js';
 
 const jobId = z.object({ job: z.string().uuid() });
 
@@ -115,29 +116,7 @@ export function psiRoutes(deps: { jobs: PsiJobs; store: PsiJobStore }) {
         invitations: (await deps.store.list(500)).filter((j) => j.state === 'pending_approval').map(view),
       }),
     }),
-    route({
-      method: 'POST',
-      url: '/v1/psi/invitations/:job/accept',
-      summary: 'Accept a pending PSI invitation, optionally with another local dataset',
-      tags: ['psi'],
-      roles: ['admin'],
-      params: jobId,
-      body: z.strictObject({ dataset: z.string().min(1).optional() }),
-      response: jobSchema,
-      auditTarget: target,
-      handler: async ({ params, body }) => view(await deps.jobs.accept(params.job, body.dataset)),
-    }),
-    route({
-      method: 'POST',
-      url: '/v1/psi/invitations/:job/reject',
-      summary: 'Decline a pending PSI invitation',
-      tags: ['psi'],
-      roles: ['admin'],
-      params: jobId,
-      response: jobSchema,
-      auditTarget: target,
-      handler: async ({ params, caller }) => view(await deps.jobs.reject(params.job, caller!.role)),
-    }),
+    ...invitationRoutes({ area: 'psi', what: 'PSI', jobs: deps.jobs, view, response: jobSchema }),
     route({
       method: 'GET',
       url: '/v1/psi/:job',

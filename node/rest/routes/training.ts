@@ -13,6 +13,7 @@ import {
 } from '../../../primitives/training/spec.js';
 import type { TrainingJobs } from '../../training/training-jobs.js';
 import { route } from '../route.js';
+import { invitationRoutes } from './invitations.js';
 
 const jobId = z.object({ job: z.string().uuid() });
 
@@ -161,29 +162,7 @@ export function trainingRoutes(deps: { jobs: TrainingJobs }) {
       response: z.object({ jobs: z.array(jobSchema) }),
       handler: async ({ query }) => ({ jobs: (await deps.jobs.list(query.limit)).map(view) }),
     }),
-    route({
-      method: 'POST',
-      url: '/v1/training/invitations/:job/accept',
-      summary: 'Accept a pending training invitation, optionally with another local dataset',
-      tags: ['training'],
-      roles: ['admin'],
-      params: jobId,
-      body: z.strictObject({ dataset: z.string().min(1).optional() }),
-      response: jobSchema,
-      auditTarget: target,
-      handler: async ({ params, body }) => view(await deps.jobs.accept(params.job, body.dataset)),
-    }),
-    route({
-      method: 'POST',
-      url: '/v1/training/invitations/:job/reject',
-      summary: 'Decline a pending training invitation',
-      tags: ['training'],
-      roles: ['admin'],
-      params: jobId,
-      response: jobSchema,
-      auditTarget: target,
-      handler: async ({ params, caller }) => view(await deps.jobs.reject(params.job, caller!.role)),
-    }),
+    ...invitationRoutes({ area: 'training', what: 'training', jobs: deps.jobs, view, response: jobSchema }),
     route({
       method: 'GET',
       url: '/v1/training/:job',

@@ -36,6 +36,9 @@ import { PSI_PROTO, PSI_SERVICE, psiWire } from '../platform/wire/psi.js';
 import { TRAINING_PROTO, TRAINING_SERVICE, trainingWire } from '../platform/wire/training.js';
 import type { TrainingEvent } from '../primitives/training/job-protocol.js';
 import { TrainingCoordinator } from './training/training-service.js';
+import { ScoringRelay } from './scoring/scoring-relay.js';
+import { SCORING_PROTO, SCORING_SERVICE, scoringWire } from '../platform/wire/scoring.js';
+import type { ScoringEvent } from '../primitives/scoring/protocol.js';
 import type { PsiEvent } from '../primitives/psi/session-protocol.js';
 import { join } from 'node:path';
 
@@ -154,6 +157,20 @@ export function buildCoordinator(
   });
   server.addService(serviceOf(TRAINING_PROTO, TRAINING_SERVICE).service, training.handlers());
 
+  // Joint scoring: label holders' requests relayed to partners' inboxes, sealed boxes back (coordinator/scoring).
+  const scoringInboxes = new Inboxes<ScoringEvent>(
+    scoringWire.subscribeResponse.toProto,
+    (member) => new AccordError('ACCORD_MEMBER_OFFLINE', { member }),
+  );
+  const scoring = new ScoringRelay({
+    membership,
+    inboxes: scoringInboxes,
+    audit,
+    log,
+    isRevoked: (peer) => revocation.check(peer),
+  });
+  server.addService(serviceOf(SCORING_PROTO, SCORING_SERVICE).service, scoring.handlers());
+
   // Crypto worker threads for large fraud-signal batches (screening), started on first use.
   const workers = new CryptoWorkerPool();
   const signals = buildSignalsCoordinator(config, {
@@ -190,6 +207,7 @@ export function buildCoordinator(
       const dropped = [
         ...inboxes.dropWhere(revoked, errorFor),
         ...trainingInboxes.dropWhere(revoked, errorFor),
+        ...scoringInboxes.dropWhere(revoked, errorFor),
       ];
       const streamsEnded = dropped.length + signals.endStreamsWhere(revoked, errorFor);
       await audit({
@@ -230,9 +248,11 @@ export function buildCoordinator(
     async stop() {
       psi.close();
       training.close();
+      scoring.close();
       signals.close();
       inboxes.closeAll();
       trainingInboxes.closeAll();
+      scoringInboxes.closeAll();
       await shutdownServer(server);
       // Counts of refused handshakes not yet written (their window has not ended) are written now.
       await refusedHandshakes?.close();

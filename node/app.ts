@@ -32,6 +32,10 @@ import { TrainingClient } from './training/training-client.js';
 import { TrainingJobs } from './training/training-jobs.js';
 import { memberSigner, memberVerifier } from '../platform/tls/member-signature.js';
 import { buildNodeSignals } from './signals/index.js';
+import { scoringRoutes } from './rest/routes/scoring.js';
+import { ScoringClient } from './scoring/scoring-client.js';
+import { ScoringService } from './scoring/scoring-service.js';
+import { buildCampaigns } from './campaigns/index.js';
 
 export interface AccordNode {
   readonly rest: FastifyInstance;
@@ -116,10 +120,30 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
     signer: memberSigner(tls),
     verifier: memberVerifier(tls.caPem),
   });
+  // Joint scoring: batch jobs, real-time scores, and this node's part for other banks' label holders.
+  const scoringClient = new ScoringClient(config, tls, link.address, log.child('scoring'));
+  const scoring = new ScoringService({
+    self: config.member,
+    store,
+    audit,
+    log: log.child('scoring'),
+    transport: scoringClient,
+    signer: memberSigner(tls),
+    verifier: memberVerifier(tls.caPem),
+  });
+  // Campaigns: workflow, eligibility runs (scoring a population first when needed), consent, erasure.
+  const campaigns = buildCampaigns({ store, audit, log: log.child('campaigns'), scorer: scoring });
   const rest = buildRestApp({
     routes: [
       ...systemRoutes({ member: config.member, version: ACCORD_VERSION, link }),
-      ...datasetRoutes({ datasets: store.datasets, inUse: (dataset) => psiJobs.isDatasetInUse(dataset) }),
+      ...datasetRoutes({
+        datasets: store.datasets,
+        inUse: async (dataset) =>
+          (await psiJobs.isDatasetInUse(dataset)) ||
+          campaigns.isDatasetInUse(dataset) ||
+          scoring.isDatasetInUse(dataset),
+        inUseNow: (dataset) => campaigns.isDatasetInUse(dataset) || scoring.isDatasetInUse(dataset),
+      }),
       ...auditRoutes({
         audit: store.audit,
         anchors: store.anchors,
@@ -128,6 +152,8 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       ...psiRoutes({ jobs: psiJobs, store: store.psiJobs }),
       ...trainingRoutes({ jobs: trainingJobs }),
       ...modelRoutes({ models: store.models }),
+      ...scoringRoutes({ scoring }),
+      ...campaigns.routes,
       ...signals.routes,
     ],
     auth: new TokenAuthenticator(config.tokens),
@@ -156,14 +182,28 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
         log.warn('screening jobs interrupted by the last shutdown were marked failed', {
           jobs: screeningInterrupted,
         });
+      const scoringInterrupted = await scoring.recover();
+      if (scoringInterrupted)
+        log.warn('scoring jobs interrupted by the last shutdown were marked failed', {
+          jobs: scoringInterrupted,
+        });
       const trainingInterrupted = await trainingJobs.recover();
       if (trainingInterrupted)
         log.warn('training jobs interrupted by the last shutdown were marked failed', {
           jobs: trainingInterrupted,
         });
+      const campaignRunsInterrupted = await campaigns.start();
+      if (campaignRunsInterrupted)
+        log.warn('campaign runs interrupted by the last shutdown were marked failed', {
+          runs: campaignRunsInterrupted,
+        });
       link.start();
       psiJobs.start();
       trainingJobs.start();
+      scoringClient.subscribe({
+        onEvent: (event) => scoring.onEvent(event),
+        onDisconnect: () => undefined,
+      });
       await signals.start();
       if (!restTls && !isLoopbackHost(config.rest.host)) {
         log.warn('REST API serves plain HTTP on a non-loopback address (rest.insecurePlainHttp)', {
@@ -183,10 +223,13 @@ export function buildNode(config: Readonly<NodeConfig>, options: BuildNodeOption
       return { restPort, restUrl };
     },
     async stop() {
+      await campaigns.stop();
       await psiJobs.stop();
       psiClient.close();
       await trainingJobs.stop();
       trainingClient.close();
+      await scoring.stop();
+      scoringClient.close();
       signals.close();
       await pool.close();
       link.stop();

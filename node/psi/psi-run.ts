@@ -69,6 +69,8 @@ function violation(problem: string): AccordError {
 export class PsiRun {
   private readonly key = PsiKey.generate();
   private rowKeys: Int32Array = new Int32Array(0);
+  /** The version of the dataset whose row keys were loaded: recorded with the result (psi-types `datasetVersion`). */
+  private datasetVersion: number | null = null;
   private perm: Uint32Array = new Uint32Array(0);
   private start: PsiStart | null = null;
   private processed = 0;
@@ -89,6 +91,9 @@ export class PsiRun {
 
   /** Loads the row keys and draws the permutation; returns this node's set size. */
   async prepare(): Promise<number> {
+    // Read before the rows: a re-import in between leaves an older version on record, so the alignment counts as
+    // stale (refused), never as current over other rows. Replacing the dataset waits while the job runs.
+    this.datasetVersion = (await this.deps.datasets.get(this.job.dataset))?.version ?? null;
     this.rowKeys = await this.deps.datasets.rowKeys(this.job.dataset);
     this.perm = randomPermutation(this.rowKeys.length);
     return this.rowKeys.length;
@@ -316,7 +321,7 @@ export class PsiRun {
         const rows = learner && this.job.mode === 'intersection' ? this.result!.rows : null;
         const size = learner ? this.result!.size : null;
         await this.deps.jobs.update(this.job.id, { processed: this.processed, skippedRows: this.skipped });
-        await this.deps.jobs.complete(this.job.id, rows, size);
+        await this.deps.jobs.complete(this.job.id, rows, size, this.datasetVersion);
         this.deps.log.info('PSI job done', { job: this.job.id, learner, size });
         this.settle();
       } else {

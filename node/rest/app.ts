@@ -6,7 +6,7 @@
  * request without a valid token of an allowed role never has its JSON parsed nor its CSV stream handed to anyone.
  */
 import type { Audit } from '../../platform/audit/audit-log.js';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { AuditOutcome } from '../../primitives/audit/chain.js';
@@ -104,7 +104,11 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
         ? err
         : (fromFastifyError(err as { code?: string; statusCode?: number }) ?? toAccordError(err));
     if (accord.code === 'ACCORD_INTERNAL')
-      deps.log.error('unhandled error in REST handler', { url: request.url, err });
+      // The route pattern, not the URL: a URL may name a customer (/v1/customers/:customer).
+      deps.log.error('unhandled error in REST handler', {
+        route: `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`,
+        err,
+      });
     request.accordCode = accord.code;
     void reply.status(accord.httpStatus).send({ error: accord.toJSON() });
   });
@@ -171,8 +175,8 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
         if (spec.produces)
           return reply
             .status(spec.status ?? 200)
-            .header('content-type', spec.produces)
-            .send(Buffer.from(response as Uint8Array));
+            .header('content-type', spec.contentType?.(query) ?? spec.produces)
+            .send(response instanceof Readable ? response : Buffer.from(response as Uint8Array));
         return reply.status(spec.status ?? 200).send(response);
       },
     });

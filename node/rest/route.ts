@@ -35,8 +35,13 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown, R = unknown> {
   /** `csv`: the body is a streamed text/csv upload handed to the handler unparsed. */
   readonly bodyKind?: 'json' | 'csv';
   readonly response: z.ZodType<R>;
-  /** Set for a binary response (e.g. an ONNX file): its content type; the handler returns the bytes. */
+  /**
+   * Set for a binary response (e.g. an ONNX file): its content type; the handler returns the bytes, or a Readable
+   * that is streamed as the client reads it (a long list).
+   */
   readonly produces?: string;
+  /** With `produces`: the content type of one response, picked from its query (e.g. `?format=csv|ndjson`). */
+  readonly contentType?: (query: Q) => string;
   readonly status?: number;
   readonly handler: (input: RouteInput<P, Q, B>) => Promise<R>;
   /** What the audit entry names as target (never a customer identifier). */

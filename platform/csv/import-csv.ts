@@ -18,6 +18,8 @@ export interface ImportRequest {
   readonly name: string;
   readonly schema: DeclaredSchema;
   readonly replace: boolean;
+  /** Whether a job reads the dataset now: asked again inside the transaction that would replace it. */
+  readonly inUse?: ((dataset: string) => boolean) | undefined;
   /** Called after every staged batch with rows so far; lets the API report progress. */
   readonly onProgress?: (rows: number) => void;
 }
@@ -130,7 +132,7 @@ export async function importCsv(
     staged += pending.length;
     if (staged === 0) throw new AccordError('ACCORD_DATASET_EMPTY');
     request.onProgress?.(staged);
-    return await handle.commit({ replace: request.replace });
+    return await handle.commit({ replace: request.replace, inUse: request.inUse });
   } catch (err) {
     await handle?.abort();
     body.unpipe(guard);

@@ -7,20 +7,18 @@
  * call opened before the revocation cannot deliver a request sent after it. Streams already open when a member is
  * revoked are ended by whoever holds them (`OpenStreams.endWhere`, the PSI inboxes) on reload.
  */
-import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { AccordError } from '../../primitives/errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { memberNameOfPeer, type PeerIdentity } from '../tls/identity.js';
 import { toServiceError } from './errors.js';
+import { type AuthContextCall, peerCertificateOf } from './peer-certificate.js';
 
 export type { PeerIdentity } from '../tls/identity.js';
 
 /** The peer of a call or stream, or null when its certificate names no member (handlers refuse those). */
-export function peerIdentity(call: {
-  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
-}): PeerIdentity | null {
-  const cert = call.getAuthContext()?.sslPeerCertificate;
+export function peerIdentity(call: AuthContextCall): PeerIdentity | null {
+  const cert = peerCertificateOf(call);
   const member = memberNameOfPeer(cert);
   return member ? { member, serial: cert?.serialNumber ?? '' } : null;
 }

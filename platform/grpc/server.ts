@@ -7,6 +7,7 @@
  * Connections that fail the TLS handshake (no certificate, another CA) never reach a handler; they are counted via
  * the underlying HTTP/2 server's `tlsClientError` event and audited per source and window (`refused-handshakes.ts`).
  */
+import { type AuthContextCall, peerCertificateOf } from './peer-certificate.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -43,10 +44,8 @@ export function serverCredentials(tls: TlsMaterial): grpc.ServerCredentials {
   );
 }
 
-export function peerMember(call: {
-  getAuthContext(): { sslPeerCertificate?: import('node:tls').PeerCertificate } | null;
-}): string {
-  const member = memberNameOfPeer(call.getAuthContext()?.sslPeerCertificate);
+export function peerMember(call: AuthContextCall): string {
+  const member = memberNameOfPeer(peerCertificateOf(call));
   if (!member) throw new AccordError('ACCORD_TLS_PEER_UNIDENTIFIED');
   return member;
 }

@@ -2,6 +2,8 @@
  * Storage of PSI jobs and their results (alignments: the local row keys of the shared customers, in the order every
  * learner shares), and the coordinator's record of PSI sessions.
  */
+import { AccordError } from '../../primitives/errors/index.js';
+
 export const PSI_JOB_STATES = [
   'pending_approval',
   'waiting',
@@ -39,6 +41,12 @@ export interface PsiJobRecord {
   readonly initiatorSetSize?: number;
   /** The other parties' announced set sizes, once the session started (what each partner brought against us). */
   readonly peerSizes?: Readonly<Record<string, number>>;
+  /**
+   * The version of `dataset` whose row keys the job aligned (its internal id, `DatasetInfo.version`: a re-import
+   * gets another), set when the job completes. Absent or null on jobs completed before versions were recorded: their
+   * version is unknown, so their alignments are refused as stale (`alignmentStale`).
+   */
+  readonly datasetVersion?: number | null;
 }
 
 export interface PsiJobStore {
@@ -48,10 +56,19 @@ export interface PsiJobStore {
   list(limit: number): Promise<PsiJobRecord[]>;
   /**
    * Stores the shared rows, in the order shared by every learner of the session (row r of each learner's alignment
-   * is the same customer), and marks the job done, in one transaction.
+   * is the same customer), and marks the job done with the version of its dataset it read (`datasetVersion`), in one
+   * transaction.
    */
-  complete(id: string, rowKeys: readonly number[] | null, resultSize: number | null): Promise<PsiJobRecord>;
-  /** Shared rows `offset` .. `offset + limit - 1`, in the shared order. */
+  complete(
+    id: string,
+    rowKeys: readonly number[] | null,
+    resultSize: number | null,
+    datasetVersion: number | null,
+  ): Promise<PsiJobRecord>;
+  /**
+   * Shared rows `offset` .. `offset + limit - 1`, in the shared order. ACCORD_PSI_ALIGNMENT_STALE when the job's
+   * dataset was re-imported since (its row keys would name other customers).
+   */
   alignment(id: string, offset: number, limit: number): Promise<number[]>;
   /**
    * Rows each partner brought against local `dataset` in sessions that started since `sinceIso` (running or done),
@@ -60,6 +77,25 @@ export interface PsiJobStore {
   rowsBroughtSince(dataset: string, sinceIso: string, except: string): Promise<Record<string, number>>;
   /** At start-up: jobs left running by a crash fail with `code`; their partial results are dropped. */
   failUnfinished(code: string, message: string): Promise<number>;
+}
+
+/**
+ * The one check of an alignment's currency (scoring, vertical training, the alignment export):
+ * ACCORD_PSI_ALIGNMENT_STALE unless `currentVersion`, the version of the job's dataset ready now (null: none), is the
+ * version the job aligned. A job with no recorded version counts as stale: nothing says its row keys still name the
+ * same customers.
+ */
+export function alignmentStale(
+  psi: Pick<PsiJobRecord, 'id' | 'dataset' | 'datasetVersion'>,
+  currentVersion: number | null | undefined,
+): AccordError | null {
+  const aligned = psi.datasetVersion ?? null;
+  return aligned !== null &&
+    currentVersion !== null &&
+    currentVersion !== undefined &&
+    aligned === currentVersion
+    ? null
+    : new AccordError('ACCORD_PSI_ALIGNMENT_STALE', { dataset: psi.dataset, job: psi.id });
 }
 
 /** The fields that end a job without a result: its final state and the coded error that ended it. */

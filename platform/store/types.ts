@@ -4,8 +4,16 @@
  */
 import type { AuditAnchor } from '../../primitives/audit/anchors.js';
 import type { AuditDraft, AuditEntry } from '../../primitives/audit/chain.js';
+import type {
+  CampaignRunStore,
+  CampaignStore,
+  ConsentStore,
+  CustomerErasureStore,
+  DoNotContactStore,
+} from './campaign-types.js';
 import type { PsiJobStore, PsiSessionStore } from './psi-types.js';
 import type { QuotaStore } from './quota-types.js';
+import type { ScoreStore } from './scoring-types.js';
 import type { ScreeningJobStore } from './screening-types.js';
 import type { SignalStore } from './signal-types.js';
 import type { ModelStore, TrainingJobStore } from './training-types.js';
@@ -31,6 +39,8 @@ export interface DatasetDefinition {
 export interface DatasetInfo extends DatasetDefinition {
   readonly rowCount: number;
   readonly importedAt: string;
+  /** This import of the dataset (its internal id): a re-import (replace) gets another, its row keys other customers. */
+  readonly version: number;
 }
 
 export type Cell = string | number | boolean | null;
@@ -45,7 +55,14 @@ export interface StagedRow {
 /** An import in progress: rows are staged invisibly; `commit` swaps them in atomically, `abort` drops them. */
 export interface DatasetImport {
   append(rows: readonly StagedRow[]): Promise<void>;
-  commit(options: { replace: boolean }): Promise<DatasetInfo>;
+  /**
+   * Publishes the import. Replacing a ready dataset of the name needs `replace`, and is refused with
+   * ACCORD_DATASET_IN_USE when `inUse` (asked inside the publishing transaction) says a job reads the dataset.
+   */
+  commit(options: {
+    replace: boolean;
+    inUse?: ((dataset: string) => boolean) | undefined;
+  }): Promise<DatasetInfo>;
   abort(): Promise<void>;
 }
 
@@ -64,6 +81,25 @@ export interface DatasetStore {
   rowKeys(name: string): Promise<Int32Array>;
   /** The values of `column` for the given rows, aligned with `rowKeys`. */
   valuesOf(name: string, column: string, rowKeys: readonly number[]): Promise<Array<string | null>>;
+  /**
+   * Streams the id and the cells of `columns` (typed as stored) in row-key order, `batchSize` rows at a time: one
+   * ordered pass, memory bounded by the batch. Throws ACCORD_DATASET_COLUMN_NOT_FOUND for an unknown column, and
+   * ACCORD_DATASET_VERSION_CHANGED when the ready dataset is not `version` (DatasetInfo.version; default: the one
+   * ready when the stream starts), checked before every batch.
+   */
+  iterateColumns(
+    name: string,
+    columns: readonly string[],
+    batchSize: number,
+    version?: number,
+  ): AsyncIterable<ColumnBatch>;
+}
+
+/** One batch of `iterateColumns`: row keys, ids and, per requested column, its cells (all aligned). */
+export interface ColumnBatch {
+  readonly rowKeys: number[];
+  readonly ids: string[];
+  readonly columns: Cell[][];
 }
 
 export interface AuditStore {
@@ -114,6 +150,17 @@ export interface NodeStore {
   readonly trainingJobs: TrainingJobStore;
   /** The model registry: every model a job of this node produced. */
   readonly models: ModelStore;
+  /** Scoring jobs, their scores and the partners' fallback partials. */
+  readonly scores: ScoreStore;
+  /** Campaigns with every version and review, and the risk team's pricing limits. */
+  readonly campaigns: CampaignStore;
+  /** Campaign runs, their decisions and the contact history. */
+  readonly campaignRuns: CampaignRunStore;
+  /** Consent per customer and purpose. */
+  readonly consent: ConsentStore;
+  readonly doNotContact: DoNotContactStore;
+  /** A customer's scores, decisions, consent and contacts erased in one transaction. */
+  readonly erasure: CustomerErasureStore;
   close(): Promise<void>;
 }
 

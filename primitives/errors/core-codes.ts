@@ -166,9 +166,16 @@ export const coreErrors = defineErrors({
   },
   ACCORD_DATASET_IN_USE: {
     message: 'dataset {dataset} is in use by a running job and cannot be replaced now',
-    hint: 'A running PSI job maps its results to this dataset’s rows; replace it when the job has ended (GET /v1/psi).',
+    hint: 'A running PSI job, scoring job or campaign run reads this dataset’s rows by row key; replace it when the job has ended (GET /v1/psi, /v1/scoring, the campaign’s runs).',
     http: 409,
     grpc: G.FAILED_PRECONDITION,
+  },
+  ACCORD_DATASET_VERSION_CHANGED: {
+    message:
+      'dataset {dataset} was re-imported while it was read (version {expected} was read, {current} is ready now)',
+    hint: 'A replace gives the rows other row keys: what was read of the old version was dropped. Start the job again on the new version.',
+    http: 409,
+    grpc: G.ABORTED,
   },
   ACCORD_DATASET_EMPTY: {
     message: 'the CSV has a header but no rows',

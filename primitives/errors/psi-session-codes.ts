@@ -104,6 +104,13 @@ export const psiSessionErrors = defineErrors({
     http: 409,
     grpc: G.FAILED_PRECONDITION,
   },
+  ACCORD_PSI_ALIGNMENT_STALE: {
+    message:
+      'dataset {dataset} is not the version PSI job {job} aligned (it was re-imported since, or the job predates dataset versions): its row keys no longer name the same customers',
+    hint: 'Run the PSI job again over the dataset as it is now and use the new job as the alignment (scoring, vertical training).',
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_PSI_SET_TOO_LARGE: {
     message: 'member {member} announced a set larger than the {limit} rows a PSI session allows',
     hint: 'Intersect a smaller dataset (or a filtered one), or ask the consortium operator to raise psi.maxSetSize.',

@@ -5,11 +5,13 @@
  * Only `AccordError`s cross the wire (REST body, gRPC status + `accord-code` trailer); anything else is logged
  * locally and replaced by `ACCORD_INTERNAL`.
  */
+import { campaignErrors } from './campaign-codes.js';
 import { coreErrors } from './core-codes.js';
 import { heErrors } from './he-codes.js';
 import { identityErrors } from './identity-codes.js';
 import { psiErrors } from './psi-codes.js';
 import { psiSessionErrors } from './psi-session-codes.js';
+import { scoringErrors } from './scoring-codes.js';
 import { signalErrors } from './signal-codes.js';
 import { trainingErrors } from './training-codes.js';
 import { verticalErrors } from './vertical-codes.js';
@@ -17,10 +19,12 @@ import type { ErrorSpec } from './define.js';
 
 export const registry = {
   ...coreErrors,
+  ...campaignErrors,
   ...heErrors,
   ...identityErrors,
   ...psiErrors,
   ...psiSessionErrors,
+  ...scoringErrors,
   ...signalErrors,
   ...trainingErrors,
   ...verticalErrors,

@@ -25,7 +25,7 @@ describe('revoking a member', () => {
   });
 
   it('refuses a member on the deny-list on every call from the reload on, and ends its open streams', async () => {
-    // bank-c is working: its QueryStream, its PSI inbox and its training inbox are open.
+    // bank-c is working: its QueryStream and its PSI, training and scoring inboxes are open.
     expect((await query(c, 'bank-c')).status).toBe(200);
     editCoordinatorConfig(c, (config) => {
       config.revocation.deniedMembers = ['bank-c'];
@@ -34,7 +34,7 @@ describe('revoking a member', () => {
     expect(entry.outcome).toBe('ok');
     const details = JSON.parse(entry.details);
     expect(details.added).toBe('member:bank-c');
-    expect(details.streamsEnded).toBe(3);
+    expect(details.streamsEnded).toBe(4);
 
     const refused = await query(c, 'bank-c');
     expect(refused.body.error?.code, JSON.stringify(refused.body)).toBe('ACCORD_MEMBER_REVOKED');

@@ -17,6 +17,12 @@ const datasetSchema = z.object({
   columns: z.array(columnSchema),
   rowCount: z.number().int(),
   importedAt: z.string(),
+  version: z
+    .number()
+    .int()
+    .describe(
+      'this import of the dataset: a re-import gets another, and alignments of older ones are refused',
+    ),
 });
 
 const importQuery = z.object({
@@ -42,6 +48,11 @@ export function datasetRoutes(deps: {
   datasets: DatasetStore;
   /** Whether a running job reads the dataset (a PSI maps positions to its rows): it may not be replaced then. */
   inUse: (dataset: string) => Promise<boolean>;
+  /**
+   * The same question asked synchronously inside the transaction that replaces the dataset (campaign runs and
+   * scoring jobs), so that a job started during the upload still stops the replace.
+   */
+  inUseNow?: (dataset: string) => boolean;
 }) {
   return [
     route({
@@ -62,6 +73,7 @@ export function datasetRoutes(deps: {
         return importCsv(deps.datasets, stream!, {
           name: params.name,
           replace: query.replace,
+          inUse: deps.inUseNow,
           schema: {
             idColumn: query.idColumn,
             idKind: query.idKind,

@@ -1,5 +1,12 @@
 import { AccordError } from '../../../primitives/errors/index.js';
-import type { DatasetDefinition, DatasetImport, DatasetInfo, DatasetStore, StagedRow } from '../types.js';
+import type {
+  Cell,
+  DatasetDefinition,
+  DatasetImport,
+  DatasetInfo,
+  DatasetStore,
+  StagedRow,
+} from '../types.js';
 import type { Db } from './open.js';
 
 export const DATASET_SCHEMA = [
@@ -42,6 +49,7 @@ function toInfo(row: DatasetRow): DatasetInfo {
     columns: JSON.parse(row.columns),
     rowCount: row.row_count,
     importedAt: row.imported_at,
+    version: row.id,
   };
 }
 
@@ -123,11 +131,15 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
           appendTx(datasetId, definition, rows);
           rowCount += rows.length;
         },
-        async commit({ replace }) {
+        async commit({ replace, inUse }) {
           const info = db.transaction(() => {
             const existing = readyByName.get(definition.name);
             if (existing && !replace)
               throw new AccordError('ACCORD_DATASET_EXISTS', { dataset: definition.name });
+            // Asked again here, in the transaction that replaces: a job that began reading the dataset after the
+            // import's first check would otherwise read another version's rows under the same row keys.
+            if (existing && inUse?.(definition.name))
+              throw new AccordError('ACCORD_DATASET_IN_USE', { dataset: definition.name });
             if (existing) deleteDataset.run(existing.id);
             publish.run(rowCount, new Date().toISOString(), datasetId);
             return toInfo(readyByName.get(definition.name)!);
@@ -173,6 +185,55 @@ export function sqliteDatasetStore(db: Db): DatasetStore {
         byKey.set(row.row_key, cell === null || cell === undefined ? null : String(cell));
       }
       return rowKeys.map((k) => byKey.get(k) ?? null);
+    },
+    async *iterateColumns(name, columns, batchSize, version) {
+      // The stream reads one version (the caller's, else the one ready at the start), checked to be the one ready
+      // before every page in the same synchronous step as the page's read: a replace never mixes two versions.
+      let pinned = version;
+      const ready = (): DatasetRow => {
+        const row = readyByName.get(name);
+        if (!row && pinned === undefined)
+          throw new AccordError('ACCORD_DATASET_NOT_FOUND', { dataset: name });
+        pinned ??= row!.id;
+        if (!row || row.id !== pinned)
+          throw new AccordError('ACCORD_DATASET_VERSION_CHANGED', {
+            dataset: name,
+            expected: pinned,
+            current: row ? row.id : 'none',
+          });
+        return row;
+      };
+      const dataset = ready();
+      const defs = JSON.parse(dataset.columns) as Array<{ name: string; type: string }>;
+      const picked = columns.map((column) => {
+        const index = defs.findIndex((c) => c.name === column);
+        if (index < 0) throw new AccordError('ACCORD_DATASET_COLUMN_NOT_FOUND', { dataset: name, column });
+        return { index, boolean: defs[index]!.type === 'boolean' };
+      });
+      // json_extract returns JSON true/false as 1/0: boolean columns are turned back below. Column positions are
+      // integers from the schema, never caller text, so building the statement is safe.
+      const select = picked.map((p, i) => `, json_extract(cells, '$[${p.index}]') AS c${i}`).join('');
+      const page = db.prepare<
+        [number, number, number],
+        Record<string, Cell> & { row_key: number; record_id: string }
+      >(
+        `SELECT row_key, record_id${select} FROM dataset_rows WHERE dataset_id = ? AND row_key > ? ORDER BY row_key LIMIT ?`,
+      );
+      let after = Number.MIN_SAFE_INTEGER;
+      for (;;) {
+        const rows = page.all(ready().id, after, batchSize);
+        if (rows.length === 0) return;
+        const out: Cell[][] = picked.map(() => new Array<Cell>(rows.length));
+        for (let r = 0; r < rows.length; r++) {
+          const row = rows[r]!;
+          for (let i = 0; i < picked.length; i++) {
+            const cell = row[`c${i}`] ?? null;
+            out[i]![r] = picked[i]!.boolean && cell !== null ? cell === 1 : cell;
+          }
+        }
+        yield { rowKeys: rows.map((r) => r.row_key), ids: rows.map((r) => r.record_id), columns: out };
+        after = rows[rows.length - 1]!.row_key;
+      }
     },
     async *iterateIds(name, batchSize) {
       const dataset = readyByName.get(name);

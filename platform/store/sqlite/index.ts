@@ -1,6 +1,10 @@
 import type { Logger } from '../../log/logger.js';
 import type { CoordinatorStore, NodeStore } from '../types.js';
 import { AUDIT_SCHEMA, sqliteAuditAnchorStore, sqliteAuditStore } from './audit.js';
+import { CAMPAIGN_RUN_SCHEMA, sqliteCampaignRunStore } from './campaign-runs.js';
+import { CAMPAIGN_SCHEMA, sqliteCampaignStore } from './campaigns.js';
+import { CONSENT_SCHEMA, sqliteConsentStores } from './consent.js';
+import { sqliteCustomerErasure } from './customer-erasure.js';
 import { DATASET_SCHEMA, sqliteDatasetStore } from './datasets.js';
 import { startCheckpointer } from './checkpointer.js';
 import { type Db, openDatabase } from './open.js';
@@ -12,6 +16,7 @@ import {
   TRAINING_SESSION_SCHEMA,
 } from './psi-sessions.js';
 import { QUOTA_SCHEMA, sqliteQuotaStore } from './oprf-quota.js';
+import { SCORING_SCHEMA, sqliteScoreStore } from './scoring.js';
 import { SCREENING_SCHEMA, sqliteScreeningJobStore } from './screening-jobs.js';
 import { SETTINGS_SCHEMA, sqliteSettingsStore } from './settings.js';
 import { SIGNAL_SCHEMA, sqliteSignalStore } from './signals.js';
@@ -49,6 +54,10 @@ export function openSqliteNodeStore(path: string, options: StoreOptions = {}): N
     ...PSI_SCHEMA,
     ...SCREENING_SCHEMA,
     ...TRAINING_SCHEMA,
+    ...SCORING_SCHEMA,
+    ...CAMPAIGN_SCHEMA,
+    ...CAMPAIGN_RUN_SCHEMA,
+    ...CONSENT_SCHEMA,
   ]);
   return {
     ...sqliteTrainingStores(db),
@@ -58,6 +67,11 @@ export function openSqliteNodeStore(path: string, options: StoreOptions = {}): N
     settings: sqliteSettingsStore(db),
     psiJobs: sqlitePsiJobStore(db),
     screeningJobs: sqliteScreeningJobStore(db),
+    scores: sqliteScoreStore(db),
+    ...sqliteConsentStores(db),
+    campaigns: sqliteCampaignStore(db),
+    campaignRuns: sqliteCampaignRunStore(db),
+    erasure: sqliteCustomerErasure(db),
     close: closer(db, path, options),
   };
 }

@@ -1,4 +1,4 @@
-import { endedWith, type PsiJobRecord, type PsiJobStore } from '../psi-types.js';
+import { alignmentStale, endedWith, type PsiJobRecord, type PsiJobStore } from '../psi-types.js';
 import type { Db } from './open.js';
 
 export const PSI_SCHEMA = [
@@ -36,6 +36,9 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
   const rows = db.prepare<[string, number, number], { row_key: number }>(
     'SELECT row_key FROM psi_rows WHERE job_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?',
   );
+  const readyVersion = db.prepare<[string], { id: number }>(
+    `SELECT id FROM datasets WHERE name = ? AND state = 'ready'`,
+  );
 
   const get = (id: string): PsiJobRecord | null => {
     const row = select.get(id);
@@ -49,12 +52,26 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
     return next;
   };
   const completeTx = db.transaction(
-    (id: string, rowKeys: readonly number[] | null, resultSize: number | null) => {
+    (
+      id: string,
+      rowKeys: readonly number[] | null,
+      resultSize: number | null,
+      datasetVersion: number | null,
+    ) => {
       dropRows.run(id);
       for (const [ordinal, key] of (rowKeys ?? []).entries()) addRow.run(id, ordinal, key);
-      return update(id, { state: 'done', resultSize, finishedAt: new Date().toISOString() });
+      return update(id, { state: 'done', resultSize, datasetVersion, finishedAt: new Date().toISOString() });
     },
   );
+  /** The job's rows, read in the same step as the check that its dataset was not re-imported since. */
+  const alignmentTx = db.transaction((id: string, offset: number, limit: number) => {
+    const job = get(id);
+    if (job) {
+      const stale = alignmentStale(job, readyVersion.get(job.dataset)?.id);
+      if (stale) throw stale;
+    }
+    return rows.all(id, offset, limit).map((r) => r.row_key);
+  });
   const failTx = db.transaction((code: string, message: string) => {
     const stale = unfinished.all().map((r) => JSON.parse(r.record) as PsiJobRecord);
     for (const job of stale) {
@@ -70,8 +87,9 @@ export function sqlitePsiJobStore(db: Db): PsiJobStore {
     update: async (id, patch) => update(id, patch),
     get: async (id) => get(id),
     list: async (limit) => recent.all(limit).map((r) => JSON.parse(r.record) as PsiJobRecord),
-    complete: async (id, rowKeys, resultSize) => completeTx(id, rowKeys, resultSize),
-    alignment: async (id, offset, limit) => rows.all(id, offset, limit).map((r) => r.row_key),
+    complete: async (id, rowKeys, resultSize, datasetVersion) =>
+      completeTx(id, rowKeys, resultSize, datasetVersion),
+    alignment: async (id, offset, limit) => alignmentTx(id, offset, limit),
     rowsBroughtSince: async (dataset, sinceIso, except) => {
       const rows: Record<string, number> = {};
       for (const { record } of since.all(sinceIso)) {

@@ -10,6 +10,7 @@ import { fromServiceError } from '../../../platform/grpc/errors.js';
 import { MultiplexedCalls } from '../../../platform/grpc/multiplexed-client.js';
 import { multiplexedHandler, OpenStreams } from '../../../platform/grpc/multiplexed-server.js';
 import { revocationInterceptor } from '../../../platform/grpc/peer-gate.js';
+import { peerCertificatesParsed } from '../../../platform/grpc/peer-certificate.js';
 import { serviceOf } from '../../../platform/grpc/proto.js';
 import { bindServer, serverCredentials } from '../../../platform/grpc/server.js';
 import { coordinatorAndMemberTls } from '../../helpers/test-pki.js';
@@ -95,5 +96,15 @@ describe('revocation gate', () => {
       revoked = false;
       calls.close();
     }
+  });
+
+  it('parses the peer certificate once per connection, not once per call (grpc-js internals still reached)', async () => {
+    const unary = () =>
+      new Promise<grpc.ServiceError | null>((resolve) => client.query(request(), (err) => resolve(err)));
+    expect(await unary()).toBeNull();
+    const before = peerCertificatesParsed();
+    for (let i = 0; i < 20; i++) expect(await unary()).toBeNull();
+    // The gate reads the member on every call; over one kept-alive connection that is no new parse.
+    expect(peerCertificatesParsed()).toBe(before);
   });
 });

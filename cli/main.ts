@@ -8,6 +8,8 @@ import { auditAnchors, auditVerify } from './commands/audit.js';
 import { initConsortium } from './commands/init.js';
 import { runPsi } from './commands/psi.js';
 import { runTrain, trainBodyFromFlags } from './commands/train.js';
+import { campaignCommand } from './commands/campaign.js';
+import { runScore } from './commands/score.js';
 import { runCoordinator, runNode } from './commands/serve.js';
 import { signalsCommand } from './commands/signals.js';
 import { quotaCommand } from './commands/quota.js';
@@ -49,6 +51,19 @@ const HELP = `accord: partner banks compute together without showing each other 
              [--batch-size N] [--learning-rate R] [--optimizer sgd|adam] [--purpose risk|propensity] [--spec job.json]
       vertical federated training (this bank holds the label; the peers hold other columns of the customers the PSI
       job aligned) under homomorphic encryption, with a progress bar per epoch; prints this bank's model part
+  accord score --config <node.json> --model <id> [--dataset <name> | --alignment <psi job>]
+      score a population with a registered model (a vertical model: with the partners' partial logits of the aligned
+      customers), with a progress bar; --customer <id> scores one customer now instead
+  accord campaign create|update --config <node.json> [<id>] --spec campaign.json      (marketing)
+  accord campaign submit <id> --config <node.json>                                     (marketing)
+  accord campaign approve <id> [--comment text] | reject <id> --comment text          (reviewer, not the author)
+  accord campaign limits <product> --floor R --ceiling R [--max-pd P]                  (risk)
+  accord campaign run <id> --config <node.json>                                        (marketing)
+      run an approved campaign with a progress bar; prints the funnel (population -> each rule -> eligible)
+  accord campaign why <id> --run <run> --customer <id>
+      the rules a customer passed and the first it failed, with the reason
+  accord campaign export <id> --run <run> [--format csv|ndjson] [--out file]
+      stream the eligibility list (customer, tier, scores, price, channel, reasons)
 
   Reaching a node whose REST API serves HTTPS (rest.tls in its config; the URL is then https://):
     --ca <file>                verify the node against this CA (default: the node config's tls.ca, the consortium CA)
@@ -66,6 +81,19 @@ function intFlag(value: string | undefined, flag: string, fallback: number): num
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new AccordError('ACCORD_USAGE', { problem: `${flag} must be a port number` });
   return n;
+}
+
+/** How a command reaches the node: its config (tokens.json beside it) or --url/--token, and TLS flags. */
+function connection(values: Record<string, string | string[] | boolean | undefined>) {
+  const text = (flag: string) => values[flag] as string | undefined;
+  return {
+    config: text('config'),
+    url: text('url'),
+    token: text('token'),
+    ca: text('ca'),
+    cert: text('cert'),
+    key: text('key'),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -121,6 +149,14 @@ export async function main(argv: string[]): Promise<number> {
       'validation-fraction': { type: 'string' },
       seed: { type: 'string' },
       features: { type: 'string' },
+      customer: { type: 'string' },
+      comment: { type: 'string' },
+      run: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      floor: { type: 'string' },
+      ceiling: { type: 'string' },
+      'max-pd': { type: 'string' },
     },
   });
   switch (command) {
@@ -230,6 +266,30 @@ export async function main(argv: string[]): Promise<number> {
         key: values.key,
         spec: values.spec,
         body: trainBodyFromFlags(values),
+      });
+      return 0;
+    case 'score':
+      await runScore({
+        connection: connection(values),
+        model: need(values.model, '--model'),
+        dataset: values.dataset,
+        alignment: values.alignment,
+        customer: values.customer,
+      });
+      return 0;
+    case 'campaign':
+      await campaignCommand(positionals[0], {
+        connection: connection(values),
+        id: positionals[1],
+        spec: values.spec,
+        comment: values.comment,
+        run: values.run,
+        customer: values.customer,
+        format: values.format,
+        out: values.out,
+        floor: values.floor,
+        ceiling: values.ceiling,
+        maxPd: values['max-pd'],
       });
       return 0;
     case undefined:

@@ -8,9 +8,11 @@
  * Uses node:http(s) rather than fetch: Node 20's fetch cannot take a CA or a client certificate without undici.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { loadNodeConfig } from '../platform/config/index.js';
 import { restBaseUrl } from '../platform/config/rest-listener.js';
@@ -21,6 +23,8 @@ import type { Role } from '../primitives/consortium/roles.js';
 
 export interface NodeApi {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** GETs `path` and streams a successful answer's body into `out` (a list export); returns the bytes written. */
+  download(path: string, out: Writable): Promise<number>;
 }
 
 export interface NodeApiOptions {
@@ -114,7 +118,43 @@ export function nodeApi(options: NodeApiOptions): NodeApi {
     config?.rest.tls?.clientCa && !options.cert
       ? ' (this node asks for a client certificate: pass --cert and --key)'
       : '';
+  const unreachable = (err: unknown): never => {
+    // OpenSSL errors carry the readable part (e.g. "tlsv13 alert certificate required") in `reason`.
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+    return usage(`cannot reach the node at ${url}: ${reason}${certHint}`);
+  };
+  const failed = (text: string): AccordError => {
+    let payload: { error?: { code: string; params?: unknown } } = {};
+    try {
+      payload = JSON.parse(text);
+    } catch {}
+    return AccordError.fromWire(payload.error?.code ?? 'ACCORD_INTERNAL', payload.error?.params ?? {});
+  };
   return {
+    async download(path: string, out: Writable): Promise<number> {
+      const target = new URL(`${url}${path}`);
+      const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(
+          target,
+          { method: 'GET', headers: { authorization: `Bearer ${token}` }, agent },
+          resolve,
+        );
+        req.on('error', reject);
+        req.end();
+      }).catch(unreachable);
+      if ((res.statusCode ?? 0) !== 200) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of res) chunks.push(chunk as Buffer);
+        throw failed(Buffer.concat(chunks).toString('utf8'));
+      }
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      await pipeline(res, out, { end: out !== process.stdout });
+      return bytes;
+    },
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       let response: { status: number; text: string };
       try {
@@ -129,17 +169,14 @@ export function nodeApi(options: NodeApiOptions): NodeApi {
           body === undefined ? undefined : JSON.stringify(body),
         );
       } catch (err) {
-        // OpenSSL errors carry the readable part (e.g. "tlsv13 alert certificate required") in `reason`.
-        const reason = (err as { reason?: string }).reason ?? (err as Error).message;
-        usage(`cannot reach the node at ${url}: ${reason}${certHint}`);
+        return unreachable(err);
       }
-      let payload: { error?: { code: string; params?: unknown } } = {};
+      if (response.status < 200 || response.status > 299) throw failed(response.text);
       try {
-        payload = JSON.parse(response.text);
-      } catch {}
-      if (response.status < 200 || response.status > 299)
-        throw AccordError.fromWire(payload.error?.code ?? 'ACCORD_INTERNAL', payload.error?.params ?? {});
-      return payload as T;
+        return JSON.parse(response.text) as T;
+      } catch {
+        return {} as T;
+      }
     },
   };
 }

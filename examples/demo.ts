@@ -14,7 +14,23 @@ import {
   trainingPart,
 } from './credit-homo.js';
 import { type LocalConsortium, startLocalConsortium } from './local-consortium.js';
-import { CREDIT_VERTICAL, centralizedVertical, trainVertical } from './vertical.js';
+import { formatFunnel } from '../cli/commands/campaign.js';
+import {
+  CREDIT_VERTICAL,
+  centralizedVertical,
+  MARKETING_VERTICAL,
+  alignVertical,
+  importVertical,
+  readCsv,
+  trainVertical,
+} from './vertical.js';
+import {
+  consentCsv,
+  TERM_DEPOSIT,
+  TERM_DEPOSIT_LIMITS,
+  termDepositCampaign,
+  trainMarketingModels,
+} from './campaign.js';
 
 /** The consortium's own flag kind, configured at the coordinator (`signals.extraFlagKinds`). */
 const CONSORTIUM_FLAG = 'synthetic_identity';
@@ -239,6 +255,7 @@ async function run(consortium: LocalConsortium): Promise<void> {
 
   await horizontalTraining(consortium);
   await verticalTraining(consortium, job.id);
+  await campaign(consortium);
 
   step(
     'Audit logs: every API call and RPC, hash-chained, checked against the heads the coordinator anchored',
@@ -343,6 +360,148 @@ async function verticalTraining(consortium: LocalConsortium, alignment: string):
   );
 }
 
+/** Polls `path` at bank-a with `role` until its `state` is no longer running. */
+// biome-ignore lint/suspicious/noExplicitAny: the demo reads job JSON loosely
+async function settled(consortium: LocalConsortium, role: 'risk' | 'marketing', path: string): Promise<any> {
+  for (;;) {
+    const { body } = await consortium.api('bank-a', role, 'GET', path);
+    if (body.state !== 'running') return body;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * From joint models to decisions: bank-a and bank-b train the joint propensity and risk models on their shared
+ * bank-marketing customers; bank-a scores them (bank-b computes its partial logits for the aligned customers, only
+ * bank-a holds the joint scores); marketing writes a term-deposit campaign, a reviewer approves it, and the run
+ * decides for every customer, with reasons.
+ */
+async function campaign(consortium: LocalConsortium): Promise<void> {
+  step(
+    'Joint models for marketing: bank-a and bank-b align their bank-marketing customers and train two models',
+  );
+  await importVertical(consortium, MARKETING_VERTICAL);
+  const alignment = await alignVertical(consortium, MARKETING_VERTICAL);
+  const models = await trainMarketingModels(consortium, alignment);
+  process.stdout.write(
+    `  joint propensity model (label: subscribed to a term deposit): validation AUC ${models.propensityAuc.toFixed(4)}\n` +
+      `  joint risk model (label: credit in default): validation AUC ${models.riskAuc.toFixed(4)}\n`,
+  );
+
+  step('Joint scoring: bank-a scores the shared customers; bank-b sends partial logits only bank-a can open');
+  for (const [name, model] of [
+    ['propensity', models.propensity],
+    ['risk', models.risk],
+  ] as const) {
+    const start = await consortium.api('bank-a', 'risk', 'POST', '/v1/scoring', { model });
+    expectOk(`scoring ${name}`, start);
+    const job = await settled(consortium, 'risk', `/v1/scoring/${start.body.job}`);
+    if (job.state !== 'done') throw new Error(`scoring ${name}: ${JSON.stringify(job.error)}`);
+    process.stdout.write(
+      `  ${name}: ${job.progress.scored.toLocaleString('en')} customers scored in ${job.timings.seconds.toFixed(1)} s\n`,
+    );
+  }
+  const table = readCsv(MARKETING_VERTICAL[0]!.file);
+  const idAt = table.header.indexOf('national_id');
+  const sampleCustomer = table.rows[0]![idAt]!;
+  const live = await consortium.api('bank-a', 'marketing', 'POST', `/v1/models/${models.propensity}/score`, {
+    customer: sampleCustomer,
+  });
+  expectOk('real-time score', live);
+  process.stdout.write(
+    `  real time, one customer: propensity ${live.body.score.toFixed(3)}, partials ${live.body.partials.map((p: { member: string; source: string }) => `${p.member} ${p.source}`).join(', ')}\n`,
+  );
+
+  step('Campaign inputs: consent, fraud screening, the risk team’s pricing limits');
+  const consent = await consortium.api(
+    'bank-a',
+    'admin',
+    'POST',
+    '/v1/consent',
+    consentCsv(new Date()),
+    'text/csv',
+  );
+  expectOk('consent import', consent);
+  const partner = readCsv(MARKETING_VERTICAL[1]!.file);
+  const flagged = partner.rows.slice(0, 3).map((r) => r[partner.header.indexOf('national_id')]!);
+  expectOk(
+    'fraud flags',
+    await consortium.api('bank-b', 'risk', 'POST', '/v1/signals', {
+      signals: flagged.map((id) => ({ idKind: 'national_id', id, kind: 'telecom_scam' })),
+    }),
+  );
+  const screen = await consortium.api('bank-a', 'risk', 'POST', '/v1/signals/screen', {
+    idKind: 'national_id',
+    ids: table.rows.map((r) => r[idAt]!),
+  });
+  expectOk('screening', screen);
+  const screened = await settled(consortium, 'risk', `/v1/signals/screen/${screen.body.jobId}`);
+  if (screened.state !== 'done') throw new Error(`screening: ${JSON.stringify(screened)}`);
+  expectOk(
+    'pricing limits',
+    await consortium.api(
+      'bank-a',
+      'risk',
+      'PUT',
+      `/v1/pricing-limits/${TERM_DEPOSIT.product}`,
+      TERM_DEPOSIT_LIMITS,
+    ),
+  );
+  process.stdout.write(
+    `  ${consent.body.rows.toLocaleString('en')} consent records; screening of ${table.rows.length.toLocaleString('en')} customers: ${screened.hits?.length ?? 0} flagged by other banks\n` +
+      `  risk: ${TERM_DEPOSIT.product} rates within [${TERM_DEPOSIT_LIMITS.floor}, ${TERM_DEPOSIT_LIMITS.ceiling}] %, probability of default at most ${TERM_DEPOSIT_LIMITS.maxProbabilityOfDefault}\n`,
+  );
+
+  step('Campaign: marketing writes it, the author cannot approve it, a reviewer does, then it runs');
+  const created = await consortium.api(
+    'bank-a',
+    'marketing',
+    'POST',
+    '/v1/campaigns',
+    termDepositCampaign({ ...models, screening: screen.body.jobId }),
+  );
+  expectOk('campaign create', created);
+  const id = created.body.id;
+  expectOk('submit', await consortium.api('bank-a', 'marketing', 'POST', `/v1/campaigns/${id}/submit`, {}));
+  const selfApproval = await consortium.api('bank-a', 'marketing', 'POST', `/v1/campaigns/${id}/approve`, {});
+  process.stdout.write(
+    `  approval with the author's marketing token: ${selfApproval.status} ${selfApproval.body.error?.code}\n`,
+  );
+  expectOk(
+    'approve',
+    await consortium.api('bank-a', 'reviewer', 'POST', `/v1/campaigns/${id}/approve`, {
+      comment: 'consent purpose, caps and pricing checked',
+    }),
+  );
+  const started = await consortium.api('bank-a', 'marketing', 'POST', `/v1/campaigns/${id}/runs`, {});
+  expectOk('run', started);
+  const run = await settled(consortium, 'marketing', `/v1/campaigns/${id}/runs/${started.body.id}`);
+  if (run.state !== 'done') throw new Error(`campaign run: ${JSON.stringify(run.error)}`);
+  process.stdout.write(formatFunnel(run.funnel).replace(/^/gm, '  '));
+
+  const decisions = await fetch(
+    `${consortium.nodes['bank-a']!.url}/v1/campaigns/${id}/runs/${run.id}/export?format=ndjson`,
+    { headers: { authorization: `Bearer ${consortium.nodes['bank-a']!.tokens.marketing}` } },
+  );
+  const excluded = (await decisions.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+    .find((d) => !d.eligible && d.reasons?.length && /risk|propensity/.test(JSON.stringify(d.reasons)));
+  if (excluded) {
+    const why = await consortium.api(
+      'bank-a',
+      'marketing',
+      'GET',
+      `/v1/campaigns/${id}/runs/${run.id}/decisions/${excluded.customerId ?? excluded.customer_id ?? excluded.customer}`,
+    );
+    expectOk('decision', why);
+    process.stdout.write(
+      `  why was customer ${why.body.customerId.slice(0, 6)}… excluded? passed ${why.body.passed.join(', ')}; failed ${why.body.firstFailed?.rule}: ${why.body.firstFailed?.text}\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   process.stdout.write(
     'Accord demo: starting a coordinator and three bank nodes on loopback (mutual TLS)...\n',
@@ -354,6 +513,16 @@ async function main(): Promise<void> {
     configure: (init) => {
       const coordinator = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
       coordinator.signals.extraFlagKinds = [CONSORTIUM_FLAG];
+      // bank-a screens its whole customer base before its first campaign: as a consortium operator would for a
+      // member's first screening, its OPRF and look-up limits allow the burst (the daily quota on new identifiers still holds).
+      coordinator.signals.rateLimits = {
+        perMember: {
+          'bank-a': {
+            evaluations: { perSecond: 20_000, burst: 100_000 },
+            queries: { perSecond: 20_000, burst: 100_000 },
+          },
+        },
+      };
       writeFileSync(init.coordinatorConfig, JSON.stringify(coordinator, null, 2));
     },
   });

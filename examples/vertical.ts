@@ -163,6 +163,10 @@ export interface VerticalSettings {
   readonly learningRateDecay?: number;
   readonly l2: number;
   readonly validation: { readonly fraction: number; readonly seed: number };
+  /** The label column (default `y`). */
+  readonly label?: string;
+  /** Columns per member (default: "all" at every party). */
+  readonly features?: Readonly<Record<string, unknown>>;
 }
 
 /** Starts a vertical job at the label holder (the first bank) and waits for it everywhere; the label holder's view. */

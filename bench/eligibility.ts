@@ -338,9 +338,14 @@ async function main(): Promise<void> {
       'limits',
       await c.api('bank-a', 'risk', 'PUT', `/v1/pricing-limits/${TERM_DEPOSIT.product}`, TERM_DEPOSIT_LIMITS),
     );
+    // One contact per customer in 30 days: the second run finds the first run's eligible customers capped.
     const spec = {
       ...termDepositCampaign({ propensity, risk, screening: screen.jobId }),
       population: dataset,
+      caps: [
+        { scope: 'customer', max: 1, days: 30 },
+        { scope: 'channel', channel: 'sms', max: 1, days: 7 },
+      ],
     };
     const campaign = expect2xx('create', await c.api('bank-a', 'marketing', 'POST', '/v1/campaigns', spec));
     expect2xx(

@@ -57,6 +57,9 @@ export interface ScoringRelayLimits {
 }
 
 export const SCORING_RELAY_LIMITS: ScoringRelayLimits = { perPair: 64, total: 1024, drainMs: 30_000 };
+/** How often the relayed partials requests are audited, as counts per asker and partner (ms). */
+const RELAYED_AUDIT_INTERVAL_MS = 1_000;
+
 /** Request ids remembered to refuse a replay (the most recent ones; ids are random UUIDs). */
 const SEEN_IDS = 100_000;
 
@@ -69,6 +72,9 @@ export class ScoringRelay {
   readonly #seen = new Set<string>();
   readonly #pinger: NodeJS.Timeout;
   readonly #limits: ScoringRelayLimits;
+  /** Partials requests relayed since the last flush, per asker and partner: audited as one entry a second. */
+  readonly #relayed = new Map<string, { requests: number; positions: number; bytes: number }>();
+  readonly #flusher: NodeJS.Timeout;
 
   constructor(private readonly deps: ScoringRelayDeps) {
     this.#limits = { ...SCORING_RELAY_LIMITS, ...deps.limits };
@@ -79,6 +85,27 @@ export class ScoringRelay {
         void deps.inboxes.deliver(member, { kind: 'ping' }).catch(() => undefined);
     }, SCORING_INBOX_PING_MS);
     this.#pinger.unref();
+    this.#flusher = setInterval(() => this.#flushRelayed(), RELAYED_AUDIT_INTERVAL_MS);
+    this.#flusher.unref();
+  }
+
+  /**
+   * One audit entry per asker and partner for the partials requests relayed in the last interval (requests,
+   * positions, bytes): at hundreds of real-time requests a second an entry each cost the coordinator more CPU than
+   * relaying them. Both banks still audit each request they make or answer; hellos are audited one by one.
+   */
+  #flushRelayed(): void {
+    for (const [pair, counts] of this.#relayed) {
+      const [asker, partner] = pair.split('\n') as [string, string];
+      auditInBackground(this.deps.audit, {
+        actor: asker,
+        action: `scoring:${SCORING_STAGE.PARTIALS}`,
+        target: `member:${partner}`,
+        outcome: 'ok',
+        details: { ...counts, seconds: RELAYED_AUDIT_INTERVAL_MS / 1000 },
+      });
+    }
+    this.#relayed.clear();
   }
 
   /** A member's inbox closed, stalled or was replaced: the requests waiting on it fail now, not at their timeout. */
@@ -197,16 +224,21 @@ export class ScoringRelay {
           target: (a) => `member:${a.request.to}`,
           handle: async ({ request, timeoutMs }, { member, signal }) => {
             const reply = await this.ask(request, timeoutMs, member, signal);
-            auditInBackground(audit, {
-              actor: member,
-              action: `scoring:${request.stage}`,
-              target: `member:${request.to}`,
-              outcome: 'ok',
-              details:
-                request.stage === SCORING_STAGE.PARTIALS
-                  ? { count: request.count, bytes: reply.kind === 'box' ? reply.box.length : 0 }
-                  : {},
-            });
+            if (request.stage === SCORING_STAGE.PARTIALS) {
+              const pair = `${member}\n${request.to}`;
+              const counts = this.#relayed.get(pair) ?? { requests: 0, positions: 0, bytes: 0 };
+              counts.requests++;
+              counts.positions += request.count;
+              counts.bytes += reply.kind === 'box' ? reply.box.length : 0;
+              this.#relayed.set(pair, counts);
+            } else
+              auditInBackground(audit, {
+                actor: member,
+                action: `scoring:${request.stage}`,
+                target: `member:${request.to}`,
+                outcome: 'ok',
+                details: {},
+              });
             return reply;
           },
         },
@@ -244,6 +276,8 @@ export class ScoringRelay {
 
   close(): void {
     clearInterval(this.#pinger);
+    clearInterval(this.#flusher);
+    this.#flushRelayed();
     for (const id of [...this.#pending.keys()])
       this.#drop(id)?.reject(
         new AccordError('ACCORD_COORDINATOR_UNAVAILABLE', { reason: 'the coordinator is stopping' }),

@@ -52,14 +52,20 @@ let relay: ScoringRelay;
 let handlers: grpc.UntypedServiceImplementation;
 afterEach(() => relay?.close());
 
+/** What the relay audited (in the background). */
+const audited: { action: string; actor: string; target: string; details: Record<string, unknown> }[] = [];
+
 function start(limits: { perPair?: number; total?: number; drainMs?: number }) {
+  audited.length = 0;
   relay = new ScoringRelay({
     membership: new Membership(['bank-a', 'bank-b', 'bank-c'], 60_000),
     inboxes: new Inboxes<ScoringEvent>(
       wire.subscribeResponse.toProto,
       (member) => new AccordError('ACCORD_MEMBER_OFFLINE', { member }),
     ),
-    audit: async () => undefined,
+    audit: async (entry) => {
+      audited.push(entry as (typeof audited)[number]);
+    },
     log: silentLog,
     limits,
   });
@@ -176,5 +182,11 @@ describe('the Scoring relay', () => {
     expect(await answered).toBe('ok');
     expect(await asked.outcome).toBe('box');
     expect(relay.waiting()).toBe(0);
+    // Relayed partials are audited as counts per asker and partner, once a second (here: at close), not one by one.
+    expect(audited.filter((e) => e.action === 'scoring:partials')).toHaveLength(0);
+    relay.close();
+    expect(audited.filter((e) => e.action === 'scoring:partials')).toMatchObject([
+      { actor: 'bank-a', target: 'member:bank-b', details: { requests: 1, positions: 1, bytes: 48 } },
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalConsortium } from '../examples/local-consortium.js';
 import { measurePsiJs } from './lib/psijs-anchor.js';
+import { peakRssMb } from './lib/process-cpu.js';
 import { measureX25519OpsPerSecond } from './lib/x25519-limit.js';
 
 const { values } = parseArgs({
@@ -53,15 +54,6 @@ async function upload(url: string, token: string, from: number, count: number): 
     duplex: 'half',
   } as RequestInit);
   if (response.status !== 201) throw new Error(`import failed: ${response.status} ${await response.text()}`);
-}
-
-function peakRssMb(pid: number | undefined): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function main(): Promise<void> {

@@ -25,6 +25,7 @@ import {
   trainVertical,
 } from './vertical.js';
 import {
+  allowScreeningBurst,
   consentCsv,
   TERM_DEPOSIT,
   TERM_DEPOSIT_LIMITS,
@@ -513,17 +514,9 @@ async function main(): Promise<void> {
     configure: (init) => {
       const coordinator = JSON.parse(readFileSync(init.coordinatorConfig, 'utf8'));
       coordinator.signals.extraFlagKinds = [CONSORTIUM_FLAG];
-      // bank-a screens its whole customer base before its first campaign: as a consortium operator would for a
-      // member's first screening, its OPRF and look-up limits allow the burst (the daily quota on new identifiers still holds).
-      coordinator.signals.rateLimits = {
-        perMember: {
-          'bank-a': {
-            evaluations: { perSecond: 20_000, burst: 100_000 },
-            queries: { perSecond: 20_000, burst: 100_000 },
-          },
-        },
-      };
       writeFileSync(init.coordinatorConfig, JSON.stringify(coordinator, null, 2));
+      // bank-a screens its whole customer base before its first campaign.
+      allowScreeningBurst(init.coordinatorConfig, 'bank-a');
     },
   });
   try {

@@ -38,3 +38,13 @@ export function cpuSnapshot(
 ): Record<string, number | null> {
   return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuMs(pid)]));
 }
+
+/** A process's peak resident set (VmHWM, MB) from /proc; 0 where it cannot be read. */
+export function peakRssMb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}

@@ -19,7 +19,7 @@ export interface ScoreCommand {
 interface ScoringJobView {
   id: string;
   state: 'running' | 'done' | 'failed';
-  progress: { scored: number; total: number };
+  progress: { scored: number; total: number; partials: { received: number; total: number } | null };
   fingerprint: string | null;
   error: { code: string; message: string } | null;
   timings: { seconds: number | null };
@@ -50,7 +50,9 @@ export async function runScore(command: ScoreCommand): Promise<void> {
   try {
     for (;;) {
       job = await api.call<ScoringJobView>('GET', `/v1/scoring/${id}`);
-      bar.update(job.progress.scored, job.progress.total, job.state);
+      const gathering = job.progress.partials;
+      if (gathering) bar.update(gathering.received, gathering.total, 'partners’ partial logits');
+      else bar.update(job.progress.scored, job.progress.total, job.state);
       if (job.state !== 'running') break;
       await new Promise((r) => setTimeout(r, 250));
     }

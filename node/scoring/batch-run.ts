@@ -33,6 +33,8 @@ export interface BatchDeps {
   readonly log: Logger;
   /** True once the node is stopping: the job fails as interrupted at its next page. */
   readonly isStopping: () => boolean;
+  /** Told how many partners' partial logits have arrived, of how many, while a vertical job gathers them. */
+  readonly onPartials?: (received: number, total: number) => void;
 }
 
 /** Chunks a batch job has in flight to each partner at once. */
@@ -83,9 +85,19 @@ export async function runBatchJob(
       const partials = new Map<string, Float64Array>();
       if (vertical) {
         const halt = { failed: false };
+        const total = rows * partners.length;
+        let received = 0;
+        deps.onPartials?.(0, total);
+        const counted: BatchDeps = {
+          ...deps,
+          onPartials: (n) => {
+            received += n;
+            deps.onPartials?.(received, total);
+          },
+        };
         const all = await Promise.all(
           partners.map((partner) =>
-            partnerPartials(deps, rows, halt, {
+            partnerPartials(counted, rows, halt, {
               model: model.id,
               modelJob: model.lineage.job,
               partner,
@@ -154,6 +166,7 @@ async function partnerPartials(
       for (let i = 0; i < positions.length; i++) positions[i] = from + i;
       try {
         all.set(await askPartials(deps.partials, { ...ask, positions }), from);
+        deps.onPartials?.(positions.length, rows);
       } catch (err) {
         halt.failed = true;
         throw err;

@@ -52,6 +52,8 @@ export class ScoringService {
   readonly #partner: PartnerScorer;
   readonly #realtime: RealtimeScorer;
   readonly #alignments: AlignmentIndexes;
+  /** Running vertical jobs' partials received so far (for progress; dropped when the job ends). */
+  readonly #gathering = new Map<string, { received: number; total: number }>();
   /** Jobs running in this process, by id, with what they score (to join instead of duplicating). */
   readonly #running = new Map<string, { model: string; dataset: string; done: Promise<void> }>();
   /** Why jobs run by this process failed (the store keeps code and message; this keeps the params too). */
@@ -133,6 +135,7 @@ export class ScoringService {
         alignments: this.#alignments,
         log: this.deps.log,
         isStopping: () => this.#stopping,
+        onPartials: (received, total) => this.#gathering.set(job.id, { received, total }),
       },
       loaded,
       target,
@@ -150,6 +153,7 @@ export class ScoringService {
 
   async #ended(id: string, error: AccordError | null): Promise<void> {
     this.#running.delete(id);
+    this.#gathering.delete(id);
     if (error) {
       this.#errors.set(id, error);
       if (this.#errors.size > 1000) this.#errors.delete(this.#errors.keys().next().value as string);
@@ -215,6 +219,15 @@ export class ScoringService {
     const job = await this.deps.store.scores.getJob(jobId);
     if (!job) throw new AccordError('ACCORD_SCORING_JOB_NOT_FOUND', { job: jobId });
     return job;
+  }
+
+  /**
+   * A running vertical job's first phase: partners' partial logits received so far, of all it asks for (positions
+   * times partners); null once it scores (its `scored` count moves then) or for a job that asks no partner.
+   */
+  gathering(jobId: string): { received: number; total: number } | null {
+    const g = this.#gathering.get(jobId);
+    return g && g.received < g.total ? g : null;
   }
 
   list(limit: number): Promise<ScoringJobRecord[]> {

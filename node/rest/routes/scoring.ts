@@ -23,7 +23,17 @@ const jobSchema = z.object({
     .object({ kind: z.enum(['dataset', 'alignment']), dataset: z.string(), alignment: z.string().optional() })
     .describe('what is scored: every row of a dataset, or the aligned rows of a PSI job (and their dataset)'),
   state: z.enum(['running', 'done', 'failed']),
-  progress: z.object({ scored: z.number().int(), total: z.number().int(), fraction: z.number() }),
+  progress: z.object({
+    scored: z.number().int(),
+    total: z.number().int(),
+    fraction: z.number(),
+    partials: z
+      .object({ received: z.number().int(), total: z.number().int() })
+      .nullable()
+      .describe(
+        'a vertical job’s first phase: the partners’ partial logits received so far, of all it asks for; null once it scores',
+      ),
+  }),
   fingerprint: z
     .string()
     .nullable()
@@ -39,7 +49,10 @@ const jobSchema = z.object({
   }),
 });
 
-function view(job: ScoringJobRecord): z.infer<typeof jobSchema> {
+function view(
+  job: ScoringJobRecord,
+  partials: { received: number; total: number } | null = null,
+): z.infer<typeof jobSchema> {
   const seconds = job.finishedAt ? (Date.parse(job.finishedAt) - Date.parse(job.createdAt)) / 1000 : null;
   return {
     id: job.id,
@@ -47,7 +60,12 @@ function view(job: ScoringJobRecord): z.infer<typeof jobSchema> {
     purpose: job.purpose,
     population: { ...job.population },
     state: job.state,
-    progress: { scored: job.scored, total: job.total, fraction: job.total ? job.scored / job.total : 1 },
+    progress: {
+      scored: job.scored,
+      total: job.total,
+      fraction: job.total ? job.scored / job.total : 1,
+      partials: job.state === 'running' ? partials : null,
+    },
     fingerprint: job.fingerprint,
     requestedBy: job.requestedBy,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
@@ -107,7 +125,9 @@ export function scoringRoutes(deps: { scoring: ScoringService }) {
       roles: readers,
       query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
       response: z.object({ jobs: z.array(jobSchema) }),
-      handler: async ({ query }) => ({ jobs: (await deps.scoring.list(query.limit)).map(view) }),
+      handler: async ({ query }) => ({
+        jobs: (await deps.scoring.list(query.limit)).map((job) => view(job, deps.scoring.gathering(job.id))),
+      }),
     }),
     route({
       method: 'GET',
@@ -118,7 +138,8 @@ export function scoringRoutes(deps: { scoring: ScoringService }) {
       params: z.object({ job: z.string().uuid() }),
       response: jobSchema,
       auditTarget: ({ params }) => `scoring:${params.job}`,
-      handler: async ({ params }) => view(await deps.scoring.get(params.job)),
+      handler: async ({ params }) =>
+        view(await deps.scoring.get(params.job), deps.scoring.gathering(params.job)),
     }),
     route({
       method: 'POST',

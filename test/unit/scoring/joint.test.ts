@@ -191,6 +191,21 @@ describe('joint scoring of a vertical model, in one process', () => {
     expect(part).toMatchObject({ code: 'ACCORD_SCORING_MODEL_UNKNOWN' });
   });
 
+  it('reports the partners’ partials received while a vertical job gathers them, then its scores', async () => {
+    relay.delay = (r) => (r.stage === 'partials' ? 200 : 0);
+    try {
+      const started = await bankA.start(fx.labelHolder.model.id, undefined, 'risk:ana');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // One partner, every aligned position asked for: nothing received yet while the first chunks are in flight.
+      expect(bankA.gathering(started.id)).toEqual({ received: 0, total: fx.shared.length });
+      const job = await bankA.wait(started.id);
+      expect(job.scored).toBe(fx.shared.length);
+      expect(bankA.gathering(started.id)).toBeNull();
+    } finally {
+      relay.delay = null;
+    }
+  });
+
   it('says hello to a slow partner once, whatever the real-time deadlines meanwhile', async () => {
     const customer = fx.shared[12]!;
     const fresh = serviceFor(relay, 'bank-a', a); // a label holder with no channel yet

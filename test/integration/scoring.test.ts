@@ -11,6 +11,7 @@
  *    form, and every large box is uniform (sealed);
  *  - an unknown model and a feature holder's part are coded errors.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { alignMembers, alignmentLines } from '../../examples/vertical.js';
 import { onnxFeeds } from '../../models/onnx/feeds.js';
 import type { Preprocessing } from '../../models/types.js';
 import { partialInputName } from '../../models/vertical/part.js';
-import { distinctiveForms } from '../helpers/identifier-forms.js';
+import { distinctiveForms, identifierForms } from '../helpers/identifier-forms.js';
 import { waitTraining } from '../helpers/training-data.js';
 import { expectNoLeaks, parseWireRecord } from '../helpers/wire-record.js';
 
@@ -32,9 +33,18 @@ const FILES = { 'bank-a': 'breast_hetero_guest.csv', 'bank-b': 'breast_hetero_ho
 /** Each bank's rows: 300 customers each, 250 of them shared (few enough to keep this file within its time budget). */
 const SLICES = { 'bank-a': [0, 300], 'bank-b': [50, 350] } as const;
 
+/**
+ * The fixture's ids are 1 to 3 digits, too short to search for; each becomes a 14-character customer id of its own
+ * (the same at both banks, so PSI still aligns them), which the privacy test searches for in every form.
+ */
+const customerId = (id: string) =>
+  `CU${createHash('sha256').update(`customer:${id}`).digest('hex').slice(0, 12)}`;
+
 function table(member: (typeof MEMBERS)[number]) {
   const [head, ...lines] = readFileSync(join(FIXTURES, FILES[member]), 'utf8').trim().split('\n');
-  return { header: head!.split(','), rows: lines.slice(...SLICES[member]).map((l) => l.split(',')) };
+  const rows = lines.slice(...SLICES[member]).map((l) => l.split(','));
+  for (const row of rows) row[0] = customerId(row[0]!);
+  return { header: head!.split(','), rows };
 }
 
 const csvOf = (member: (typeof MEMBERS)[number]) => {
@@ -202,7 +212,7 @@ describe('joint scoring: two banks through the Scoring relay, every message reco
     expect(wrongKind.body.error.code).toBe('ACCORD_SCORING_POPULATION_INVALID');
   });
 
-  it('sends no feature value, partial logit or joint score outside sealed boxes', () => {
+  it('sends no customer id, feature value, partial logit or joint score outside sealed boxes', () => {
     const records = readdirSync(wireDir).map((f) => readFileSync(join(wireDir, f), 'utf8'));
     const lines: string[] = [];
     let boxes = 0;
@@ -233,6 +243,9 @@ describe('joint scoring: two banks through the Scoring relay, every message reco
         row.slice(m === 'bank-a' ? 2 : 1).forEach((cell) => {
           for (const f of distinctiveForms(Number(cell))) needles.add(f);
         });
+    for (const m of MEMBERS)
+      for (const row of table(m).rows)
+        for (const f of identifierForms('customer_id', row[0]!)) needles.add(f);
     for (const { score, partial } of expected.values())
       for (const x of [score, partial]) for (const f of distinctiveForms(x)) needles.add(f);
     expect(needles.size).toBeGreaterThan(10_000);

@@ -49,6 +49,7 @@ import {
   alignVertical,
   importVertical,
   MARKETING_VERTICAL,
+  poll,
   readCsv,
   trainVertical,
 } from '../examples/vertical.js';
@@ -66,14 +67,6 @@ function expect2xx(what: string, res: { status: number; body: unknown }) {
     throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
   // biome-ignore lint/suspicious/noExplicitAny: benchmark reads JSON loosely
   return res.body as any;
-}
-
-async function poll<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function upload(

@@ -20,6 +20,7 @@ import {
   centralizedVertical,
   MARKETING_VERTICAL,
   alignVertical,
+  poll,
   importVertical,
   readCsv,
   trainVertical,
@@ -364,11 +365,10 @@ async function verticalTraining(consortium: LocalConsortium, alignment: string):
 /** Polls `path` at bank-a with `role` until its `state` is no longer running. */
 // biome-ignore lint/suspicious/noExplicitAny: the demo reads job JSON loosely
 async function settled(consortium: LocalConsortium, role: 'risk' | 'marketing', path: string): Promise<any> {
-  for (;;) {
-    const { body } = await consortium.api('bank-a', role, 'GET', path);
-    if (body.state !== 'running') return body;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return poll(
+    async () => (await consortium.api('bank-a', role, 'GET', path)).body,
+    (body) => body.state !== 'running',
+  );
 }
 
 /**

@@ -96,10 +96,8 @@ export async function importVertical(c: LocalConsortium, banks: readonly Vertica
   }
 }
 
-async function poll<T extends { state: string }>(
-  get: () => Promise<T>,
-  until: (v: T) => boolean,
-): Promise<T> {
+/** Calls `get` every 200 ms until `until` holds for its answer; returns that answer. */
+export async function poll<T>(get: () => Promise<T>, until: (v: T) => boolean): Promise<T> {
   for (;;) {
     const v = await get();
     if (until(v)) return v;

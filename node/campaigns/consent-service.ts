@@ -30,6 +30,35 @@ import type { CustomerPseudonyms } from './customer-pseudonyms.js';
 
 const BATCH = 2_000;
 
+/**
+ * Streams parsed CSV records into a staged import `BATCH` at a time and commits it; aborts it (nothing kept) if a
+ * record or the store fails. Returns the rows read and what the commit answered.
+ */
+async function importStaged<R, T, C>(
+  handle: { append(rows: readonly T[]): Promise<void>; commit(): Promise<C>; abort(): Promise<void> },
+  records: AsyncIterable<R>,
+  toRow: (record: R) => T,
+): Promise<{ rows: number; committed: C }> {
+  let rows = 0;
+  try {
+    let pending: T[] = [];
+    for await (const record of records) {
+      pending.push(toRow(record));
+      if (pending.length >= BATCH) {
+        await handle.append(pending);
+        rows += pending.length;
+        pending = [];
+      }
+    }
+    await handle.append(pending);
+    rows += pending.length;
+    return { rows, committed: await handle.commit() };
+  } catch (err) {
+    await handle.abort();
+    throw err;
+  }
+}
+
 /** A customer id as stored: trimmed, at most 128 characters, no control characters (throws ACCORD_ID_INVALID). */
 export function customerKey(raw: string): string {
   return normaliseId('customer_id', raw);
@@ -73,31 +102,13 @@ export class ConsentService {
    * many grants were kept out by a later withdrawal (see the module comment).
    */
   async importCsv(body: Readable, caller: Caller): Promise<{ rows: number; kept: number }> {
-    const handle = await this.deps.consent.beginImport();
-    let rows = 0;
-    let kept: number;
-    try {
-      let pending: ConsentRecord[] = [];
-      const now = new Date(this.now()).toISOString();
-      for await (const { line, values } of csvRecords(
-        body,
-        ['customer_id', 'purpose', 'status', 'expires_at'],
-        ['granted_at'],
-      )) {
-        pending.push(consentRow(line, values, now));
-        if (pending.length >= BATCH) {
-          await handle.append(pending);
-          rows += pending.length;
-          pending = [];
-        }
-      }
-      await handle.append(pending);
-      rows += pending.length;
-      kept = (await handle.commit()).kept;
-    } catch (err) {
-      await handle.abort();
-      throw err;
-    }
+    const now = new Date(this.now()).toISOString();
+    const { rows, committed } = await importStaged(
+      await this.deps.consent.beginImport(),
+      csvRecords(body, ['customer_id', 'purpose', 'status', 'expires_at'], ['granted_at']),
+      ({ line, values }) => consentRow(line, values, now),
+    );
+    const { kept } = committed;
     await this.deps.audit({
       actor: actorOf(caller),
       action: 'consent:import',
@@ -171,26 +182,11 @@ export class ConsentService {
 
   /** Imports a `customer_id` column onto the do-not-contact list, all or nothing; returns how many were new. */
   async importDoNotContact(body: Readable, caller: Caller): Promise<{ rows: number; added: number }> {
-    const handle = await this.deps.doNotContact.beginImport();
-    let rows = 0;
-    let added: number;
-    try {
-      let pending: string[] = [];
-      for await (const { line, values } of csvRecords(body, ['customer_id'])) {
-        pending.push(idOnLine(line, values.customer_id ?? ''));
-        if (pending.length >= BATCH) {
-          await handle.append(pending);
-          rows += pending.length;
-          pending = [];
-        }
-      }
-      await handle.append(pending);
-      rows += pending.length;
-      added = await handle.commit();
-    } catch (err) {
-      await handle.abort();
-      throw err;
-    }
+    const { rows, committed: added } = await importStaged(
+      await this.deps.doNotContact.beginImport(),
+      csvRecords(body, ['customer_id']),
+      ({ line, values }) => idOnLine(line, values.customer_id ?? ''),
+    );
     await this.deps.audit({
       actor: actorOf(caller),
       action: 'do-not-contact:import',

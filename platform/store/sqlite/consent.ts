@@ -94,6 +94,29 @@ const GRANT_MAY_REPLACE = `NOT (consent.status = 'withdrawn' AND excluded.status
 let nextImport = 1;
 
 /** Erasure of a customer's consent records, as a synchronous statement (customer-erasure.ts); returns how many. */
+/**
+ * An import staged in its own rows: `append` stages a batch, `commit` applies them all in one transaction, `abort`
+ * (or a crash: stage rows are dropped when the store opens) keeps nothing. Once committed, abort does nothing.
+ */
+function stagedImport<T, C>(
+  append: (rows: readonly T[]) => void,
+  commit: () => C,
+  drop: () => void,
+): { append(rows: readonly T[]): Promise<void>; commit(): Promise<C>; abort(): Promise<void> } {
+  let finished = false;
+  return {
+    append: async (rows) => append(rows),
+    commit: async () => {
+      finished = true;
+      return commit();
+    },
+    abort: async () => {
+      if (!finished) drop();
+      finished = true;
+    },
+  };
+}
+
 export function sqliteConsentEraser(db: Db): (customerId: string) => number {
   const eraseConsent = db.prepare('DELETE FROM consent WHERE customer_id = ?');
   return (customerId) => eraseConsent.run(customerId).changes;
@@ -191,7 +214,6 @@ export function sqliteConsentStores(db: Db): { consent: ConsentStore; doNotConta
     async beginImport(): Promise<ConsentImport> {
       const importId = nextImport++;
       let seq = 0;
-      let finished = false;
       const appendTx = db.transaction((rows: readonly ConsentRecord[]) => {
         for (const r of rows)
           stage.run(
@@ -213,17 +235,7 @@ export function sqliteConsentStores(db: Db): { consent: ConsentStore; doNotConta
         dropStaged.run(importId);
         return { applied, kept: staged - applied };
       });
-      return {
-        append: async (rows) => void appendTx(rows),
-        commit: async () => {
-          finished = true;
-          return commitTx();
-        },
-        abort: async () => {
-          if (!finished) dropStaged.run(importId);
-          finished = true;
-        },
-      };
+      return stagedImport(appendTx, commitTx, () => dropStaged.run(importId));
     },
     forCustomer: async (customerId) => ofCustomer.all(customerId).map(toConsent),
     anyForDataset: async (purpose, dataset) => anyOfDataset.get(purpose, dataset) !== undefined,
@@ -246,7 +258,6 @@ export function sqliteConsentStores(db: Db): { consent: ConsentStore; doNotConta
     add: async (ids) => addTx(ids),
     async beginImport(): Promise<ListImport> {
       const importId = nextImport++;
-      let finished = false;
       const appendTx = db.transaction((ids: readonly string[]) => {
         for (const id of ids) stageListed.run(importId, id);
       });
@@ -255,17 +266,7 @@ export function sqliteConsentStores(db: Db): { consent: ConsentStore; doNotConta
         dropListed.run(importId);
         return added;
       });
-      return {
-        append: async (ids) => void appendTx(ids),
-        commit: async () => {
-          finished = true;
-          return commitTx();
-        },
-        abort: async () => {
-          if (!finished) dropListed.run(importId);
-          finished = true;
-        },
-      };
+      return stagedImport(appendTx, commitTx, () => dropListed.run(importId));
     },
     remove: async (id) => removeListed.run(id).changes > 0,
     has: async (id) => isListed.get(id) !== undefined,

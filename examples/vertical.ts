@@ -165,6 +165,8 @@ export interface VerticalSettings {
   readonly label?: string;
   /** Columns per member (default: "all" at every party). */
   readonly features?: Readonly<Record<string, unknown>>;
+  /** The model (default logistic regression; examples/trees.ts passes boosted trees). */
+  readonly model?: Readonly<Record<string, unknown>>;
 }
 
 /** Starts a vertical job at the label holder (the first bank) and waits for it everywhere; the label holder's view. */

@@ -10,7 +10,19 @@
 /** The model a job trains. */
 export type ModelSpec =
   | { readonly type: 'logistic' }
-  | { readonly type: 'mlp'; readonly hidden: readonly number[] };
+  | { readonly type: 'mlp'; readonly hidden: readonly number[] }
+  /** Boosted trees (vertical jobs only): no flat parameters; the part is `ModelRecord.trees` (models/trees/types.ts). */
+  | {
+      readonly type: 'gbdt';
+      readonly trees: number;
+      readonly depth: number;
+      readonly learningRate: number;
+      readonly bins: number;
+      readonly minChildWeight: number;
+      readonly l2: number;
+      readonly featureSubsample?: number | undefined;
+      readonly earlyStopping?: number | undefined;
+    };
 
 /** A column as the job spec declares it (the same at every member). */
 export type FeatureColumn =

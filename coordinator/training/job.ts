@@ -25,6 +25,7 @@ import {
 import type { CipherSuite } from '../../primitives/he/index.js';
 import type { VerticalAcceptance, VerticalReply } from '../../primitives/vertical/protocol.js';
 import { Aggregation } from './aggregation.js';
+import { TreeRelay } from './tree-relay.js';
 import { VerticalEngine, VerticalFailed } from './vertical.js';
 
 export interface JobDeps {
@@ -60,7 +61,7 @@ export class CoordinatorJob {
   private culprit: string | null = null;
   /** Vertical jobs: each party's aligned row count and box key, and the engine once running. */
   private readonly verticalAcceptances = new Map<string, VerticalAcceptance>();
-  private vertical: VerticalEngine | null = null;
+  private vertical: VerticalEngine | TreeRelay | null = null;
   /** The epoch under way (vertical), for the error that names where a party was lost. */
   private epoch = 1;
 
@@ -213,6 +214,20 @@ export class CoordinatorJob {
     const spec = this.spec;
     if (spec.kind !== 'vertical') return;
     try {
+      if (spec.model.type === 'gbdt') {
+        // Boosted trees: the label holder makes the HE key and drives the rounds; the coordinator only relays.
+        TreeRelay.checkShape(spec, this.verticalAcceptances);
+        this.vertical = new TreeRelay(this.id, this.participants, spec, this.verticalAcceptances, {
+          deliver: this.deps.deliver,
+          stageTimeoutMs: this.deps.stageTimeoutMs,
+          onEpoch: (tree) => {
+            this.epoch = tree;
+          },
+        });
+        await this.vertical.run();
+        this.end(TRAINING_OUTCOME.DONE, null, null);
+        return;
+      }
       const cipher = await this.deps.cipher();
       VerticalEngine.checkShape(spec, this.verticalAcceptances, cipher.slots);
       this.vertical = new VerticalEngine(this.id, this.participants, spec, this.verticalAcceptances, {

@@ -293,6 +293,8 @@ export class VerticalEngine {
         );
         return;
       }
+      default:
+        throw refuse(`${reply.stage} belongs to a boosted-tree job`);
     }
   }
 

@@ -1,11 +1,13 @@
 /**
  * ONNX Runtime sessions of registered models, created once per model and kept (a registered model never changes), so
  * that a real-time score costs one `run` and no graph load. Feeds are built from raw columns by models/onnx/feeds.ts,
- * exactly as the export expects (preprocessing happens inside the graph).
+ * exactly as the export expects (preprocessing happens inside the graph); a boosted-tree part's by
+ * models/onnx/tree-export.ts `treePartFeeds`, its partners' split bits fed as `split_bits__<member>` [rows, K].
  */
 import * as ort from 'onnxruntime-node';
 import { onnxFeeds } from '../../models/onnx/feeds.js';
-import { partialLogitRows, scoreRows } from '../../models/score.js';
+import { type SPLIT_BITS_OUTPUT, splitBitsInputName, treePartFeeds } from '../../models/onnx/tree-export.js';
+import { partialLogitRows, partnerInputs, scoreRows, splitBitRows, treePartOf } from '../../models/score.js';
 import type { RawColumns } from '../../models/types.js';
 import { type PARTIAL_LOGIT_OUTPUT, partialInputName } from '../../models/vertical/part.js';
 import type { ModelRecord, ModelStore } from '../../platform/store/training-types.js';
@@ -19,8 +21,18 @@ export interface LoadedModel {
   readonly session: ort.InferenceSession;
 }
 
-/** The graph output a part gives: `score` (a horizontal model, a label holder) or `partial_logit`. */
-export type PartOutput = 'score' | typeof PARTIAL_LOGIT_OUTPUT;
+/**
+ * The graph output a part gives: `score` (a horizontal model, a label holder), `partial_logit` (a logistic feature
+ * holder) or `split_bits` (a boosted-tree feature holder, rows × K).
+ */
+export type PartOutput = 'score' | typeof PARTIAL_LOGIT_OUTPUT | typeof SPLIT_BITS_OUTPUT;
+
+/** What a feature holder's part sends its label holder: its output, and how many values per row. */
+export function partnerOutput(model: ModelRecord): { output: PartOutput; width: number } {
+  const part = treePartOf(model);
+  if (part === null) return { output: 'partial_logit', width: 1 };
+  return { output: 'split_bits', width: part.rules.length };
+}
 
 export class ModelSessions {
   readonly #loaded = new Map<string, Promise<LoadedModel>>();
@@ -63,7 +75,9 @@ export class ModelSessions {
 
 /**
  * Runs a part over `rows` rows of `raw`: one [rows, 1] tensor per raw column, and for a label holder one per partner
- * (`partial_logit__<member>`, from `partials`); returns `output`.
+ * that `partnerInputs` lists (from `partials`, by member): `partial_logit__<member>` [rows, 1], or a boosted-tree
+ * part's `split_bits__<member>` [rows, K]; returns `output` (rows values, or rows × K split bits row-major).
+ * Throws RangeError if a partner's values are missing or not rows × width.
  */
 export async function runPart(
   loaded: LoadedModel,
@@ -72,21 +86,33 @@ export async function runPart(
   output: PartOutput,
   partials: ReadonlyMap<string, Float64Array> = new Map(),
 ): Promise<Float64Array> {
+  const { model } = loaded;
   // A handful of rows (a real-time score, a partner's real-time partial) goes through the same math in TypeScript:
   // ONNX Runtime's fixed cost per run (tensors, string feeds of categorical columns) is about 0.4 ms, the arithmetic
   // of one row a few microseconds. test/unit/scoring/ts-vs-ort.test.ts holds both to the same numbers (< 1e-9).
   if (rows <= TYPESCRIPT_MAX_ROWS)
     return output === 'score'
-      ? scoreRows(loaded.model, raw, rows, partials)
-      : partialLogitRows(loaded.model, raw, rows);
+      ? scoreRows(model, raw, rows, partials)
+      : output === 'split_bits'
+        ? splitBitRows(model, raw, rows)
+        : partialLogitRows(model, raw, rows);
+  const tree = treePartOf(model);
   const feeds: Record<string, ort.Tensor> = {};
-  for (const feed of onnxFeeds(loaded.model.preprocessing, raw, rows))
+  const columns = tree ? treePartFeeds(tree, raw, rows) : onnxFeeds(model.preprocessing, raw, rows);
+  for (const feed of columns)
     feeds[feed.name] =
       feed.type === 'double'
         ? new ort.Tensor('float64', feed.data, [rows, 1])
         : new ort.Tensor('string', feed.data, [rows, 1]);
-  for (const [member, values] of partials)
-    feeds[partialInputName(member)] = new ort.Tensor('float64', values, [rows, 1]);
+  // Partners in the part's own list, not the map's: a tree partner of no split id has no input (and is not asked).
+  for (const { member, kind, width } of partnerInputs(model)) {
+    const values = partials.get(member);
+    if (!values) throw new RangeError(`no partial values of partner ${member}`);
+    if (values.length !== rows * width)
+      throw new RangeError(`${member}: ${values.length} values, expected rows × ${width}`);
+    const name = kind === 'split_bits' ? splitBitsInputName(member) : partialInputName(member);
+    feeds[name] = new ort.Tensor('float64', values, [rows, width]);
+  }
   const result = await loaded.session.run(feeds, [output]);
   const data = result[output]!.data as Float64Array;
   return data;

@@ -1,13 +1,18 @@
 /**
- * The label holder's side of joint scoring (primitives/scoring/protocol.ts): asks one partner for its partial logits
- * of aligned positions, over the channel agreed with it for the model job (agreed first if need be), and opens the
- * sealed answer. A partner that lost the channel (it restarted) is greeted again and asked once more. Every value is
- * checked before use: a partial logit that is not finite, or larger than MAX_PARTIAL_LOGIT in size, fails the
- * request with ACCORD_SCORING_PARTIAL_INVALID naming the partner (a faulty or lying partner must not turn into NaN
- * scores or an internal error). Each request is audited with its counts, never a position, customer or value.
+ * The label holder's side of joint scoring (primitives/scoring/protocol.ts): asks one partner for its values of
+ * aligned positions, over the channel agreed with it for the model job (agreed first if need be), and opens the
+ * sealed answer. What a partner gives per position is what the label holder's part takes of it (models/score.ts
+ * `partnerInputs`): one partial logit (a logistic part), or K split bits (a boosted-tree part, K the split ids that
+ * partner holds); the answer must hold exactly positions × width values (else ACCORD_SCORING_BOX_INVALID). A partner
+ * that lost the channel (it restarted) is greeted again and asked once more. Every value is checked before use: a
+ * partial logit that is not finite, or larger than MAX_PARTIAL_LOGIT in size, or a split bit that is not exactly 0 or
+ * 1, fails the request with ACCORD_SCORING_PARTIAL_INVALID naming the partner (a faulty or lying partner must not
+ * turn into NaN scores, a wrong branch or an internal error). Each request is audited with its counts, never a
+ * position, customer or value.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { PartnerInput } from '../../models/score.js';
 import type { Audit } from '../../platform/audit/audit-log.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { SCORING_STAGE } from '../../primitives/scoring/protocol.js';
@@ -20,9 +25,19 @@ import type { ScoringTransport } from './scoring-client.js';
  */
 export const MAX_PARTIAL_LOGIT = 1e6;
 
-/** Throws ACCORD_SCORING_PARTIAL_INVALID naming `member` unless every value is finite and within the bound. */
-export function checkPartials(member: string, partials: Float64Array): void {
-  for (const z of partials) {
+/**
+ * Throws ACCORD_SCORING_PARTIAL_INVALID naming `member` unless every value is sane for its kind: a partial logit
+ * finite and within MAX_PARTIAL_LOGIT, a split bit exactly 0 or 1.
+ */
+export function checkPartials(member: string, values: Float64Array, kind: PartnerInput['kind']): void {
+  for (const z of values) {
+    if (kind === 'split_bits') {
+      if (z === 0 || z === 1) continue;
+      throw new AccordError('ACCORD_SCORING_PARTIAL_INVALID', {
+        member,
+        problem: 'neither 0 nor 1 (a split bit)',
+      });
+    }
     if (Number.isFinite(z) && Math.abs(z) <= MAX_PARTIAL_LOGIT) continue;
     throw new AccordError('ACCORD_SCORING_PARTIAL_INVALID', {
       member,
@@ -43,16 +58,23 @@ export interface PartialsAsk {
   readonly modelJob: string;
   readonly partner: string;
   readonly alignment: string;
-  /** Aligned positions (at most SCORING_MAX_POSITIONS). */
+  /** Aligned positions (at most SCORING_MAX_POSITIONS, and at most MAX_REPLY_VALUES / width). */
   readonly positions: Uint32Array;
+  /** What the label holder's part takes of this partner per position: `width` values of `kind`. */
+  readonly kind: PartnerInput['kind'];
+  readonly width: number;
   readonly timeoutMs: number;
   /** Why (audited): 'batch' or 'realtime'. */
   readonly purpose: 'batch' | 'realtime';
 }
 
-/** `partner`'s partial logits at `positions`, in their order; throws the partner's or relay's coded error. */
+/**
+ * `partner`'s values at `positions`, `width` per position, row-major in their order; throws the partner's or relay's
+ * coded error, ACCORD_SCORING_BOX_INVALID for an answer of another width, ACCORD_SCORING_PARTIAL_INVALID for a value
+ * that is not sane (`checkPartials`).
+ */
 export async function askPartials(deps: PartialsDeps, ask: PartialsAsk, retry = true): Promise<Float64Array> {
-  const { modelJob, partner, alignment, positions, timeoutMs } = ask;
+  const { modelJob, partner, alignment, positions, timeoutMs, kind, width } = ask;
   const count = positions.length;
   const deadline = performance.now() + timeoutMs;
   // The channel's hello has its own timeout; a real-time caller stops waiting at its deadline (realtime.ts), and a
@@ -85,8 +107,9 @@ export async function askPartials(deps: PartialsDeps, ask: PartialsAsk, retry = 
     partials = channel.openReply(
       { requestId: reply.requestId, from: reply.from, to: reply.to, modelJob, alignment, positions },
       reply.box,
+      width,
     );
-    checkPartials(partner, partials);
+    checkPartials(partner, partials, kind);
   } catch (err) {
     if (err instanceof AccordError && err.code === 'ACCORD_SCORING_CHANNEL_UNKNOWN') {
       deps.channels.forget(modelJob, partner, channel);

@@ -1,6 +1,9 @@
 /**
  * A partner's side of joint scoring (primitives/scoring/protocol.ts): answers the requests a label holder sends it
- * through the coordinator, with its own part's partial logits of aligned customers, sealed for the label holder.
+ * through the coordinator, with its own part's values of aligned customers, sealed for the label holder: a logistic
+ * part's partial logit (one value a position), or a boosted-tree part's split bits (K values a position, K its split
+ * rules, 1 where rule k sends the customer left; models/trees/part.ts). Either way one request answers every tree
+ * level at once: the label holder walks the trees itself.
  *
  * Before it loads its part or reads a row, it checks: the model job is one whose part this node holds (a feature
  * holder's part) and the asker is the label holder that part names (from the model's record, before its ONNX graph
@@ -19,9 +22,10 @@ import type { Logger } from '../../platform/log/logger.js';
 import type { ModelRecord } from '../../platform/store/training-types.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import { AccordError } from '../../primitives/errors/index.js';
+import { MAX_REPLY_VALUES } from '../../primitives/scoring/box.js';
 import { SCORING_STAGE, type ScoringReply, type ScoringRequest } from '../../primitives/scoring/protocol.js';
 import type { ResponderChannels } from './channels.js';
-import { type LoadedModel, type ModelSessions, runPart } from './model-sessions.js';
+import { type LoadedModel, type ModelSessions, partnerOutput, runPart } from './model-sessions.js';
 import { alignmentProblem, columnReader, readColumns } from './population.js';
 import type { ScoringTransport } from './scoring-client.js';
 
@@ -39,6 +43,7 @@ export const PUBLIC_REASON = {
   ALIGNMENT:
     'the alignment is not a finished intersection between exactly the model’s parties that it learned',
   POSITIONS: 'a position lies outside the alignment',
+  TOO_LARGE: 'its answer would hold more values than one reply carries; ask for fewer positions',
   STALE: 'its dataset was re-imported after the alignment’s PSI job; run the PSI job again',
   DATA: 'its data no longer fits its part of the model (its operators see why in its log)',
   FAILED: 'it could not score its part (its operators see why in its log)',
@@ -223,6 +228,12 @@ export class PartnerScorer {
     const { dataset, size } = await this.#alignment(loaded, request.alignment);
     if (positions.some((p) => p >= size))
       throw this.#refused(PUBLIC_REASON.POSITIONS, `a position lies outside the ${size} aligned rows`);
+    const { output, width } = partnerOutput(loaded.model);
+    if (request.count * width > MAX_REPLY_VALUES)
+      throw this.#refused(
+        PUBLIC_REASON.TOO_LARGE,
+        `${request.count} positions × ${width} values exceed the ${MAX_REPLY_VALUES} a reply carries`,
+      );
     const info = await this.deps.store.datasets.get(dataset);
     if (!info)
       throw this.#refused(PUBLIC_REASON.DATA, `the alignment's dataset ${dataset} is gone from this node`);
@@ -235,10 +246,11 @@ export class PartnerScorer {
     const page = await this.deps.store.scores.rowsAtPositions(request.alignment, positions);
     if (!page) throw this.#refused(PUBLIC_REASON.DATA, 'the stored alignment is incomplete');
     const raw = readColumns(reader, page.cells, page.rowKeys);
-    const partials = await runPart(loaded, raw, request.count, 'partial_logit');
+    const values = await runPart(loaded, raw, request.count, output);
     const box = channel.sealReply(
       { requestId: request.requestId, alignment: request.alignment, positions },
-      partials,
+      values,
+      width,
     );
     await this.#audit(request, 'ok', { model: loaded.model.id });
     return { kind: 'box', ...head, box };

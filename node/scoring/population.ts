@@ -9,6 +9,7 @@
  * Rows are read as stored (JSON cells in the dataset's column order) and only the model's columns are picked.
  */
 import type { Hash } from 'node:crypto';
+import { type PartnerInput, partnerInputs } from '../../models/score.js';
 import type { RawCell, RawColumns } from '../../models/types.js';
 import { alignmentStale, type PsiJobRecord } from '../../platform/store/psi-types.js';
 import type { ScoringPopulation } from '../../platform/store/scoring-types.js';
@@ -24,8 +25,11 @@ export interface ScoringTarget {
   readonly population: ScoringPopulation;
   readonly total: number;
   readonly reader: ColumnReader;
-  /** A vertical label holder's partners, in its graph's input order; [] otherwise. */
-  readonly partners: readonly string[];
+  /**
+   * The partners a vertical label holder asks, in its graph's input order, with what it takes of each per row
+   * (models/score.ts `partnerInputs`: a tree partner of no split id is not among them); [] otherwise.
+   */
+  readonly partners: readonly PartnerInput[];
 }
 
 const invalid = (field: string, problem: string) =>
@@ -95,7 +99,7 @@ export async function resolveTarget(
   const reader = columnReader(info, model, (column) =>
     invalid(population.kind, `dataset ${info.name} lacks column ${column}, which the model reads`),
   );
-  return { model, population, total, reader, partners: model.vertical?.partners ?? [] };
+  return { model, population, total, reader, partners: partnerInputs(model) };
 }
 
 /** Picks a model's columns out of stored rows. */

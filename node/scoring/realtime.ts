@@ -2,14 +2,18 @@
  * Real-time scoring of one customer. A horizontal model scores the customer's row of its training dataset locally.
  * A vertical label holder's part finds the customer's row (the dataset's index on the id, in the dataset version its
  * alignment lists: ACCORD_PSI_ALIGNMENT_STALE after a re-import) and its aligned position in its training alignment
- * (a binary search of the alignment's kept index), asks every partner live for its partial logit within the deadline
- * (over the channel kept for the model job: no key agreement per request; a hello under way is joined, not repeated),
- * and falls back per partner to the partial its newest done batch job kept, saying so (`source: 'batch'`, the job
- * and its time, `degraded: true`); a live partial that is not a sane number counts as no answer. A partner with
- * neither fails the request with ACCORD_SCORING_PARTIAL_UNAVAILABLE naming it. Nothing here is logged or audited
- * with the customer's id.
+ * (a binary search of the alignment's kept index), asks every partner live, in one request each, for what its part
+ * takes of that partner (models/score.ts `partnerInputs`: a partial logit, or a boosted-tree partner's K split bits,
+ * every tree level at once) within the deadline (over the channel kept for the model job: no key agreement per
+ * request; a hello under way is joined, not repeated); a live answer that is not sane counts as no answer.
+ * A logistic model falls back per partner to the partial its newest done batch job kept, saying so
+ * (`source: 'batch'`, the job and its time, `degraded: true`). A boosted-tree model has no such fallback (a batch job
+ * keeps no split bits: batch-run.ts): a tree partner that does not answer in time, or answers wrongly, fails the
+ * request. A partner with no answer and no fallback fails it with ACCORD_SCORING_PARTIAL_UNAVAILABLE naming it.
+ * Nothing here is logged or audited with the customer's id.
  */
 import { performance } from 'node:perf_hooks';
+import { partnerInputs } from '../../models/score.js';
 import type { NodeStore } from '../../platform/store/types.js';
 import { AccordError } from '../../primitives/errors/index.js';
 import { type AlignmentIndexes, positionOf } from './alignment-indexes.js';
@@ -17,7 +21,10 @@ import { type ModelSessions, runPart } from './model-sessions.js';
 import { askPartials, type PartialsDeps } from './partials.js';
 import { alignmentProblem, checkDeciding, columnReader, readColumns } from './population.js';
 
-/** Where a partner's partial logit came from. `none` is never answered: such a request fails instead. */
+/**
+ * Where a partner's values came from (`batch`: a logistic model's kept partial logit). `none` is never answered: such
+ * a request fails instead.
+ */
 export type PartialSource = 'live' | 'batch' | 'none';
 
 export interface RealtimePartial {
@@ -127,43 +134,53 @@ export class RealtimeScorer {
         }),
     );
     const raw = readColumns(reader, [located.cells], Int32Array.of(located.rowKey));
-    const partners = model.vertical?.partners ?? [];
+    const partners = partnerInputs(model);
     const answers = await Promise.all(
-      partners.map(async (member): Promise<{ partial: number; view: RealtimePartial }> => {
-        const asked = performance.now();
-        const left = Math.max(1, Math.round(deadlineMs - (asked - started)));
-        try {
-          const live = await withDeadline(
-            askPartials(this.deps.partials, {
-              model: model.id,
-              modelJob: model.lineage.job,
-              partner: member,
-              alignment: alignment!,
-              positions: Uint32Array.of(position!),
-              timeoutMs: left,
-              purpose: 'realtime',
-            }),
-            left,
-            member,
-          );
-          const latencyMs = Math.round((performance.now() - asked) * 100) / 100;
-          return { partial: live[0]!, view: { member, source: 'live', latencyMs } };
-        } catch (err) {
-          const code = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
-          const stored = await this.deps.store.scores.latestPartial(model.id, member, customer);
-          if (!stored)
-            throw new AccordError('ACCORD_SCORING_PARTIAL_UNAVAILABLE', {
+      partners.map(
+        async ({ member, kind, width }): Promise<{ values: Float64Array; view: RealtimePartial }> => {
+          const asked = performance.now();
+          const left = Math.max(1, Math.round(deadlineMs - (asked - started)));
+          try {
+            const live = await withDeadline(
+              askPartials(this.deps.partials, {
+                model: model.id,
+                modelJob: model.lineage.job,
+                partner: member,
+                alignment: alignment!,
+                positions: Uint32Array.of(position!),
+                kind,
+                width,
+                timeoutMs: left,
+                purpose: 'realtime',
+              }),
+              left,
               member,
-              reason: `no live answer (${code}) and no batch partial of this customer`,
-            });
-          return {
-            partial: stored.partial,
-            view: { member, source: 'batch', job: stored.job, finishedAt: stored.finishedAt, reason: code },
-          };
-        }
-      }),
+            );
+            const latencyMs = Math.round((performance.now() - asked) * 100) / 100;
+            return { values: live, view: { member, source: 'live', latencyMs } };
+          } catch (err) {
+            const code = err instanceof AccordError ? err.code : 'ACCORD_INTERNAL';
+            // Known limit: the store keeps one partial logit per partner and customer, so split bits have no fallback.
+            if (kind === 'split_bits')
+              throw new AccordError('ACCORD_SCORING_PARTIAL_UNAVAILABLE', {
+                member,
+                reason: `no live answer (${code}); a boosted-tree model keeps no batch fallback of its partners`,
+              });
+            const stored = await this.deps.store.scores.latestPartial(model.id, member, customer);
+            if (!stored)
+              throw new AccordError('ACCORD_SCORING_PARTIAL_UNAVAILABLE', {
+                member,
+                reason: `no live answer (${code}) and no batch partial of this customer`,
+              });
+            return {
+              values: Float64Array.of(stored.partial),
+              view: { member, source: 'batch', job: stored.job, finishedAt: stored.finishedAt, reason: code },
+            };
+          }
+        },
+      ),
     );
-    const partials = new Map(partners.map((m, i) => [m, Float64Array.of(answers[i]!.partial)] as const));
+    const partials = new Map(partners.map((p, i) => [p.member, answers[i]!.values] as const));
     const [score] = await runPart(loaded, raw, 1, 'score', partials);
     return {
       model: model.id,

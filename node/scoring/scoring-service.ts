@@ -222,7 +222,7 @@ export class ScoringService {
   }
 
   /**
-   * A running vertical job's first phase: partners' partial logits received so far, of all it asks for (positions
+   * A running vertical job's first phase: partners' values received so far, of all it asks for (positions
    * times partners); null once it scores (its `scored` count moves then) or for a job that asks no partner.
    */
   gathering(jobId: string): { received: number; total: number } | null {

@@ -23,6 +23,7 @@ import type { TrainingEvent, TrainingInvitation } from '../../primitives/trainin
 import {
   type HorizontalSettings,
   asHorizontal,
+  isTreeSpec,
   specColumns,
   specRounds,
   TRAINING_MAX_PARTIES,
@@ -31,6 +32,7 @@ import {
   type VerticalSettings,
   type VerticalSpec,
 } from '../../primitives/training/spec.js';
+import type { VerticalReply } from '../../primitives/vertical/protocol.js';
 import type { FeatureColumn } from '../../models/types.js';
 import { loadLocalData } from './local-data.js';
 import { trainingAllowed } from './policy.js';
@@ -38,6 +40,7 @@ import { SecAggParticipant } from './secagg-participant.js';
 import type { TrainingClient } from './training-client.js';
 import { TrainingRun } from './training-run.js';
 import { loadVerticalData, type VerticalData } from './vertical-data.js';
+import { TreeRun } from './tree-run.js';
 import { VerticalRun } from './vertical-run.js';
 
 type FeatureList = readonly (string | FeatureColumn)[];
@@ -59,7 +62,9 @@ export interface NewTrainingJob {
 const asColumns = (list: FeatureList): FeatureColumn[] =>
   list.map((f) => (typeof f === 'string' ? { name: f, kind: 'numeric' } : f));
 
-type Run = TrainingRun | VerticalRun;
+type Run = TrainingRun | VerticalRun | TreeRun;
+const isVerticalRun = (run: Run | undefined): run is VerticalRun | TreeRun =>
+  run instanceof VerticalRun || run instanceof TreeRun;
 
 export interface TrainingJobsDeps {
   readonly config: Readonly<NodeConfig>;
@@ -95,7 +100,7 @@ export class TrainingJobs {
       // job cannot go on without every party at every step (the coordinator fails it when a party leaves, and a
       // restarted coordinator has lost its key), so it fails here at once rather than at the idle timeout.
       onDisconnect: (error) => {
-        for (const [id, run] of this.runs) if (run instanceof VerticalRun) void this.failAndTell(id, error);
+        for (const [id, run] of this.runs) if (isVerticalRun(run)) void this.failAndTell(id, error);
       },
     });
   }
@@ -147,21 +152,18 @@ export class TrainingJobs {
     return parsed.data;
   }
 
-  private newVerticalRun(job: TrainingJobRecord, data: VerticalData): VerticalRun {
-    const run = new VerticalRun(
-      {
-        self: this.self,
-        jobs: this.deps.store.trainingJobs,
-        log: this.deps.log,
-        signer: this.deps.signer,
-        verifier: this.deps.verifier,
-        allowUnencrypted: this.deps.config.training.allowUnencryptedVertical,
-        reply: (reply) => this.deps.client.vertical(reply),
-        onSettled: (id) => this.settled(id),
-      },
-      job,
-      data,
-    );
+  private newVerticalRun(job: TrainingJobRecord, data: VerticalData): VerticalRun | TreeRun {
+    const deps = {
+      self: this.self,
+      jobs: this.deps.store.trainingJobs,
+      log: this.deps.log,
+      signer: this.deps.signer,
+      verifier: this.deps.verifier,
+      allowUnencrypted: this.deps.config.training.allowUnencryptedVertical,
+      reply: (reply: VerticalReply) => this.deps.client.vertical(reply),
+      onSettled: (id: string) => this.settled(id),
+    };
+    const run = isTreeSpec(job.spec) ? new TreeRun(deps, job, data) : new VerticalRun(deps, job, data);
     return this.track(job.id, run);
   }
 
@@ -336,7 +338,7 @@ export class TrainingJobs {
       case 'vertical': {
         const id = event.call.batch.jobId;
         const run = this.runs.get(id);
-        if (!(run instanceof VerticalRun)) return;
+        if (!isVerticalRun(run)) return;
         this.touch(id);
         run.onCall(event.call, (error) => void this.failAndTell(id, error));
         return;

@@ -34,6 +34,8 @@ export interface VerticalData {
   readonly fingerprint: string;
   readonly missingValues: number;
   readonly otherValues: number;
+  /** This party's raw feature columns (and label) of every aligned row, as read (boosted trees bin these). */
+  readonly raw: ReadonlyMap<string, readonly RawCell[]>;
 }
 
 const invalid = (alignment: string, problem: string) =>
@@ -209,5 +211,6 @@ export function prepareVerticalData(input: {
     fingerprint: hash.digest('hex'),
     missingValues: sum(encoded.missingCount),
     otherValues: sum(encoded.otherCount),
+    raw,
   };
 }

@@ -74,6 +74,11 @@ export interface VerticalRunDeps {
   readonly allowUnencrypted: boolean;
   reply(reply: VerticalReply): Promise<void>;
   onSettled(id: string): void;
+  /**
+   * Tests only: called with every boosted-tree round message this node opened (its sender and plaintext), so that a
+   * test can search what a party learns from the others. Never set by the node.
+   */
+  readonly observeOpened?: (from: string, message: Uint8Array) => void;
 }
 
 /** Boxes of one stage gathered from their senders until every part is in. */
@@ -220,6 +225,8 @@ export class VerticalRun {
       case VERTICAL_STAGE.PROGRESS:
         this.phase(call.batch, 'eval', call.stage);
         return this.progress(call.batch, call.boxes);
+      default:
+        throw this.refuse(`${call.stage} belongs to a boosted-tree job`);
     }
   }
 

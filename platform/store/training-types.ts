@@ -4,6 +4,7 @@
  * done and nothing registered.
  */
 import type { ModelSpec, Preprocessing } from '../../models/types.js';
+import type { TreePart } from '../../models/trees/types.js';
 import { specDigest, specRounds, type TrainingSpec } from '../../primitives/training/spec.js';
 
 export const TRAINING_JOB_STATES = [
@@ -105,6 +106,11 @@ export interface ModelRecord {
     readonly labelHolder: string;
     readonly partners: readonly string[];
   };
+  /**
+   * A boosted-tree part (models/trees/types.ts): the label holder's trees, base margin and own rules, or a feature
+   * holder's rules by split id. `parameters` is then empty and `preprocessing` lists the raw columns the rules read.
+   */
+  readonly trees?: TreePart;
 }
 
 export interface TrainingJobStore {

@@ -77,6 +77,7 @@ const call = z.object({
     VERTICAL_STAGE.SCORE,
     VERTICAL_STAGE.SCORES,
     VERTICAL_STAGE.PROGRESS,
+    VERTICAL_STAGE.ROUND,
   ]),
   heParameterId: z.string().max(64),
   publicKey: bytes.refine((b) => b.length <= 4 * MAX_CIPHERTEXT_BYTES),
@@ -96,6 +97,8 @@ const reply = z.object({
     VERTICAL_STAGE.GRADIENTS,
     VERTICAL_STAGE.SCORE,
     VERTICAL_STAGE.REPORT,
+    VERTICAL_STAGE.ROUND,
+    VERTICAL_STAGE.FINISH,
   ]),
   box: box.nullish(),
   masked: masked.nullish(),
@@ -158,6 +161,7 @@ export const verticalWire = {
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
         case VERTICAL_STAGE.PROGRESS:
+        case VERTICAL_STAGE.ROUND:
           return { ...base, boxes: c.boxes.map((b) => ({ ...b })) };
         case VERTICAL_STAGE.UPDATE:
           return { ...base, sums: u64Bytes(BigUint64Array.from(c.sums)) };
@@ -183,6 +187,7 @@ export const verticalWire = {
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
         case VERTICAL_STAGE.PROGRESS:
+        case VERTICAL_STAGE.ROUND:
           return { stage: c.stage, batch: b, boxes: c.boxes };
         case VERTICAL_STAGE.UPDATE:
           return { stage: c.stage, batch: b, sums: Array.from(u64sOf(c.sums)) };
@@ -198,7 +203,10 @@ export const verticalWire = {
         case VERTICAL_STAGE.PARTIALS:
         case VERTICAL_STAGE.RESIDUALS:
         case VERTICAL_STAGE.REPORT:
+        case VERTICAL_STAGE.ROUND:
           return { ...base, box: { ...r.box } };
+        case VERTICAL_STAGE.FINISH:
+          return base;
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
           return { ...base, masked: { ...r.masked } };
@@ -211,9 +219,12 @@ export const verticalWire = {
         case VERTICAL_STAGE.PARTIALS:
         case VERTICAL_STAGE.RESIDUALS:
         case VERTICAL_STAGE.REPORT:
+        case VERTICAL_STAGE.ROUND:
           return r.box
             ? { stage: r.stage, batch: b, box: r.box }
             : missing('VerticalStepRequest (no box)', w);
+        case VERTICAL_STAGE.FINISH:
+          return { stage: r.stage, batch: b };
         case VERTICAL_STAGE.GRADIENTS:
         case VERTICAL_STAGE.SCORE:
           return r.masked

@@ -13,18 +13,22 @@
  * The associated data binds a box to its request:
  *   request: (request id, model job, alignment, count, sender, receiver, channel id); payload: the `count` aligned
  *            positions asked for (uint32, big-endian each)
- *   reply:   (request id, model job, alignment, the positions, sender, receiver); payload: one float64 partial
- *            logit per position, in the request's order (little-endian)
+ *   reply:   (request id, model job, alignment, the positions, sender, receiver); payload: `width` float64 values
+ *            per position, row-major in the request's order (little-endian): one partial logit (a logistic part,
+ *            width 1) or a boosted-tree part's K split bits (width K, each 0 or 1)
  * so a box re-addressed, replayed into another request, moved to other positions, cut or lengthened fails to open
- * (ACCORD_SCORING_BOX_INVALID naming the sender). A box replayed as it was (same request) opens, so each side keeps a
- * receive window over its peer's counter (REPLAY_WINDOW boxes, as IPsec does): a counter seen before, or older than
- * the window, is refused (ACCORD_SCORING_REPLAYED) before the payload is used. The window is updated only once a box
- * authenticates, so forged boxes cannot move it. Pure: node:crypto only.
+ * (ACCORD_SCORING_BOX_INVALID naming the sender). The width is not in the associated data: the receiver knows it
+ * from its own part (how many split ids that partner holds) and opens only a payload of exactly count × width × 8
+ * bytes, so a box of another width is refused the same way. A box replayed as it was (same request) opens, so each
+ * side keeps a receive window over its peer's counter (REPLAY_WINDOW boxes, as IPsec does): a counter seen before, or
+ * older than the window, is refused (ACCORD_SCORING_REPLAYED) before the payload is used. The window is updated only
+ * once a box authenticates, so forged boxes cannot move it. Pure: node:crypto only.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AccordError } from '../errors/index.js';
 import { encodeFields, hashFields } from '../secagg/encoding.js';
 import { deriveKey, type X25519KeyPair } from '../secagg/key-agreement.js';
+import { SCORING_MAX_POSITIONS } from './protocol.js';
 
 const LABEL = {
   KEY: 'accord/scoring/box-key/v1',
@@ -37,6 +41,13 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 export const CHANNEL_ID_BYTES = 16;
 const POSITION_BYTES = 4;
+const VALUE_BYTES = 8;
+/**
+ * Most float64 values one reply carries (count × width): what one request's largest reply of partial logits holds,
+ * and all the wire lets through (platform/wire/scoring.ts refuses a longer reply box). A label holder asks a partner
+ * of width K for at most MAX_REPLY_VALUES / K positions at once (node/scoring/batch-run.ts).
+ */
+export const MAX_REPLY_VALUES = SCORING_MAX_POSITIONS;
 /**
  * Boxes a receiver may see out of order (requests relayed concurrently): a counter this far below the highest one seen
  * is refused as replayed. Far above what a label holder has in flight to one partner (the relay caps that at 64).
@@ -265,26 +276,42 @@ export class ScoringChannel {
     return Uint32Array.from({ length: place.count }, (_, i) => view.getUint32(i * POSITION_BYTES));
   }
 
-  /** P: the box answering a partials request with one partial logit per position. */
-  sealReply(place: Omit<ReplyPlace, 'from' | 'to' | 'modelJob'>, partials: Float64Array): Uint8Array {
-    if (partials.length !== place.positions.length) throw new RangeError('one partial logit per position');
-    const payload = new Uint8Array(partials.length * 8);
+  /**
+   * P: the box answering a partials request with `width` values per position, row-major (`values.length` =
+   * positions × width). Throws RangeError unless width is a positive integer, the values are that many, and they are
+   * at most MAX_REPLY_VALUES.
+   */
+  sealReply(
+    place: Omit<ReplyPlace, 'from' | 'to' | 'modelJob'>,
+    values: Float64Array,
+    width: number,
+  ): Uint8Array {
+    if (!Number.isInteger(width) || width < 1) throw new RangeError('width must be a positive integer');
+    if (values.length !== place.positions.length * width) throw new RangeError('`width` values per position');
+    if (values.length > MAX_REPLY_VALUES) throw new RangeError(`at most ${MAX_REPLY_VALUES} values a reply`);
+    const payload = new Uint8Array(values.length * VALUE_BYTES);
     const view = new DataView(payload.buffer);
-    for (let i = 0; i < partials.length; i++) view.setFloat64(i * 8, partials[i]!, true);
+    for (let i = 0; i < values.length; i++) view.setFloat64(i * VALUE_BYTES, values[i]!, true);
     return this.#seal(
       ScoringChannel.#replyAad({ ...place, from: this.self, to: this.peer, modelJob: this.modelJob }),
       payload,
     );
   }
 
-  /** L: the partial logits of a reply to the request at `place`; ACCORD_SCORING_BOX_INVALID if it does not open. */
-  openReply(place: ReplyPlace, box: Uint8Array): Float64Array {
-    const count = place.positions.length;
+  /**
+   * L: the values of a reply to the request at `place`, `width` per position (the width L's part expects of this
+   * partner), row-major. ACCORD_SCORING_BOX_INVALID if the box does not open or its payload is not exactly
+   * positions × width values. Throws RangeError unless width is a positive integer.
+   */
+  openReply(place: ReplyPlace, box: Uint8Array, width: number): Float64Array {
+    if (!Number.isInteger(width) || width < 1) throw new RangeError('width must be a positive integer');
+    const values = place.positions.length * width;
     const payload = this.#open(ScoringChannel.#replyAad(place), box);
-    if (payload.length !== count * 8) throw this.#invalid('not one partial logit per position');
+    if (payload.length !== values * VALUE_BYTES)
+      throw this.#invalid(width === 1 ? 'not one value per position' : `not ${width} values per position`);
     const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
-    const out = new Float64Array(count);
-    for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+    const out = new Float64Array(values);
+    for (let i = 0; i < values; i++) out[i] = view.getFloat64(i * VALUE_BYTES, true);
     return out;
   }
 }

@@ -84,6 +84,32 @@ export const horizontalSpecSchema = horizontalSettingsSchema
 export const memberSchema = z.string().regex(MEMBER_NAME_PATTERN);
 
 /**
+ * Vertical boosted trees (SecureBoost, primitives/vertical/secureboost.ts): hyper-parameters every party sees and
+ * accepts. `bins` is the number of value bins per numeric feature (a missing value has its own position besides);
+ * `featureSubsample` the fraction of each party's features each tree may split on (seeded by the job's initSeed);
+ * `earlyStopping` the trees without a validation-AUC gain after which training stops and the best prefix is kept.
+ */
+export const gbdtModelSchema = z
+  .object({
+    type: z.literal('gbdt'),
+    trees: z.number().int().min(1).max(500),
+    depth: z.number().int().min(1).max(8),
+    learningRate: z.number().positive().max(1),
+    bins: z.number().int().min(2).max(31).default(31),
+    /** At least 1: a feature holder refuses histograms of nodes under 4 rows (primitives/vertical/secureboost.ts). */
+    minChildWeight: z.number().min(1).max(1e6).default(1),
+    l2: z.number().min(0).max(1e6).default(1),
+    featureSubsample: z.number().gt(0).max(1).optional(),
+    earlyStopping: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+export const verticalModelSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('logistic') }).strict(),
+  gbdtModelSchema,
+]);
+
+/**
  * The settings of a vertical job (coordinated logistic regression under homomorphic encryption,
  * primitives/vertical/protocol.ts), as the label holder's REST request gives them (defaults filled in).
  */
@@ -91,13 +117,15 @@ export const verticalSettingsSchema = z
   .object({
     kind: z.literal('vertical'),
     label: columnName,
-    model: z.object({ type: z.literal('logistic') }).strict(),
+    model: verticalModelSchema,
     /** The PSI job (intersection, every participant a learner) whose shared rows align the parties' datasets. */
     alignment: z.string().uuid(),
-    epochs: z.number().int().min(1).max(200),
+    /** Logistic regression: passes over the training rows (boosted trees: `model.trees` instead). */
+    epochs: z.number().int().min(1).max(200).default(1),
     /** Aligned training rows per gradient step. */
     batchSize: z.number().int().min(64).max(65_536).default(4096),
-    learningRate: z.number().positive().max(10),
+    /** Logistic regression's step size (boosted trees: `model.learningRate`). */
+    learningRate: z.number().positive().max(10).default(0.1),
     /** Each party steps its own parameters; both act coordinate-wise, so this is the pooled optimiser exactly. */
     optimizer: z.enum(['sgd', 'adam']).default('sgd'),
     /** Epoch e steps with learningRate / sqrt(1 + learningRateDecay · (e − 1)). */
@@ -147,6 +175,11 @@ export type HorizontalSpec = z.infer<typeof horizontalSpecSchema>;
 export type VerticalSettings = z.infer<typeof verticalSettingsSchema>;
 export type VerticalSpec = z.infer<typeof verticalSpecSchema>;
 export type PartyFeatures = z.infer<typeof partyFeaturesSchema>;
+export type GbdtModelSpec = z.infer<typeof gbdtModelSchema>;
+/** A vertical spec whose model is boosted trees. */
+export type TreeSpec = VerticalSpec & { readonly model: GbdtModelSpec };
+export const isTreeSpec = (spec: TrainingSpec): spec is TreeSpec =>
+  spec.kind === 'vertical' && spec.model.type === 'gbdt';
 export type TrainingSpec = HorizontalSpec | VerticalSpec;
 
 export const isVertical = (spec: TrainingSpec): spec is VerticalSpec => spec.kind === 'vertical';
@@ -164,7 +197,7 @@ export function asVertical(spec: TrainingSpec): VerticalSpec {
 
 /** Rounds (horizontal) or epochs (vertical): the job's unit of progress. */
 export const specRounds = (spec: TrainingSpec): number =>
-  spec.kind === 'vertical' ? spec.epochs : spec.rounds;
+  spec.kind === 'vertical' ? (spec.model.type === 'gbdt' ? spec.model.trees : spec.epochs) : spec.rounds;
 
 /** The columns `member` reads for the job (features and, where it holds it, the label); "all" lists none. */
 export function specColumns(spec: TrainingSpec, member: string): string[] {

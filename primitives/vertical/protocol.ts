@@ -95,6 +95,10 @@ export const VERTICAL_STAGE = {
   /** Label holder -> C: a box per feature holder with the epoch's published metrics; C relays each as PROGRESS. */
   REPORT: 'report',
   PROGRESS: 'progress',
+  /** Boosted trees (secureboost.ts): C -> party, the boxes of a round; party -> C, one box of its round message. */
+  ROUND: 'round',
+  /** Boosted trees: the label holder -> C, training is over. */
+  FINISH: 'finish',
 } as const;
 export type VerticalStage = (typeof VERTICAL_STAGE)[keyof typeof VERTICAL_STAGE];
 
@@ -187,7 +191,8 @@ export type VerticalCall =
       readonly stage: typeof VERTICAL_STAGE.PROGRESS;
       readonly batch: BatchId;
       readonly boxes: readonly Box[];
-    };
+    }
+  | { readonly stage: typeof VERTICAL_STAGE.ROUND; readonly batch: BatchId; readonly boxes: readonly Box[] };
 
 /** Member -> C. A stage's answer may come in several messages (one ciphertext each, within the message limit). */
 export type VerticalReply =
@@ -203,7 +208,9 @@ export type VerticalReply =
       readonly batch: BatchId;
       readonly masked: MaskedCiphertext;
     }
-  | { readonly stage: typeof VERTICAL_STAGE.REPORT; readonly batch: BatchId; readonly box: Box };
+  | { readonly stage: typeof VERTICAL_STAGE.REPORT; readonly batch: BatchId; readonly box: Box }
+  | { readonly stage: typeof VERTICAL_STAGE.ROUND; readonly batch: BatchId; readonly box: Box }
+  | { readonly stage: typeof VERTICAL_STAGE.FINISH; readonly batch: BatchId };
 
 const count = z.number().int().min(0);
 /** What a REPORT box holds: canonical JSON `{"metrics": EpochMetrics | null}`, checked by this schema on opening. */

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../../examples/local-consortium.js';
 import { auc } from '../../models/metrics.js';
 import { onnxFeeds } from '../../models/onnx/feeds.js';
+import { SPLIT_BITS_OUTPUT, splitBitsInputName } from '../../models/onnx/tree-export.js';
 import { partialInputName } from '../../models/vertical/part.js';
 import type { Preprocessing } from '../../models/types.js';
 import { splitRows } from '../../node/training/local-data.js';
@@ -227,6 +228,117 @@ describe('vertical training: three banks, aligned by PSI, every message recorded
     expect(needles.size).toBeGreaterThan(20_000);
     expectNoLeaks(sent, needles, 'what the nodes sent');
   });
+
+  it('trains boosted trees (SecureBoost): parts registered, joined ONNX parts give the measured AUC, nothing leaks', async () => {
+    const start = await c.api(
+      'bank-a',
+      'risk',
+      'POST',
+      '/v1/training',
+      verticalJob(alignment, {
+        model: { type: 'gbdt', trees: 3, depth: 3, learningRate: 0.3, bins: 16, minChildWeight: 2 },
+      }),
+    );
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    const treeJob = start.body.id as string;
+    const views = Object.fromEntries(
+      await Promise.all(MEMBERS.map(async (m) => [m, await waitTraining(c, m, treeJob, 120_000)] as const)),
+    );
+    for (const m of MEMBERS) {
+      const v = views[m];
+      expect(v.state, `${m}: ${JSON.stringify(v.error)}`).toBe('done');
+      expect(v.progress).toMatchObject({ round: 3, rounds: 3 });
+      // Validation AUC and KS per tree, published to every party.
+      expect(v.rounds).toHaveLength(3);
+      expect(v.rounds[2].metrics).toEqual(views['bank-a'].rounds[2].metrics);
+    }
+    const models = {} as Record<VerticalMember, string>;
+    const parts = {} as Record<VerticalMember, Record<string, unknown>>;
+    for (const m of MEMBERS) {
+      const list = await c.api(m, 'risk', 'GET', '/v1/models');
+      const mine = list.body.models.find((x: { job: string }) => x.job === treeJob);
+      expect(mine.model.type).toBe('gbdt');
+      models[m] = mine.id;
+      const detail = await c.api(m, 'risk', 'GET', `/v1/models/${mine.id}`);
+      parts[m] = detail.body.trees;
+    }
+    // The label holder holds the structure and only its own thresholds; a feature holder only its rules by split id.
+    const labelPart = (parts['bank-a'] as { part: { rules: { feature: string }[]; trees: unknown[] } }).part;
+    expect(labelPart.trees).toHaveLength(3);
+    for (const r of labelPart.rules) expect(banks['bank-a'].columns).toContain(r.feature);
+    for (const m of ['bank-b', 'bank-c'] as const) {
+      const p = parts[m] as { role: string; rules: { feature: string }[] };
+      expect(p.role).toBe('feature-holder');
+      for (const r of p.rules) expect(banks[m].columns).toContain(r.feature);
+    }
+    // Joined: each feature holder's graph gives its split decisions, the label holder's graph the score.
+    const partOf = async (m: VerticalMember) => {
+      const node = c.nodes[m]!;
+      const headers = { authorization: `Bearer ${node.tokens.risk}` };
+      const detail = await c.api(m, 'risk', 'GET', `/v1/models/${models[m]}`);
+      const onnx = await fetch(`${node.url}/v1/models/${models[m]}/onnx`, { headers });
+      const session = await ort.InferenceSession.create(Buffer.from(await onnx.arrayBuffer()));
+      const lines = await alignmentOf(c, m, alignment);
+      const bank = banks[m];
+      const raw = new Map(
+        bank.columns.map((col, j) => [col, lines.map((line) => bank.rows[line - 2]!.cells[j]!)] as const),
+      );
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const f of onnxFeeds(detail.body.preprocessing as Preprocessing, raw, lines.length))
+        feeds[f.name] = new ort.Tensor('float64', f.data as Float64Array, [lines.length, 1]);
+      return { session, feeds, rows: lines.length };
+    };
+    const [a, b, cc] = await Promise.all(MEMBERS.map(partOf));
+    for (const [m, p] of [
+      ['bank-b', b!],
+      ['bank-c', cc!],
+    ] as const) {
+      if (!p.session.outputNames.includes(SPLIT_BITS_OUTPUT)) continue;
+      const bits = (await p.session.run(p.feeds))[SPLIT_BITS_OUTPUT]!;
+      a!.feeds[splitBitsInputName(m)] = bits;
+    }
+    const out = await a!.session.run(a!.feeds);
+    const scores = out['score']!.data as Float64Array;
+    const aligned = sharedIds(banks).size;
+    expect(scores).toHaveLength(aligned);
+    const labelLines = await alignmentOf(c, 'bank-a', alignment);
+    const labels = labelLines.map((line) => Number(banks['bank-a'].rows[line - 2]!.cells[0]));
+    const { validationRows: positions } = splitRows(aligned, { fraction: 0.2, seed: 7 });
+    const measured = auc(
+      positions.map((p) => scores[p]!),
+      positions.map((p) => labels[p]!),
+    );
+    expect(measured).toBeCloseTo(views['bank-a'].rounds[2].metrics.auc, 9);
+    expect(auc(Array.from(scores), labels)).toBeGreaterThan(0.6);
+
+    // What the nodes sent for this job: sealed boxes only, and no feature value, margin or score in any form.
+    const records = readdirSync(wireDir).map((f) => readFileSync(join(wireDir, f), 'utf8'));
+    let boxes = 0;
+    for (const record of records)
+      for (const e of parseWireRecord(record)) {
+        if (e.event !== 'message' || e.method !== '/accord.v1.Training/Vertical' || e.dir !== 'out') continue;
+        const data = e.data as { batch?: { jobId?: string }; box?: { box?: string } | null };
+        if (data.batch?.jobId !== treeJob || !data.box?.box) continue;
+        expect(looksSealed(Buffer.from(data.box.box, 'hex')), 'a box sent unsealed').toBe(true);
+        boxes++;
+      }
+    expect(boxes).toBeGreaterThan(10);
+    const needles = new Set<string>();
+    for (const m of MEMBERS)
+      for (const r of banks[m].rows)
+        r.cells.forEach((cell, j) => {
+          if (banks[m].columns[j] === 'y') return;
+          for (const f of distinctiveForms(Number(cell))) needles.add(f);
+        });
+    for (const x of scores) for (const f of distinctiveForms(x)) needles.add(f);
+    for (const x of out['margin']!.data as Float64Array) for (const f of distinctiveForms(x)) needles.add(f);
+    const sentForJob = sentByNodes(records, 'Training')
+      .split('\n')
+      .filter((line) => line.includes(treeJob))
+      .join('\n');
+    expect(sentForJob.length).toBeGreaterThan(100_000);
+    expectNoLeaks(sentForJob, needles, 'what the nodes sent for the tree job');
+  }, 120_000);
 
   it('refuses bad input with a coded error, failing the job for everyone and registering nothing', async () => {
     const before = await Promise.all(MEMBERS.map((m) => c.api(m, 'risk', 'GET', '/v1/models')));

@@ -43,7 +43,37 @@ const detailSchema = summarySchema.extend({
   preprocessing: z.record(z.string(), z.unknown()),
   rounds: z.array(roundSchema),
   lineage: z.record(z.string(), z.unknown()),
+  trees: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe(
+      'a boosted-tree part: the label holder’s trees (owners and split ids, leaf weights) and its own rules; a feature holder’s rules by split id',
+    ),
 });
+
+/** The validation AUC of the model as registered: the last round's, or for trees stopped early the best tree's. */
+function finalAuc(m: ModelRecord): number | null {
+  if (m.model.type === 'gbdt' && m.model.earlyStopping !== undefined && m.history.length > 0)
+    return Math.max(...m.history.map((r) => r.metrics.auc));
+  return m.history.at(-1)?.metrics.auc ?? null;
+}
+
+/** A boosted-tree part as the registry shows it to its own bank: what it holds (models/trees/types.ts). */
+function treesView(m: ModelRecord): Record<string, unknown> | null {
+  const part = m.trees;
+  if (!part) return null;
+  if (part.role === 'feature-holder')
+    return { role: part.role, splits: part.rules.length, rules: part.rules };
+  return {
+    role: part.role,
+    trees: part.trees.length,
+    leaves: part.trees.reduce((n, t) => n + t.nodes.filter((x) => x.kind === 'leaf').length, 0),
+    baseMargin: part.baseMargin,
+    ownSplits: part.rules.length,
+    partners: part.partners,
+    part,
+  };
+}
 
 function summary(m: ModelRecord): z.infer<typeof summarySchema> {
   return {
@@ -53,7 +83,7 @@ function summary(m: ModelRecord): z.infer<typeof summarySchema> {
     label: m.label,
     model: { ...m.model },
     job: m.lineage.job,
-    auc: m.history.at(-1)?.metrics.auc ?? null,
+    auc: finalAuc(m),
     vertical: m.vertical ? { ...m.vertical, partners: [...m.vertical.partners] } : null,
   };
 }
@@ -90,29 +120,41 @@ export function modelRoutes(deps: { models: ModelStore }) {
       auditTarget: target,
       handler: async ({ params }) => {
         const m = await found(deps.models, params.model);
-        const shapes = layerShapes(m.model, encodedWidth(m.preprocessing));
-        const layers = m.vertical
+        const shapes = m.trees ? [] : layerShapes(m.model, encodedWidth(m.preprocessing));
+        const layers = m.trees
           ? [
               {
-                inputs: encodedWidth(m.preprocessing),
+                inputs: m.preprocessing.columns.length,
                 outputs: 1,
                 activation:
-                  m.vertical.role === 'label-holder'
-                    ? 'sigmoid of the summed partial logits'
-                    : 'none (partial logit)',
+                  m.trees.role === 'label-holder'
+                    ? 'sigmoid of the summed leaf weights'
+                    : 'none (split decisions, one per split id)',
               },
             ]
-          : shapes.map((s, i) => ({
-              inputs: s.inputs,
-              outputs: s.outputs,
-              activation: i === shapes.length - 1 ? 'sigmoid' : 'relu',
-            }));
+          : m.vertical
+            ? [
+                {
+                  inputs: encodedWidth(m.preprocessing),
+                  outputs: 1,
+                  activation:
+                    m.vertical.role === 'label-holder'
+                      ? 'sigmoid of the summed partial logits'
+                      : 'none (partial logit)',
+                },
+              ]
+            : shapes.map((s, i) => ({
+                inputs: s.inputs,
+                outputs: s.outputs,
+                activation: i === shapes.length - 1 ? 'sigmoid' : 'relu',
+              }));
         return {
           ...summary(m),
           parameters: { count: m.parameters.length, layers },
           preprocessing: { ...m.preprocessing },
           rounds: m.history.map((r) => ({ ...r, members: [...r.members], evaluatedBy: [...r.evaluatedBy] })),
           lineage: { ...m.lineage },
+          trees: treesView(m),
         };
       },
     }),

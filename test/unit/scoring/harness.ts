@@ -11,6 +11,8 @@ import { createAuthority } from '../../../platform/tls/issue.js';
 import type { NodeStore } from '../../../platform/store/types.js';
 import { AccordError } from '../../../primitives/errors/index.js';
 import type { ScoringReply, ScoringRequest } from '../../../primitives/scoring/protocol.js';
+import { RequesterChannels, ResponderChannels } from '../../../node/scoring/channels.js';
+import type { PartialsDeps } from '../../../node/scoring/partials.js';
 import type { ScoringTransport } from '../../../node/scoring/scoring-client.js';
 import { ScoringService, type ScoringServiceDeps } from '../../../node/scoring/scoring-service.js';
 import { silentLog } from '../../helpers/log.js';
@@ -104,4 +106,42 @@ export function serviceFor(
   });
   relay.services.set(member, service);
   return service;
+}
+
+/**
+ * `asker`'s side of a partials request to a faulty or lying `partner`: a real channel (hello included) and a reply box
+ * that opens, holding what `answer` gives for the positions asked (`width` values a position, row-major).
+ */
+export function fakePartner(
+  asker: string,
+  partner: string,
+  store: NodeStore,
+  answer: (positions: Uint32Array) => { values: Float64Array; width: number },
+): PartialsDeps {
+  const theirs = keysOf(partner);
+  const channels = new ResponderChannels(partner, theirs.signer, theirs.verifier);
+  const transport: ScoringTransport = {
+    ask: async (request) => {
+      const head = { requestId: request.requestId, from: partner, to: asker };
+      if (request.stage === 'hello')
+        return { kind: 'key', ...head, key: channels.accept(asker, request.modelJob, request.key) };
+      const channel = channels.get(request.channel, asker, request.modelJob);
+      const positions = channel.openRequest(request, request.box);
+      const { values, width } = answer(positions);
+      const box = channel.sealReply(
+        { requestId: request.requestId, alignment: request.alignment, positions },
+        values,
+        width,
+      );
+      return { kind: 'box', ...head, box };
+    },
+    answer: async () => undefined,
+  };
+  const mine = keysOf(asker);
+  return {
+    self: asker,
+    transport,
+    channels: new RequesterChannels(asker, transport, mine.signer, mine.verifier),
+    audit: auditTo(store.audit, silentLog),
+  };
 }

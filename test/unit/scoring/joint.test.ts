@@ -15,8 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partialLogitRows, scoreRows } from '../../../models/score.js';
-import { RequesterChannels, ResponderChannels } from '../../../node/scoring/channels.js';
-import type { ScoringTransport } from '../../../node/scoring/scoring-client.js';
+import { RequesterChannels } from '../../../node/scoring/channels.js';
 import { alignedRowKeys } from '../../../node/training/vertical-data.js';
 import { askPartials, type PartialsDeps } from '../../../node/scoring/partials.js';
 import { PUBLIC_REASON } from '../../../node/scoring/partner.js';
@@ -32,7 +31,7 @@ import {
 import { silentLog } from '../../helpers/log.js';
 import { rejected as thrown } from '../../helpers/thrown.js';
 import { importRows, openStore, rawOf, type VerticalFixture, verticalFixture, X } from './fixtures.js';
-import { keysOf, MemoryRelay, serviceFor } from './harness.js';
+import { fakePartner, keysOf, MemoryRelay, serviceFor } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accord-joint-'));
 let a: NodeStore;
@@ -110,6 +109,8 @@ const ask = (deps: PartialsDeps, positions = Uint32Array.of(9, 3, 4, 5)) =>
     partner: 'bank-b',
     alignment: fx.alignment,
     positions,
+    kind: 'partial_logit',
+    width: 1,
     timeoutMs: 2_000,
     purpose: 'batch',
   });
@@ -379,32 +380,8 @@ describe('joint scoring of a vertical model, in one process', () => {
 
   it('refuses partial logits that are not finite or absurdly large, naming the partner', async () => {
     // A faulty partner: a real channel and a box that opens, holding the values given.
-    const lying = (values: number[]): PartialsDeps => {
-      const { signer, verifier } = keysOf('bank-b');
-      const partner = new ResponderChannels('bank-b', signer, verifier);
-      const transport: ScoringTransport = {
-        ask: async (request) => {
-          const head = { requestId: request.requestId, from: 'bank-b', to: 'bank-a' };
-          if (request.stage === 'hello')
-            return { kind: 'key', ...head, key: partner.accept('bank-a', request.modelJob, request.key) };
-          const channel = partner.get(request.channel, 'bank-a', request.modelJob);
-          const positions = channel.openRequest(request, request.box);
-          const box = channel.sealReply(
-            { requestId: request.requestId, alignment: request.alignment, positions },
-            Float64Array.from(values),
-          );
-          return { kind: 'box', ...head, box };
-        },
-        answer: async () => undefined,
-      };
-      const mine = keysOf('bank-a');
-      return {
-        self: 'bank-a',
-        transport,
-        channels: new RequesterChannels('bank-a', transport, mine.signer, mine.verifier),
-        audit: auditTo(a.audit, silentLog),
-      };
-    };
+    const lying = (values: number[]): PartialsDeps =>
+      fakePartner('bank-a', 'bank-b', a, () => ({ values: Float64Array.from(values), width: 1 }));
     expect(Array.from(await ask(lying([0.5, -2, 3, 1e5])))).toEqual([0.5, -2, 3, 1e5]);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1e7]) {
       const refused = await thrown(ask(lying([0.5, bad, 3, 4])));

@@ -90,7 +90,7 @@ export function dataOf(s: VerticalSpec, member: string): VerticalData {
   });
 }
 
-class MemoryJobs implements TrainingJobStore {
+export class MemoryJobs implements TrainingJobStore {
   readonly jobs = new Map<string, TrainingJobRecord>();
   readonly models: ModelRecord[] = [];
   readonly onnx: Uint8Array[] = [];
@@ -119,11 +119,11 @@ class MemoryJobs implements TrainingJobStore {
 }
 
 const hmacKey = (member: string) => `test signing key of ${member}`;
-const signerOf = (member: string): MemberSigner => ({
+export const signerOf = (member: string): MemberSigner => ({
   certificatePem: member,
   sign: (message) => createHmac('sha256', hmacKey(member)).update(message).digest(),
 });
-const verifier: MemberVerifier = (member, certificatePem, message, signature) =>
+export const verifier: MemberVerifier = (member, certificatePem, message, signature) =>
   certificatePem === member &&
   createHmac('sha256', hmacKey(member)).update(message).digest().equals(Buffer.from(signature))
     ? null

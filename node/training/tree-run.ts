@@ -1,0 +1,452 @@
+/**
+ * One boosted-tree job as it runs on this node (primitives/vertical/secureboost.ts). Both roles bin their own
+ * features on their own training rows. The label holder drives the rounds (tree-driver.ts); a feature holder answers
+ * each: its features' kinds, encrypted histograms of the nodes asked for, the rows that go left at the splits it wins
+ * (keeping each split's threshold under its own split id), and its splits' decisions for the validation rows. What
+ * leaves a feature holder is only ever ciphertexts under the label holder's key (re-randomised, flooded, 32
+ * coefficients each) and row partitions, inside boxes only the label holder opens. On the job's end each party
+ * registers its part, with its ONNX export, in one transaction with the job's completion.
+ */
+import { randomUUID } from 'node:crypto';
+import { exportTreePartOnnx, treePartColumns } from '../../models/onnx/tree-export.js';
+import { binColumns, fitBinning, ruleOf, valueBins } from '../../models/trees/binning.js';
+import { goesLeft } from '../../models/trees/split.js';
+import type { SplitCandidate, SplitRule, TreePart } from '../../models/trees/types.js';
+import type { Preprocessing } from '../../models/types.js';
+import type { TrainingJobRecord } from '../../platform/store/training-types.js';
+import { trainingEndedWith } from '../../platform/store/training-types.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import type { PublicKeyHandle } from '../../primitives/he/cipher.js';
+import { createHistogramSuite, type HistogramSuite, ROWS_PER_BLOCK } from '../../primitives/he/histogram.js';
+import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
+import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
+import { isTreeSpec, type TreeSpec } from '../../primitives/training/spec.js';
+import { boxKeyMessage, PartyChannel } from '../../primitives/vertical/channel.js';
+import {
+  type BatchId,
+  VERTICAL_STAGE,
+  type VerticalAcceptance,
+  type VerticalCall,
+} from '../../primitives/vertical/protocol.js';
+import {
+  blobAt,
+  decodeTreeMessage,
+  encodeTreeMessage,
+  MIN_NODE_ROWS,
+  packBits,
+  rowsFromBytes,
+  type TreeRequest,
+  type TreeResponse,
+  treeRequestSchema,
+} from '../../primitives/vertical/secureboost.js';
+import { TreeDriver } from './tree-driver.js';
+import { TreeRounds } from './tree-rounds.js';
+import type { VerticalData } from './vertical-data.js';
+import type { VerticalRunDeps } from './vertical-run.js';
+
+const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
+
+/** A split this node owns: the rule it keeps and the bin-level decision it was made from. */
+export interface OwnSplit {
+  readonly rule: SplitRule;
+  readonly feature: number;
+  readonly candidate: SplitCandidate;
+}
+
+/** This party's binned features: what both roles compute at the start, from their own training rows only. */
+export interface BinnedData {
+  readonly binning: ReturnType<typeof fitBinning>;
+  /** Per feature, per aligned row: its histogram position. */
+  readonly bins: Uint8Array[];
+  readonly isTraining: Uint8Array;
+}
+
+export class TreeRun {
+  readonly spec: TreeSpec;
+  readonly isLabelHolder: boolean;
+  private readonly boxKey = X25519KeyPair.generate();
+  private readonly channels = new Map<string, PartyChannel>();
+  private rounds: TreeRounds | null = null;
+  readonly binned: BinnedData;
+  /** Splits this node made, by split id. */
+  readonly splits: OwnSplit[] = [];
+  /** Feature holder: the label holder's public key for the job. */
+  private publicKey: PublicKeyHandle | null = null;
+  private suite: HistogramSuite | null = null;
+  /** Label holder: the driver; feature holder: the split ids the kept trees use, once told. */
+  private driver: TreeDriver | null = null;
+  private keptSplits: number | null = null;
+  private settled = false;
+  private queue: Promise<void> = Promise.resolve();
+  private failJob: ((error: AccordError) => void) | null = null;
+
+  constructor(
+    readonly deps: VerticalRunDeps,
+    public job: TrainingJobRecord,
+    readonly data: VerticalData,
+  ) {
+    if (!isTreeSpec(job.spec)) throw new TypeError('a boosted-tree job was expected');
+    this.spec = job.spec;
+    this.isLabelHolder = deps.self === this.spec.labelHolder;
+    const binning = fitBinning(data.features, data.raw, data.trainingRows, this.spec.model.bins);
+    const isTraining = new Uint8Array(data.alignedRows);
+    for (const r of data.trainingRows) isTraining[r] = 1;
+    this.binned = { binning, bins: binColumns(binning, data.raw, data.alignedRows), isTraining };
+  }
+
+  get featureHolders(): string[] {
+    return this.job.participants.filter((m) => m !== this.spec.labelHolder);
+  }
+
+  /** The aligned row count, feature count and signed box key this node accepts (or opens) the job with. */
+  acceptance(): VerticalAcceptance {
+    const boxKey = this.boxKey.publicKey;
+    return {
+      alignedRows: this.data.alignedRows,
+      columns: this.binned.binning.length,
+      key: {
+        member: this.deps.self,
+        boxKey,
+        signature: this.deps.signer.sign(
+          boxKeyMessage(this.job.id, this.deps.self, this.job.specDigest, boxKey),
+        ),
+        certificatePem: this.deps.signer.certificatePem,
+      },
+    };
+  }
+
+  /** A stage from the coordinator, handled in arrival order; a failure fails the job for everyone (by `fail`). */
+  onCall(call: VerticalCall, fail: (error: AccordError) => void): void {
+    this.failJob = fail;
+    const next = this.queue.then(async () => {
+      if (this.settled) return;
+      try {
+        await this.handle(call);
+      } catch (err) {
+        this.failed(err, call.stage);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+  }
+
+  /** Logs a stage's failure here and fails the job. */
+  failed(err: unknown, stage: string): void {
+    const error = toAccordError(err);
+    this.deps.log.warn('a boosted-tree training stage failed here', {
+      job: this.job.id,
+      stage,
+      code: error.code,
+      // Registry messages name no value or identifier: the protocol's reasons are about shapes and order.
+      message: error.code === 'ACCORD_INTERNAL' ? (err as Error).message : error.message,
+    });
+    this.failJob?.(error);
+  }
+
+  private async handle(call: VerticalCall): Promise<void> {
+    switch (call.stage) {
+      case VERTICAL_STAGE.START:
+        return this.start(call);
+      case VERTICAL_STAGE.ROUND: {
+        const rounds = this.rounds;
+        if (!rounds) throw refuse('a round before the start');
+        for (const { from, message } of rounds.receive(call.batch, call.boxes)) {
+          this.deps.observeOpened?.(from, message);
+          if (this.driver) this.driver.answer(call.batch, from, message);
+          else if (from === this.spec.labelHolder) await this.answer(call.batch, message);
+          else throw refuse(`a round message from ${from}, who does not drive the job`);
+        }
+        return;
+      }
+      default:
+        throw refuse(`${call.stage} belongs to a logistic-regression job`);
+    }
+  }
+
+  private async start(call: Extract<VerticalCall, { stage: 'start' }>): Promise<void> {
+    if (this.rounds) throw refuse('the job started twice');
+    if (call.heParameterId !== '' || call.publicKey.length !== 0)
+      throw refuse('a boosted-tree job starts without a coordinator key');
+    const keys = new Map(call.keys.map((k) => [k.member, k]));
+    for (const member of this.job.participants.filter((m) => m !== this.deps.self)) {
+      const key = keys.get(member);
+      if (!key) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'it is missing' });
+      const reason = this.deps.verifier(
+        member,
+        key.certificatePem,
+        boxKeyMessage(this.job.id, member, this.job.specDigest, key.boxKey),
+        key.signature,
+      );
+      if (reason) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason });
+      try {
+        this.channels.set(member, new PartyChannel(this.deps.self, member, this.boxKey, key.boxKey));
+      } catch {
+        throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'not a usable X25519 key' });
+      }
+    }
+    this.rounds = new TreeRounds(this.deps.self, this.job.id, this.channels, (r) => this.deps.reply(r));
+    this.suite = await createHistogramSuite();
+    this.job = await this.deps.jobs.update(this.job.id, { state: 'running' });
+    if (this.isLabelHolder) {
+      this.driver = new TreeDriver(this, this.rounds, this.suite);
+      this.driver.run().catch((err) => this.failed(err, 'round'));
+    }
+  }
+
+  // ---- Feature holder ----
+
+  /** Answers one request of the label holder (see the flow in secureboost.ts). */
+  private async answer(batch: BatchId, message: Uint8Array): Promise<void> {
+    const { header, blobs } = decodeTreeMessage(message, treeRequestSchema);
+    const suite = this.suite!;
+    const response: TreeResponse & Record<string, unknown> = {};
+    const out: Uint8Array[] = [];
+    const put = (bytes: Uint8Array) => out.push(bytes) - 1;
+    if (header.publicKey !== undefined) {
+      if (this.publicKey) throw refuse('a second public key');
+      this.publicKey = suite.loadPublicKey(blobAt(blobs, header.publicKey));
+      response.features = this.binned.binning.map((b) => ({ kind: b.kind, valueBins: valueBins(b) }));
+    }
+    if (header.report) await this.recordReport(header.report);
+    if (header.splits) response.splits = header.splits.map((s) => this.applySplit(s, blobs, put));
+    if (header.histograms) response.histograms = this.histograms(header.histograms, blobs, put);
+    if (header.validationBits) response.validationBits = put(this.validationBits(header.validationBits));
+    if (header.final) {
+      if (header.final.splits > this.splits.length) throw refuse('the kept trees name split ids never made');
+      this.keptSplits = header.final.splits;
+      response.final = { splits: header.final.splits };
+    }
+    await this.rounds!.send(this.spec.labelHolder, batch, encodeTreeMessage(response, out));
+  }
+
+  /** Rows of a node: ascending training positions, at least MIN_NODE_ROWS of them. */
+  private nodeRows(bytes: Uint8Array): Int32Array {
+    const rows = rowsFromBytes(bytes, this.data.alignedRows);
+    for (const r of rows)
+      if (!this.binned.isTraining[r]) throw refuse('a node names a row that does not train');
+    if (rows.length < MIN_NODE_ROWS) throw refuse(`a node of fewer than ${MIN_NODE_ROWS} rows`);
+    return rows;
+  }
+
+  private applySplit(
+    s: NonNullable<TreeRequest['splits']>[number],
+    blobs: readonly Uint8Array[],
+    put: (b: Uint8Array) => number,
+  ): NonNullable<TreeResponse['splits']>[number] {
+    const binning = this.binned.binning[s.feature];
+    if (!binning) throw refuse(`split on feature ${s.feature}, which this party does not have`);
+    const bins = valueBins(binning);
+    if (
+      s.leftBins.length === 0 ||
+      s.leftBins.some((b) => b >= bins) ||
+      new Set(s.leftBins).size !== s.leftBins.length
+    )
+      throw refuse('a split names positions the feature does not have');
+    const candidate: SplitCandidate = {
+      feature: s.feature,
+      leftBins: [...s.leftBins].sort((a, b) => a - b),
+      missingLeft: s.missingLeft,
+      gain: 0,
+      left: { g: 0, h: 0 },
+      right: { g: 0, h: 0 },
+    };
+    const rule = ruleOf(binning, candidate);
+    const rows = this.nodeRows(blobAt(blobs, s.rows));
+    const column = this.binned.bins[s.feature]!;
+    const left = new Uint8Array(rows.length);
+    for (let i = 0; i < rows.length; i++) left[i] = goesLeft(candidate, column[rows[i]!]!) ? 1 : 0;
+    this.splits.push({ rule, feature: s.feature, candidate });
+    return { node: s.node, splitId: this.splits.length - 1, left: put(packBits(left)) };
+  }
+
+  private histograms(
+    h: NonNullable<TreeRequest['histograms']>,
+    blobs: readonly Uint8Array[],
+    put: (b: Uint8Array) => number,
+  ): NonNullable<TreeResponse['histograms']> {
+    if (!this.publicKey) throw refuse('histograms before the public key');
+    const features = h.features;
+    if (features.some((f) => f >= this.binned.bins.length) || new Set(features).size !== features.length)
+      throw refuse('histograms of features this party does not have');
+    return h.nodes.map((n) => {
+      const rows = this.nodeRows(blobAt(blobs, n.rows));
+      const blocks = n.blocks.map((b) => blobAt(blobs, b));
+      if (blocks.length !== Math.ceil(rows.length / ROWS_PER_BLOCK))
+        throw refuse(`a node of ${rows.length} rows comes in ${blocks.length} blocks`);
+      const rowsPerBlock = blocks.map((_, k) => Math.min(ROWS_PER_BLOCK, rows.length - k * ROWS_PER_BLOCK));
+      const outputs = this.suite!.histograms(
+        this.publicKey!,
+        blocks,
+        rowsPerBlock,
+        (block, f) => {
+          const column = this.binned.bins[features[f]!]!;
+          const from = block * ROWS_PER_BLOCK;
+          const positions = new Uint8Array(rowsPerBlock[block]!);
+          for (let i = 0; i < positions.length; i++) positions[i] = column[rows[from + i]!]!;
+          return positions;
+        },
+        features.length,
+      );
+      return { node: n.node, outputs: outputs.map(put) };
+    });
+  }
+
+  /** The validation rows' decisions of split ids [from, to), bit-packed row-major. */
+  private validationBits(range: { from: number; to: number }): Uint8Array {
+    const { from, to } = range;
+    if (from > to || to > this.splits.length) throw refuse('validation bits of split ids never made');
+    const rows = this.data.validationRows;
+    const width = to - from;
+    const bits = new Uint8Array(rows.length * width);
+    for (let k = from; k < to; k++) {
+      const { feature, candidate } = this.splits[k]!;
+      const column = this.binned.bins[feature]!;
+      for (let i = 0; i < rows.length; i++)
+        bits[i * width + (k - from)] = goesLeft(candidate, column[rows[i]!]!) ? 1 : 0;
+    }
+    return packBits(bits);
+  }
+
+  /** Records a tree's progress (and the label holder's published metrics, if any). */
+  async recordReport(report: NonNullable<TreeRequest['report']>): Promise<void> {
+    const { tree, metrics } = report;
+    if (tree < 1 || tree > this.spec.model.trees) throw refuse(`a report of tree ${tree}`);
+    this.job = await this.deps.jobs.update(this.job.id, {
+      round: tree,
+      history: metrics
+        ? [
+            ...this.job.history.filter((h) => h.round !== tree),
+            {
+              round: tree,
+              members: this.job.participants,
+              evaluatedBy: [this.spec.labelHolder],
+              loss: metrics.logLoss,
+              metrics,
+              clipped: 0,
+            },
+          ]
+        : this.job.history,
+      local: {
+        trainingRows: this.data.trainingRows.length,
+        validationRows: this.data.validationRows.length,
+        missingValues: this.data.missingValues,
+        otherValues: this.data.otherValues,
+      },
+    });
+  }
+
+  // ---- End of the job ----
+
+  /** The coordinator ended the job: register this party's part if done, else record why it failed. */
+  onEnd(end: TrainingEnd): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (end.outcome !== 'done') {
+        await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
+        return;
+      }
+      try {
+        await this.complete(end.fingerprints);
+      } catch (err) {
+        await this.markFailed('failed', toAccordError(err));
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** This party's part: the label holder's from its driver; a feature holder's rules of the kept split ids. */
+  part(): TreePart | null {
+    if (this.isLabelHolder) return this.driver?.part() ?? null;
+    if (this.keptSplits === null) return null;
+    return { role: 'feature-holder', rules: this.splits.slice(0, this.keptSplits).map((s) => s.rule) };
+  }
+
+  private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
+    if (this.settled) return;
+    const part = this.part();
+    if (!part) {
+      await this.markFailed('failed', new AccordError('ACCORD_TRAINING_LOST'));
+      return;
+    }
+    if (part.role === 'feature-holder' && part.rules.length === 0) {
+      // None of this party's splits is in the kept trees: the model does not read it, so there is no part to keep.
+      this.deps.log.info('the kept trees use none of this party’s splits: no part registered', {
+        job: this.job.id,
+      });
+      this.settled = true;
+      this.release();
+      this.job = await this.deps.jobs.update(this.job.id, {
+        state: 'done',
+        finishedAt: new Date().toISOString(),
+      });
+      this.deps.onSettled(this.job.id);
+      return;
+    }
+    const id = randomUUID();
+    const createdAt = new Date().toISOString();
+    const onnx = exportTreePartOnnx(part, {
+      model_id: id,
+      job: this.job.id,
+      purpose: this.spec.purpose,
+      label: this.spec.label,
+      role: part.role,
+      created_at: createdAt,
+    });
+    const preprocessing: Preprocessing = {
+      columns: treePartColumns(part).map((c) =>
+        c.kind === 'numeric' ? { name: c.name, kind: 'numeric', mean: 0, std: 1 } : c,
+      ),
+    };
+    await this.deps.jobs.complete(
+      this.job.id,
+      {
+        id,
+        createdAt,
+        purpose: this.spec.purpose,
+        label: this.spec.label,
+        model: this.spec.model,
+        preprocessing,
+        parameters: new Float64Array(0),
+        trees: part,
+        history: this.job.history,
+        vertical: {
+          role: part.role,
+          labelHolder: this.spec.labelHolder,
+          partners: part.role === 'label-holder' ? part.partners.map((p) => p.member) : [],
+        },
+        lineage: {
+          job: this.job.id,
+          initiator: this.job.initiator,
+          participants: this.job.participants,
+          finalMembers: this.job.participants,
+          dataset: {
+            name: this.data.dataset,
+            fingerprint: this.data.fingerprint,
+            rows: this.data.alignedRows,
+          },
+          fingerprints: { ...fingerprints },
+          spec: this.spec,
+        },
+      },
+      onnx,
+    );
+    this.settled = true;
+    this.release();
+    this.deps.onSettled(this.job.id);
+  }
+
+  private release(): void {
+    this.publicKey?.delete();
+    this.publicKey = null;
+    this.driver?.release();
+    this.channels.clear();
+  }
+
+  /** Ends the run without a model part (idempotent). */
+  async markFailed(state: 'failed' | 'cancelled', error: AccordError): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.release();
+    this.job = await this.deps.jobs.update(this.job.id, trainingEndedWith(state, error));
+    this.deps.onSettled(this.job.id);
+  }
+}

@@ -137,6 +137,7 @@ export async function centralizedTrees(
     validationRows: split!.validationRows,
   });
   const seconds = (performance.now() - started) / 1000;
-  const best = result.history[result.bestTrees - 1]!;
-  return { auc: best.auc, secondsPerTree: seconds / result.history.length, trees: result.bestTrees };
+  // Like for like with the job: the kept trees' AUC (all of them, unless the model stops early).
+  const kept = model.earlyStopping === undefined ? result.history.length : result.bestTrees;
+  return { auc: result.history[kept - 1]!.auc, secondsPerTree: seconds / result.history.length, trees: kept };
 }

@@ -160,6 +160,7 @@ export class TrainingJobs {
       signer: this.deps.signer,
       verifier: this.deps.verifier,
       allowUnencrypted: this.deps.config.training.allowUnencryptedVertical,
+      histogramWorkers: this.deps.config.training.histogramWorkers,
       reply: (reply: VerticalReply) => this.deps.client.vertical(reply),
       onSettled: (id: string) => this.settled(id),
     };

@@ -39,6 +39,7 @@ import {
   type TreeResponse,
   treeRequestSchema,
 } from '../../primitives/vertical/secureboost.js';
+import { defaultHistogramWorkers, HistogramPool } from './histogram-pool.js';
 import { TreeDriver } from './tree-driver.js';
 import { TreeRounds } from './tree-rounds.js';
 import type { VerticalData } from './vertical-data.js';
@@ -70,8 +71,9 @@ export class TreeRun {
   readonly binned: BinnedData;
   /** Splits this node made, by split id. */
   readonly splits: OwnSplit[] = [];
-  /** Feature holder: the label holder's public key for the job. */
-  private publicKey: PublicKeyHandle | null = null;
+  /** Feature holder: the label holder's public key for the job, and the worker threads that compute histograms. */
+  private publicKey: { bytes: Uint8Array; handle: PublicKeyHandle } | null = null;
+  private pool: HistogramPool | null = null;
   private suite: HistogramSuite | null = null;
   /** Label holder: the driver; feature holder: the split ids the kept trees use, once told. */
   private driver: TreeDriver | null = null;
@@ -185,6 +187,12 @@ export class TreeRun {
     }
     this.rounds = new TreeRounds(this.deps.self, this.job.id, this.channels, (r) => this.deps.reply(r));
     this.suite = await createHistogramSuite();
+    const workers = this.deps.histogramWorkers ?? defaultHistogramWorkers();
+    if (!this.isLabelHolder && workers > 0) {
+      // The workers' suites start while the label holder makes its key: the first node does not wait for them.
+      this.pool = new HistogramPool(workers);
+      this.pool.warm().catch(() => undefined);
+    }
     this.job = await this.deps.jobs.update(this.job.id, { state: 'running' });
     if (this.isLabelHolder) {
       this.driver = new TreeDriver(this, this.rounds, this.suite);
@@ -203,12 +211,13 @@ export class TreeRun {
     const put = (bytes: Uint8Array) => out.push(bytes) - 1;
     if (header.publicKey !== undefined) {
       if (this.publicKey) throw refuse('a second public key');
-      this.publicKey = suite.loadPublicKey(blobAt(blobs, header.publicKey));
+      const bytes = Uint8Array.from(blobAt(blobs, header.publicKey));
+      this.publicKey = { bytes, handle: suite.loadPublicKey(bytes) };
       response.features = this.binned.binning.map((b) => ({ kind: b.kind, valueBins: valueBins(b) }));
     }
     if (header.report) await this.recordReport(header.report);
     if (header.splits) response.splits = header.splits.map((s) => this.applySplit(s, blobs, put));
-    if (header.histograms) response.histograms = this.histograms(header.histograms, blobs, put);
+    if (header.histograms) response.histograms = await this.histograms(header.histograms, blobs, put);
     if (header.validationBits) response.validationBits = put(this.validationBits(header.validationBits));
     if (header.final) {
       if (header.final.splits > this.splits.length) throw refuse('the kept trees name split ids never made');
@@ -258,36 +267,50 @@ export class TreeRun {
     return { node: s.node, splitId: this.splits.length - 1, left: put(packBits(left)) };
   }
 
-  private histograms(
+  private async histograms(
     h: NonNullable<TreeRequest['histograms']>,
     blobs: readonly Uint8Array[],
     put: (b: Uint8Array) => number,
-  ): NonNullable<TreeResponse['histograms']> {
+  ): Promise<NonNullable<TreeResponse['histograms']>> {
     if (!this.publicKey) throw refuse('histograms before the public key');
     const features = h.features;
     if (features.some((f) => f >= this.binned.bins.length) || new Set(features).size !== features.length)
       throw refuse('histograms of features this party does not have');
-    return h.nodes.map((n) => {
+    const level = h.nodes.map((n) => {
       const rows = this.nodeRows(blobAt(blobs, n.rows));
-      const blocks = n.blocks.map((b) => blobAt(blobs, b));
+      // Copies: a view posted to a worker would take the whole round message's buffer with it.
+      const blocks = n.blocks.map((b) => blobAt(blobs, b).slice());
       if (blocks.length !== Math.ceil(rows.length / ROWS_PER_BLOCK))
         throw refuse(`a node of ${rows.length} rows comes in ${blocks.length} blocks`);
       const rowsPerBlock = blocks.map((_, k) => Math.min(ROWS_PER_BLOCK, rows.length - k * ROWS_PER_BLOCK));
-      const outputs = this.suite!.histograms(
-        this.publicKey!,
-        blocks,
-        rowsPerBlock,
-        (block, f) => {
-          const column = this.binned.bins[features[f]!]!;
-          const from = block * ROWS_PER_BLOCK;
-          const positions = new Uint8Array(rowsPerBlock[block]!);
-          for (let i = 0; i < positions.length; i++) positions[i] = column[rows[from + i]!]!;
-          return positions;
-        },
-        features.length,
-      );
-      return { node: n.node, outputs: outputs.map(put) };
+      // Each feature's positions of the node's rows, in row order: block k holds rows 256k .. 256k + 255.
+      const positions = features.map((f) => {
+        const column = this.binned.bins[f]!;
+        return Uint8Array.from(rows, (r) => column[r]!);
+      });
+      return { blocks, rowsPerBlock, positions };
     });
+    const workers = this.deps.histogramWorkers ?? defaultHistogramWorkers();
+    let outputs: Uint8Array[][];
+    if (workers === 0) {
+      outputs = level.map(({ blocks, rowsPerBlock, positions }) => {
+        const suite = this.suite!;
+        const histograms = suite.histograms(
+          this.publicKey!.handle,
+          blocks,
+          rowsPerBlock,
+          (block, f) =>
+            positions[f]!.subarray(block * ROWS_PER_BLOCK, block * ROWS_PER_BLOCK + rowsPerBlock[block]!),
+          features.length,
+        );
+        suite.releaseBlocks();
+        return histograms;
+      });
+    } else {
+      this.pool ??= new HistogramPool(workers);
+      outputs = await this.pool.level(this.publicKey.bytes, level);
+    }
+    return h.nodes.map((n, i) => ({ node: n.node, outputs: outputs[i]!.map(put) }));
   }
 
   /** The validation rows' decisions of split ids [from, to), bit-packed row-major. */
@@ -435,8 +458,10 @@ export class TreeRun {
   }
 
   private release(): void {
-    this.publicKey?.delete();
+    this.publicKey?.handle.delete();
     this.publicKey = null;
+    void this.pool?.close();
+    this.pool = null;
     this.driver?.release();
     this.channels.clear();
   }

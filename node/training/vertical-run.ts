@@ -72,6 +72,8 @@ export interface VerticalRunDeps {
   readonly verifier: MemberVerifier;
   /** Whether this node takes part in a job whose "encryption" is the plaintext stand-in (benchmarks only). */
   readonly allowUnencrypted: boolean;
+  /** Boosted trees: worker threads for a feature holder's histograms (0: the main thread; absent: the default). */
+  readonly histogramWorkers?: number | undefined;
   reply(reply: VerticalReply): Promise<void>;
   onSettled(id: string): void;
   /**

@@ -56,6 +56,11 @@ export const nodeTrainingSchema = z
     idleTimeoutMs: z.number().int().min(1_000).default(3_600_000),
     /** Benchmarks only: take part in vertical jobs whose "encryption" is the plaintext stand-in. Never in production. */
     allowUnencryptedVertical: z.boolean().default(false),
+    /**
+     * Worker threads a feature holder computes a boosted-tree job's encrypted histograms on (its main cost); 0 keeps
+     * them on the main thread. Default: one per core, at most 4.
+     */
+    histogramWorkers: z.number().int().min(0).max(64).optional(),
   })
   .superRefine(autoAcceptListed('training.partners', 'what it may train on'))
   .prefault({});

@@ -43,6 +43,7 @@ export interface TreeHarnessOptions {
   /** Changes a call on its way to a party; several calls deliver it several times (a replaying relay). */
   readonly onCall?: (member: string, call: VerticalCall) => VerticalCall | VerticalCall[];
   readonly stageTimeoutMs?: number;
+  readonly histogramWorkers?: number;
   /** Every round message a party opened: receiver, sender, plaintext. */
   readonly observe?: (to: string, from: string, message: Uint8Array) => void;
 }
@@ -85,6 +86,8 @@ export async function runTrees(options: TreeHarnessOptions = {}): Promise<TreeHa
         signer: signerOf(m),
         verifier,
         allowUnencrypted: false,
+        // In one process the histograms stay on the main thread (the integration tests run the worker threads).
+        histogramWorkers: options.histogramWorkers ?? 0,
         reply: async (reply) => {
           const changed = options.onReply ? options.onReply(m, reply) : reply;
           if (changed)

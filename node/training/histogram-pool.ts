@@ -68,10 +68,13 @@ export class HistogramPool {
             );
         });
       });
-      worker.on('error', (err) => {
+      const failAll = (err: Error) => {
         for (const w of pending.values()) w.reject(err);
         pending.clear();
-      });
+      };
+      worker.on('error', failAll);
+      // A worker that ends (terminated by `close`, or crashed) fails what it still owed: nobody waits forever.
+      worker.on('exit', () => failAll(new AccordError('ACCORD_TRAINING_LOST')));
       worker.unref();
       this.workers.push({ worker, ready, pending });
     }

@@ -25,14 +25,18 @@ parentPort!.on('message', (task: HistogramTask) => {
   try {
     const offsets = [0];
     for (const n of task.rowsPerBlock) offsets.push(offsets.at(-1)! + n);
-    const outputs = suite.histograms(
-      publicKey(task.publicKey),
-      task.blocks,
-      task.rowsPerBlock,
-      (block, feature) => task.positions[feature]!.subarray(offsets[block]!, offsets[block + 1]!),
-      task.positions.length,
-    );
-    suite.releaseBlocks();
+    let outputs: Uint8Array[];
+    try {
+      outputs = suite.histograms(
+        publicKey(task.publicKey),
+        task.blocks,
+        task.rowsPerBlock,
+        (block, feature) => task.positions[feature]!.subarray(offsets[block]!, offsets[block + 1]!),
+        task.positions.length,
+      );
+    } finally {
+      suite.releaseBlocks();
+    }
     result = { id: task.id, outputs };
   } catch (err) {
     result =

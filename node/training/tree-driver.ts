@@ -24,16 +24,22 @@ import {
 } from '../../models/trees/grow.js';
 import { goesLeft, plainHistograms, emptyHistogram } from '../../models/trees/split.js';
 import { ruleOf, valueBins } from '../../models/trees/binning.js';
-import type { Histogram, Tree, TreeLabelHolderPart } from '../../models/trees/types.js';
-import { AccordError } from '../../primitives/errors/index.js';
+import {
+  HISTOGRAM_POSITIONS,
+  type Histogram,
+  type Tree,
+  type TreeLabelHolderPart,
+} from '../../models/trees/types.js';
+import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import type { SecretKeyHandle } from '../../primitives/he/cipher.js';
-import type { HistogramSuite } from '../../primitives/he/histogram.js';
+import { type HistogramSuite, MAX_HISTOGRAM_ROWS } from '../../primitives/he/histogram.js';
 import type { BatchId } from '../../primitives/vertical/protocol.js';
 import {
   blobAt,
   decodeTreeMessage,
   encodeTreeMessage,
   rowsToBytes,
+  responseBlobs,
   type TreeMetrics,
   type TreeRequest,
   type TreeResponse,
@@ -41,9 +47,20 @@ import {
   unpackBits,
 } from '../../primitives/vertical/secureboost.js';
 import type { TreeRounds } from './tree-rounds.js';
-import type { TreeRun } from './tree-run.js';
+import { exportable, type TreeRun } from './tree-run.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
+
+/** The most ciphertext bytes one feature holder's histogram answer may carry: a level's nodes go in several rounds. */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+/** What an answer may carry besides its ciphertexts and bit lists: headers, split ids. */
+const ANSWER_ALLOWANCE_BYTES = 1024 * 1024;
+
+/** Integer sums of gq and hq per position, as decrypted. */
+const emptySums = () => ({
+  g: new Float64Array(HISTOGRAM_POSITIONS),
+  h: new Float64Array(HISTOGRAM_POSITIONS),
+});
 
 /** A round's answers: per feature holder, its response header and blobs. */
 type Answers = Map<string, { header: TreeResponse; blobs: Uint8Array[] }>;
@@ -94,7 +111,7 @@ export class TreeDriver {
       throw refuse(`an answer from ${from} no round waits for`);
     if (w.answers.has(from)) throw refuse(`a second answer from ${from}`);
     try {
-      w.answers.set(from, decodeTreeMessage(message, treeResponseSchema));
+      w.answers.set(from, decodeTreeMessage(message, treeResponseSchema, responseBlobs));
     } catch (err) {
       w.reject(err);
       throw err;
@@ -108,6 +125,8 @@ export class TreeDriver {
   /** Sends each feature holder its request of the next round and waits for every answer. */
   private async exchange(
     build: (member: string) => { header: TreeRequest; blobs: Uint8Array[] },
+    /** The most bytes of ciphertexts each feature holder's answer may carry (beyond a small allowance). */
+    answerBytes: (member: string) => number = () => 0,
   ): Promise<Answers> {
     const batch: BatchId = {
       jobId: this.party.job.id,
@@ -124,6 +143,9 @@ export class TreeDriver {
     this.report = undefined;
     const started = performance.now();
     for (const member of this.partners) {
+      // Bit lists of every training row at most, and the ciphertexts asked for: a longer answer is refused on its
+      // first box, before it is buffered.
+      this.rounds.expect(member, answerBytes(member) + this.party.data.alignedRows + ANSWER_ALLOWANCE_BYTES);
       const { header, blobs } = build(member);
       const withReport = report ? { ...header, report } : header;
       await this.rounds.send(member, batch, encodeTreeMessage(withReport, blobs));
@@ -229,6 +251,8 @@ export class TreeDriver {
     this.tree = Math.min(this.tree, model.trees) + 1;
     this.round = 0;
     const kept = this.trees[this.bestTrees - 1]!;
+    // The part must export before anyone is told the job is over: a failure now fails the job for everyone.
+    exportable(this.part()!);
     const last = await this.exchange((m) => ({
       header: { final: { splits: kept.splitsAfter.get(m) ?? 0 } },
       blobs: [],
@@ -251,48 +275,100 @@ export class TreeDriver {
         let at = performance.now();
         const own = nodes.map((n) => plainHistograms(binned.bins, n.rows, gq, hq));
         this.time.own += performance.now() - at;
-        at = performance.now();
-        // Encrypt each node's g/h once; every feature holder gets the same ciphertexts.
-        const blobs: Uint8Array[] = [];
-        const refs = nodes.map((n) => {
-          const g = Int32Array.from(n.rows, (r) => gq[r]!);
-          const h = Int32Array.from(n.rows, (r) => hq[r]!);
-          const rows = blobs.push(rowsToBytes(n.rows)) - 1;
-          const blocks = this.suite.encryptGradients(this.secretKey!, g, h).map((b) => blobs.push(b) - 1);
-          return { node: n.node, rows, blocks };
-        });
-        this.time.encrypt += performance.now() - at;
         const features = new Map(
           this.partners.map((m, p) => [m, allowed[p + 1]!.flatMap((ok, f) => (ok ? [f] : []))] as const),
         );
-        const answers = await this.exchange((m) => ({
-          header: { histograms: { features: features.get(m)!, nodes: refs } },
-          blobs,
-        }));
-        at = performance.now();
-        const histograms = nodes.map((n, i) => [
-          own[i]!,
-          ...this.partners.map((m) => {
-            const { header, blobs: got } = answers.get(m)!;
-            const entry = header.histograms?.[i];
-            const wanted = features.get(m)!;
-            if (!entry || entry.node !== n.node || entry.outputs.length !== wanted.length)
-              throw refuse(`${m} answered histograms of other nodes or features`);
-            const out = this.partnerFeatures.get(m)!.map(() => emptyHistogram());
-            wanted.forEach((f, k) => {
-              const sums = this.suite.decryptHistogram(this.secretKey!, blobAt(got, entry.outputs[k]!));
-              const histogram = out[f]!;
-              for (let p = 0; p < sums.g.length; p++) {
-                const v = dequantiseSums(sums.g[p]!, sums.h[p]!);
-                histogram.g[p] = v.g;
-                histogram.h[p] = v.h;
-              }
+        // A node of more rows than one histogram sums goes in pieces, whose decrypted sums add up exactly.
+        const pieces = nodes.flatMap((n, i) => {
+          const out: { node: number; index: number; rows: Int32Array }[] = [];
+          for (let from = 0; from < n.rows.length; from += MAX_HISTOGRAM_ROWS)
+            out.push({ node: n.node, index: i, rows: n.rows.subarray(from, from + MAX_HISTOGRAM_ROWS) });
+          return out;
+        });
+        // Rounds small enough for the wire: each feature holder's answer within MAX_ANSWER_BYTES.
+        const widest = Math.max(1, ...[...features.values()].map((f) => f.length));
+        const perRound = Math.max(1, Math.floor(MAX_ANSWER_BYTES / (widest * this.suite.outputBytes)));
+        const sums = nodes.map(() =>
+          this.partners.map((m) => this.partnerFeatures.get(m)!.map(() => emptySums())),
+        );
+        for (let from = 0; from < pieces.length; from += perRound) {
+          const batch = pieces.slice(from, from + perRound);
+          at = performance.now();
+          // Each piece's g/h encrypted once; every feature holder gets the same ciphertexts.
+          const blobs: Uint8Array[] = [];
+          const refs = batch.map((piece) => {
+            const g = Int32Array.from(piece.rows, (r) => gq[r]!);
+            const h = Int32Array.from(piece.rows, (r) => hq[r]!);
+            const rows = blobs.push(rowsToBytes(piece.rows)) - 1;
+            const blocks = this.suite.encryptGradients(this.secretKey!, g, h).map((b) => blobs.push(b) - 1);
+            return { node: piece.node, rows, blocks };
+          });
+          this.time.encrypt += performance.now() - at;
+          const answers = await this.exchange(
+            (m) => ({ header: { histograms: { features: features.get(m)!, nodes: refs } }, blobs }),
+            (m) => batch.length * features.get(m)!.length * this.suite.outputBytes,
+          );
+          at = performance.now();
+          batch.forEach((piece, i) => {
+            this.partners.forEach((m, p) => {
+              const { header, blobs: got } = answers.get(m)!;
+              const entry = header.histograms?.[i];
+              const wanted = features.get(m)!;
+              if (
+                header.histograms?.length !== batch.length ||
+                entry?.node !== piece.node ||
+                entry.outputs.length !== wanted.length
+              )
+                throw refuse(`${m} answered histograms of other nodes or features`);
+              wanted.forEach((f, k) => {
+                let decrypted: { g: Float64Array; h: Float64Array };
+                try {
+                  decrypted = this.suite.decryptHistogram(this.secretKey!, blobAt(got, entry.outputs[k]!));
+                } catch (err) {
+                  // Blame the sender, not the relay or this node.
+                  const error = toAccordError(err);
+                  throw error.code === 'ACCORD_HE_CIPHERTEXT_INVALID' ? error.withParams({ from: m }) : error;
+                }
+                const into = sums[piece.index]![p]![f]!;
+                for (let b = 0; b < decrypted.g.length; b++) {
+                  into.g[b]! += decrypted.g[b]!;
+                  into.h[b]! += decrypted.h[b]!;
+                }
+              });
             });
-            return out;
-          }),
-        ]);
-        this.time.decrypt += performance.now() - at;
-        return histograms;
+          });
+          this.time.decrypt += performance.now() - at;
+        }
+        return nodes.map((n, i) => {
+          // Every feature's positions hold every row of the node once: its sums are the node's, which this node
+          // knows. A feature holder that added anything to a histogram is caught here.
+          let gSum = 0;
+          let hSum = 0;
+          for (const r of n.rows) {
+            gSum += gq[r]!;
+            hSum += hq[r]!;
+          }
+          return [
+            own[i]!,
+            ...this.partners.map((m, p) =>
+              sums[i]![p]!.map((feature, f) => {
+                if (features.get(m)!.includes(f)) {
+                  const g = feature.g.reduce((a, b) => a + b, 0);
+                  const h = feature.h.reduce((a, b) => a + b, 0);
+                  if (g !== gSum || h !== hSum)
+                    throw refuse(`${m}'s histogram of node ${n.node} does not sum to the node's rows`);
+                }
+                const histogram = emptyHistogram();
+                for (let b = 0; b < feature.g.length; b++) {
+                  const v = dequantiseSums(feature.g[b]!, feature.h[b]!);
+                  histogram.g[b] = v.g;
+                  histogram.h[b] = v.h;
+                }
+                return histogram;
+              }),
+            ),
+          ];
+        });
       },
       split: async (requests: readonly SplitRequest[]): Promise<SplitResult[]> => {
         const results = new Array<SplitResult>(requests.length);
@@ -361,7 +437,10 @@ export class TreeDriver {
     );
     const bits = new Map<string, { from: number; width: number; bits: Uint8Array }>();
     if ([...ranges.values()].some((r) => r.to > r.from)) {
-      const answers = await this.exchange((m) => ({ header: { validationBits: ranges.get(m)! }, blobs: [] }));
+      const answers = await this.exchange(
+        (m) => ({ header: { validationBits: ranges.get(m)! }, blobs: [] }),
+        (m) => Math.ceil((rows.length * (ranges.get(m)!.to - ranges.get(m)!.from)) / 8),
+      );
       for (const [m, range] of ranges) {
         const { header, blobs } = answers.get(m)!;
         const width = range.to - range.from;

@@ -13,7 +13,7 @@ import {
   VERTICAL_STAGE,
   type VerticalReply,
 } from '../../primitives/vertical/protocol.js';
-import { cutParts, joinParts } from '../../primitives/vertical/secureboost.js';
+import { cutParts, joinParts, MAX_PART_BYTES } from '../../primitives/vertical/secureboost.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
 
@@ -25,6 +25,8 @@ export class TreeRounds {
   private readonly inbound = new Map<string, Map<string, Uint8Array[]>>();
   /** The latest round a message was sent or received for. */
   private latest = -1;
+  /** Per sender: the most parts its next message may have (the wire's bound otherwise). */
+  private readonly limits = new Map<string, number>();
 
   constructor(
     private readonly self: string,
@@ -32,6 +34,11 @@ export class TreeRounds {
     private readonly channels: ReadonlyMap<string, PartyChannel>,
     private readonly reply: (reply: VerticalReply) => Promise<void>,
   ) {}
+
+  /** The most bytes `from`'s next message may carry: a message of more parts is refused on its first box. */
+  expect(from: string, bytes: number): void {
+    this.limits.set(from, Math.max(1, Math.ceil(bytes / MAX_PART_BYTES)));
+  }
 
   /** Seals `message` for `to` at round `batch`, box by box. */
   async send(to: string, batch: BatchId, message: Uint8Array): Promise<void> {
@@ -72,6 +79,9 @@ export class TreeRounds {
     for (const box of boxes) {
       const channel = this.channels.get(box.from);
       if (!channel || box.to !== this.self) throw refuse(`a box from ${box.from} to ${box.to}`);
+      const limit = this.limits.get(box.from);
+      if (limit !== undefined && box.parts > limit)
+        throw refuse(`a message of ${box.parts} parts from ${box.from}, where at most ${limit} are expected`);
       const parts = round.get(box.from) ?? new Array<Uint8Array>(box.parts);
       if (parts.length !== box.parts || parts[box.part] !== undefined)
         throw refuse(`part ${box.part} of ${box.parts} from ${box.from} repeated or miscounted`);

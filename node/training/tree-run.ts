@@ -35,6 +35,7 @@ import {
   MIN_NODE_ROWS,
   packBits,
   rowsFromBytes,
+  requestBlobs,
   type TreeRequest,
   type TreeResponse,
   treeRequestSchema,
@@ -46,6 +47,15 @@ import type { VerticalData } from './vertical-data.js';
 import type { VerticalRunDeps } from './vertical-run.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
+
+/** Throws ACCORD_TRAINING_MODEL_UNEXPORTABLE unless `part` exports to ONNX (checked before the job ends). */
+export function exportable(part: TreePart): void {
+  try {
+    exportTreePartOnnx(part, {});
+  } catch (err) {
+    throw new AccordError('ACCORD_TRAINING_MODEL_UNEXPORTABLE', { reason: (err as Error).message });
+  }
+}
 
 /** A split this node owns: the rule it keeps and the bin-level decision it was made from. */
 export interface OwnSplit {
@@ -78,6 +88,8 @@ export class TreeRun {
   /** Label holder: the driver; feature holder: the split ids the kept trees use, once told. */
   private driver: TreeDriver | null = null;
   private keptSplits: number | null = null;
+  /** Feature holder: split ids whose validation decisions were given (each range once, in order). */
+  private validated = 0;
   private settled = false;
   private queue: Promise<void> = Promise.resolve();
   private failJob: ((error: AccordError) => void) | null = null;
@@ -204,7 +216,8 @@ export class TreeRun {
 
   /** Answers one request of the label holder (see the flow in secureboost.ts). */
   private async answer(batch: BatchId, message: Uint8Array): Promise<void> {
-    const { header, blobs } = decodeTreeMessage(message, treeRequestSchema);
+    if (this.keptSplits !== null) throw refuse('a request after the final round');
+    const { header, blobs } = decodeTreeMessage(message, treeRequestSchema, requestBlobs);
     const suite = this.suite!;
     const response: TreeResponse & Record<string, unknown> = {};
     const out: Uint8Array[] = [];
@@ -222,6 +235,9 @@ export class TreeRun {
     if (header.final) {
       if (header.final.splits > this.splits.length) throw refuse('the kept trees name split ids never made');
       this.keptSplits = header.final.splits;
+      // The part must export before this party says it is ready: a failure now fails the job for everyone.
+      const part = this.part();
+      if (part && part.role === 'feature-holder' && part.rules.length > 0) exportable(part);
       response.final = { splits: header.final.splits };
     }
     await this.rounds!.send(this.spec.labelHolder, batch, encodeTreeMessage(response, out));
@@ -295,16 +311,18 @@ export class TreeRun {
     if (workers === 0) {
       outputs = level.map(({ blocks, rowsPerBlock, positions }) => {
         const suite = this.suite!;
-        const histograms = suite.histograms(
-          this.publicKey!.handle,
-          blocks,
-          rowsPerBlock,
-          (block, f) =>
-            positions[f]!.subarray(block * ROWS_PER_BLOCK, block * ROWS_PER_BLOCK + rowsPerBlock[block]!),
-          features.length,
-        );
-        suite.releaseBlocks();
-        return histograms;
+        try {
+          return suite.histograms(
+            this.publicKey!.handle,
+            blocks,
+            rowsPerBlock,
+            (block, f) =>
+              positions[f]!.subarray(block * ROWS_PER_BLOCK, block * ROWS_PER_BLOCK + rowsPerBlock[block]!),
+            features.length,
+          );
+        } finally {
+          suite.releaseBlocks();
+        }
       });
     } else {
       this.pool ??= new HistogramPool(workers);
@@ -313,10 +331,12 @@ export class TreeRun {
     return h.nodes.map((n, i) => ({ node: n.node, outputs: outputs[i]!.map(put) }));
   }
 
-  /** The validation rows' decisions of split ids [from, to), bit-packed row-major. */
+  /** The validation rows' decisions of split ids [from, to), bit-packed row-major; each split id asked once. */
   private validationBits(range: { from: number; to: number }): Uint8Array {
     const { from, to } = range;
     if (from > to || to > this.splits.length) throw refuse('validation bits of split ids never made');
+    if (from !== this.validated) throw refuse('validation bits of split ids asked before, or skipped');
+    this.validated = to;
     const rows = this.data.validationRows;
     const width = to - from;
     const bits = new Uint8Array(rows.length * width);

@@ -146,6 +146,12 @@ export const trainingErrors = defineErrors({
     http: 503,
     grpc: G.UNAVAILABLE,
   },
+  ACCORD_TRAINING_MODEL_UNEXPORTABLE: {
+    message: 'the trained model part does not export to ONNX: {reason}',
+    hint: 'Nothing was registered by anyone. A boosted-tree model whose trees found no split (all leaves) has nothing to score with: lower minChildWeight or l2; a column named like an ONNX output (margin, score, split_bits) must be renamed.',
+    http: 422,
+    grpc: G.FAILED_PRECONDITION,
+  },
   ACCORD_MODEL_NOT_FOUND: {
     message: 'no model {model}',
     hint: 'List models with GET /v1/models.',

@@ -1,6 +1,12 @@
 /**
  * Joint scoring of a vertical model: the label holder (the deciding bank) asks each feature holder (a partner) for
  * its part's partial logit of aligned customers, through the coordinator, which relays sealed boxes and counts them.
+ * A boosted-tree model (primitives/vertical/secureboost.ts) travels the same way with `width` values a customer in
+ * place of one: the partner's split decisions, 0 or 1 for each of its split ids (models/onnx/tree-export.ts
+ * `split_bits`), in one request however deep the trees; the label holder feeds them as `split_bits__<P>`. What L
+ * learns then is every split decision of P for each customer asked about (not only those on the customer's path):
+ * over many customers, an ordinal binning of each of P's features the trees split on, never a threshold or a value.
+ * A tree model keeps no fallback partials: its real-time score needs every partner live.
  *
  * Parties: L, the label holder of a vertical model (its part takes its own columns plus one partial logit per
  * partner, models/onnx/vertical-export.ts); P, each partner (its part gives a partial logit from its own columns);

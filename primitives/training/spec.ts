@@ -102,7 +102,13 @@ export const gbdtModelSchema = z
     featureSubsample: z.number().gt(0).max(1).optional(),
     earlyStopping: z.number().int().min(1).max(500).optional(),
   })
-  .strict();
+  .strict()
+  // Scoring holds a page's rows × trees × leaves in the label holder's ONNX graph, and a feature holder answers at
+  // most 8 192 split decisions a customer: both stay bounded with trees · 2^depth ≤ 4 096 (e.g. 128 trees of depth 5).
+  .refine(
+    (m) => m.trees * 2 ** m.depth <= 4096,
+    'trees · 2^depth must be at most 4096 (e.g. 128 trees of depth 5)',
+  );
 
 export const verticalModelSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('logistic') }).strict(),

@@ -49,17 +49,21 @@
  *    went left", never a threshold, a category, a feature's name or any raw value. A node with few rows narrows what
  *    its histogram says about each row (one row: its position); `minChildWeight` bounds how small a child can be.
  *  - P: the instance space of every node it computes a histogram for and of every split it wins (which aligned
- *    training rows are together in a node), how many nodes each level has, and the published metrics. Not the labels,
- *    g or h (encrypted under A's key, with 128-bit security), A's features, splits or leaf weights, or another P's
- *    anything. A ciphertext P returns is re-randomised and flooded, and carries only the 32 target coefficients, so
- *    A cannot read which position any single row of P fell in (primitives/he/histogram.ts; its tests attack it).
- *  - C: the job's shape (parties, rounds, message sizes, which reveal the node sizes to within 256 rows), nothing
- *    inside a box.
+ *    training rows are together in a node), so over a level the partitions the other parties' splits made (a larger
+ *    child is its parent less the smaller one), whether a level's splits were A's (no split request comes), how many
+ *    nodes each level has, and the published metrics. Not the labels, g or h (encrypted under A's key, with 128-bit
+ *    security), nor A's or another P's features, thresholds or leaf weights. A ciphertext P returns is re-randomised
+ *    and flooded, and carries only the 32 target coefficients, so A cannot read which position any single row of P
+ *    fell in (primitives/he/histogram.ts; its tests attack it). A checks that each feature's sums equal the node's.
+ *  - C: the job's shape from exact message sizes: parties, rounds, each node's row count (a row list is 4 bytes a
+ *    row), which P won splits at a level, each P's split count per tree and feature count; nothing inside a box.
  *
  * Malicious parties (not defended; SECURITY.md):
- *  - A could send a node of one row, or encrypt g = 1 for one row and 0 for the rest: the returned histogram then
- *    names that row's position in every feature of P. P bounds this only by refusing nodes under MIN_NODE_ROWS rows;
- *    rows with g = h = 0 are not detectable under encryption.
+ *  - A could send a node of one row, or encrypt g = 1 for one row and 0 for the rest (or row i as 2^i, or plant
+ *    noise): the returned histogram then names rows' positions in every feature of P. P refuses nodes under
+ *    MIN_NODE_ROWS rows, rows that do not train, validation decisions of a split id twice, and requests after the
+ *    final round; crafted encryptions are not detectable without proofs of honest encryption. A may also ask P to
+ *    split any training rows it names.
  *  - P could return a wrong histogram or wrong left rows: the model gets worse (or A is steered); it cannot learn more
  *    than above, and every ciphertext and message is checked for shape before use.
  *  - C colluding with either party learns nothing more than that party (C holds no key). P colluding with A is A.
@@ -196,10 +200,33 @@ export function encodeTreeMessage(
   return out;
 }
 
-/** The header (checked by `schema`) and blobs of a round message; ACCORD_VERTICAL_PROTOCOL if malformed. */
+/** The blobs a request names, in the order they appear. */
+export function requestBlobs(h: TreeRequest): number[] {
+  return [
+    ...(h.publicKey === undefined ? [] : [h.publicKey]),
+    ...(h.splits ?? []).map((s) => s.rows),
+    ...(h.histograms?.nodes ?? []).flatMap((n) => [n.rows, ...n.blocks]),
+  ];
+}
+
+/** The blobs a response names, in the order they appear. */
+export function responseBlobs(h: TreeResponse): number[] {
+  return [
+    ...(h.splits ?? []).map((s) => s.left),
+    ...(h.histograms ?? []).flatMap((n) => n.outputs),
+    ...(h.validationBits === undefined ? [] : [h.validationBits]),
+  ];
+}
+
+/**
+ * The header (checked by `schema`) and blobs of a round message, every blob named exactly once by the header (`named`
+ * lists them): a blob nothing names could carry anything past the receiver's checks. ACCORD_VERTICAL_PROTOCOL if
+ * malformed.
+ */
 export function decodeTreeMessage<T extends TreeRequest | TreeResponse>(
   bytes: Uint8Array,
   schema: z.ZodType<T>,
+  named: (header: T) => number[],
 ): { header: T; blobs: Uint8Array[] } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (at: number, n: number) => {
@@ -230,6 +257,10 @@ export function decodeTreeMessage<T extends TreeRequest | TreeResponse>(
     at += 4 + n;
   }
   if (at !== bytes.length) throw refuse('a round message has trailing bytes');
+  const refs = named(checked.data);
+  const seen = new Set(refs);
+  if (seen.size !== refs.length || refs.length !== blobs.length || refs.some((i) => i >= blobs.length))
+    throw refuse('a round message names its blobs other than once each');
   return { header: checked.data, blobs };
 }
 

@@ -15,6 +15,8 @@ import {
   cutParts,
   joinParts,
   packBits,
+  requestBlobs,
+  responseBlobs,
   rowsFromBytes,
   rowsToBytes,
   treeRequestSchema,
@@ -29,9 +31,21 @@ import { dataOf, PARTIES, partyColumns } from './harness.js';
 import { runTrees, treeSpec } from './tree-harness.js';
 
 describe('vertical boosted trees under BFV, in one process', () => {
+  /** What each party opened in the first test's job, as text (see the second test). */
+  const received = new Map<string, string[]>(PARTIES.map((m) => [m, []]));
+  let firstStores: Awaited<ReturnType<typeof runTrees>>['stores'] | null = null;
+
   it('grows exactly the plaintext trainer’s trees, and each party registers only its own part', async () => {
     const s = treeSpec({ featureSubsample: 0.7 });
-    const { failure, runs, stores } = await runTrees({ spec: s });
+    const { failure, runs, stores } = await runTrees({
+      spec: s,
+      observe: (to, _from, message) => {
+        const bytes = Buffer.from(message);
+        // The JSON header as text, and every byte as hex: where a number could hide in a round message.
+        received.get(to)!.push(`${bytes.toString('latin1')}\n${bytes.toString('hex')}`);
+      },
+    });
+    firstStores = stores;
     expect(failure).toBeNull();
     const model = s.model as Extract<typeof s.model, { type: 'gbdt' }>;
     const labelData = dataOf(s, 'bank-a');
@@ -68,16 +82,10 @@ describe('vertical boosted trees under BFV, in one process', () => {
     expect(history.map((h) => h.metrics.auc)).toEqual(plain.history.map((h) => h.auc));
   });
 
-  it('tells the label holder no threshold or feature value of a feature holder, and a feature holder none of the label holder’s', async () => {
-    const received = new Map<string, string[]>(PARTIES.map((m) => [m, []]));
-    const { failure, stores } = await runTrees({
-      observe: (to, _from, message) => {
-        const bytes = Buffer.from(message);
-        // The JSON header as text, and every byte as hex: where a number could hide in a round message.
-        received.get(to)!.push(`${bytes.toString('latin1')}\n${bytes.toString('hex')}`);
-      },
-    });
-    expect(failure).toBeNull();
+  it('tells the label holder no threshold or feature value of a feature holder, and a feature holder none of the label holder’s', () => {
+    // The first test's job: every round message each party opened.
+    const stores = firstStores!;
+    expect(stores).not.toBeNull();
     const columns = partyColumns();
     const secretsOf = (m: string): Set<string> => {
       const needles = new Set<string>();
@@ -193,6 +201,11 @@ describe('vertical boosted trees under BFV, in one process', () => {
     for (const m of PARTIES) expect(finish.stores[m]!.models).toHaveLength(0);
   });
 
+  it('bounds a model to trees · 2^depth ≤ 4096, so that scoring its parts stays bounded', () => {
+    expect(() => treeSpec({ trees: 129, depth: 5 })).toThrow(/2\^depth/);
+    expect(treeSpec({ trees: 128, depth: 5 }).model).toMatchObject({ trees: 128, depth: 5, bins: 16 });
+  });
+
   it('fails at once, for everyone, when a feature holder stops answering (ACCORD_TRAINING_TIMEOUT)', async () => {
     const { failure, stores } = await runTrees({
       spec: treeSpec({ trees: 1, depth: 2 }),
@@ -212,7 +225,7 @@ describe('round messages (secureboost.ts codec)', () => {
     const bytes = encodeTreeMessage(request, blobs);
     const parts = cutParts(bytes);
     expect(parts).toHaveLength(2);
-    const { header, blobs: back } = decodeTreeMessage(joinParts(parts), treeRequestSchema);
+    const { header, blobs: back } = decodeTreeMessage(joinParts(parts), treeRequestSchema, requestBlobs);
     expect(header).toEqual(request);
     expect(Array.from(rowsFromBytes(back[0]!, 10))).toEqual([1, 5, 9]);
     expect(back[1]!.length).toBe(MAX_PART_BYTES + 10);
@@ -225,7 +238,7 @@ describe('round messages (secureboost.ts codec)', () => {
     ['a header length past the end', (b: Uint8Array) => Uint8Array.from([255, 255, 0, 0, ...b.subarray(4)])],
   ])('refuses %s (ACCORD_VERTICAL_PROTOCOL)', (_, change) => {
     const bytes = encodeTreeMessage(request, [new Uint8Array(4), new Uint8Array(3)]);
-    expect(thrown(() => decodeTreeMessage(change(bytes), treeRequestSchema)).code).toBe(
+    expect(thrown(() => decodeTreeMessage(change(bytes), treeRequestSchema, requestBlobs)).code).toBe(
       'ACCORD_VERTICAL_PROTOCOL',
     );
   });
@@ -249,7 +262,9 @@ describe('round messages (secureboost.ts codec)', () => {
     ['metrics out of range', { report: { tree: 1, metrics: { auc: 2, ks: 0, logLoss: 0 } } }],
   ])('refuses a request header with %s', (_, header) => {
     const bytes = encodeTreeMessage(header as never, []);
-    expect(thrown(() => decodeTreeMessage(bytes, treeRequestSchema)).code).toBe('ACCORD_VERTICAL_PROTOCOL');
+    expect(thrown(() => decodeTreeMessage(bytes, treeRequestSchema, requestBlobs)).code).toBe(
+      'ACCORD_VERTICAL_PROTOCOL',
+    );
   });
 
   it.each([
@@ -258,7 +273,21 @@ describe('round messages (secureboost.ts codec)', () => {
     ['a negative split id', { splits: [{ node: 1, splitId: -1, left: 0 }] }],
   ])('refuses a response header with %s', (_, header) => {
     const bytes = encodeTreeMessage(header as never, []);
-    expect(thrown(() => decodeTreeMessage(bytes, treeResponseSchema)).code).toBe('ACCORD_VERTICAL_PROTOCOL');
+    expect(thrown(() => decodeTreeMessage(bytes, treeResponseSchema, responseBlobs)).code).toBe(
+      'ACCORD_VERTICAL_PROTOCOL',
+    );
+  });
+
+  it('refuses a blob the header does not name, or names twice', () => {
+    const extra = encodeTreeMessage(request, [new Uint8Array(4), new Uint8Array(3), new Uint8Array(8)]);
+    expect(thrown(() => decodeTreeMessage(extra, treeRequestSchema, requestBlobs)).code).toBe(
+      'ACCORD_VERTICAL_PROTOCOL',
+    );
+    const twice = { histograms: { features: [0], nodes: [{ node: 1, rows: 0, blocks: [0] }] } };
+    const bytes = encodeTreeMessage(twice, [new Uint8Array(4)]);
+    expect(thrown(() => decodeTreeMessage(bytes, treeRequestSchema, requestBlobs)).code).toBe(
+      'ACCORD_VERTICAL_PROTOCOL',
+    );
   });
 
   it('refuses row lists that are not ascending aligned positions, and bit lists of another length', () => {

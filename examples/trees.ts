@@ -7,7 +7,7 @@
 import type { LocalConsortium } from './local-consortium.js';
 import { fitBinning, binColumns } from '../models/trees/binning.js';
 import { trainGbdtPlain } from '../models/trees/train-plain.js';
-import type { FeatureColumn, RawCell } from '../models/types.js';
+import type { FeatureColumn, ModelSpec, RawCell } from '../models/types.js';
 import { splitRows } from '../node/training/local-data.js';
 import {
   alignmentLines,
@@ -18,17 +18,7 @@ import {
 } from './vertical.js';
 
 /** The boosted-tree model of a job (primitives/training/spec.ts `gbdtModelSchema`). */
-export interface TreeModel {
-  readonly type: 'gbdt';
-  readonly trees: number;
-  readonly depth: number;
-  readonly learningRate: number;
-  readonly bins: number;
-  readonly minChildWeight: number;
-  readonly l2: number;
-  readonly featureSubsample?: number;
-  readonly earlyStopping?: number;
-}
+export type TreeModel = Extract<ModelSpec, { type: 'gbdt' }>;
 
 /** The issue's figure: 25 trees of depth 5. */
 export const TREES_25: TreeModel = {

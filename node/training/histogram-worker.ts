@@ -14,7 +14,7 @@ const suite = await createHistogramSuite();
 let key: { bytes: Buffer; handle: PublicKeyHandle } | null = null;
 
 function publicKey(bytes: Uint8Array): PublicKeyHandle {
-  if (key && key.bytes.equals(bytes)) return key.handle;
+  if (key?.bytes.equals(bytes)) return key.handle;
   key?.handle.delete();
   key = { bytes: Buffer.from(bytes), handle: suite.loadPublicKey(bytes) };
   return key.handle;

@@ -47,6 +47,7 @@ import {
   unpackBits,
 } from '../../primitives/vertical/secureboost.js';
 import type { TreeRounds } from './tree-rounds.js';
+import { recordRound } from './vertical-party.js';
 import { exportable, type TreeRun } from './tree-run.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
@@ -475,26 +476,7 @@ export class TreeDriver {
 
   private async record(tree: number, metrics: TreeMetrics): Promise<void> {
     const run = this.party;
-    run.job = await run.deps.jobs.update(run.job.id, {
-      round: tree,
-      history: [
-        ...run.job.history.filter((h) => h.round !== tree),
-        {
-          round: tree,
-          members: run.job.participants,
-          evaluatedBy: [run.deps.self],
-          loss: metrics.logLoss,
-          metrics,
-          clipped: 0,
-        },
-      ],
-      local: {
-        trainingRows: run.data.trainingRows.length,
-        validationRows: run.data.validationRows.length,
-        missingValues: run.data.missingValues,
-        otherValues: run.data.otherValues,
-      },
-    });
+    run.job = await recordRound(run.deps, run.job, run.data, run.deps.self, tree, metrics);
   }
 
   /** The label holder's part: the kept trees, the base margin, its rules of the kept trees, partners' split counts. */

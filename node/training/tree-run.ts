@@ -21,7 +21,7 @@ import { createHistogramSuite, type HistogramSuite, ROWS_PER_BLOCK } from '../..
 import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
 import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
 import { isTreeSpec, type TreeSpec } from '../../primitives/training/spec.js';
-import { boxKeyMessage, PartyChannel } from '../../primitives/vertical/channel.js';
+import { boxKeyMessage, type PartyChannel } from '../../primitives/vertical/channel.js';
 import {
   type BatchId,
   VERTICAL_STAGE,
@@ -44,6 +44,7 @@ import { defaultHistogramWorkers, HistogramPool } from './histogram-pool.js';
 import { TreeDriver } from './tree-driver.js';
 import { TreeRounds } from './tree-rounds.js';
 import type { VerticalData } from './vertical-data.js';
+import { partyChannels, recordRound, verticalLineage } from './vertical-party.js';
 import type { VerticalRunDeps } from './vertical-run.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
@@ -180,23 +181,8 @@ export class TreeRun {
     if (this.rounds) throw refuse('the job started twice');
     if (call.heParameterId !== '' || call.publicKey.length !== 0)
       throw refuse('a boosted-tree job starts without a coordinator key');
-    const keys = new Map(call.keys.map((k) => [k.member, k]));
-    for (const member of this.job.participants.filter((m) => m !== this.deps.self)) {
-      const key = keys.get(member);
-      if (!key) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'it is missing' });
-      const reason = this.deps.verifier(
-        member,
-        key.certificatePem,
-        boxKeyMessage(this.job.id, member, this.job.specDigest, key.boxKey),
-        key.signature,
-      );
-      if (reason) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason });
-      try {
-        this.channels.set(member, new PartyChannel(this.deps.self, member, this.boxKey, key.boxKey));
-      } catch {
-        throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'not a usable X25519 key' });
-      }
-    }
+    for (const [member, channel] of partyChannels(this.deps, this.job, this.boxKey, call.keys))
+      this.channels.set(member, channel);
     this.rounds = new TreeRounds(this.deps.self, this.job.id, this.channels, (r) => this.deps.reply(r));
     this.suite = await createHistogramSuite();
     const workers = this.deps.histogramWorkers ?? defaultHistogramWorkers();
@@ -353,28 +339,7 @@ export class TreeRun {
   async recordReport(report: NonNullable<TreeRequest['report']>): Promise<void> {
     const { tree, metrics } = report;
     if (tree < 1 || tree > this.spec.model.trees) throw refuse(`a report of tree ${tree}`);
-    this.job = await this.deps.jobs.update(this.job.id, {
-      round: tree,
-      history: metrics
-        ? [
-            ...this.job.history.filter((h) => h.round !== tree),
-            {
-              round: tree,
-              members: this.job.participants,
-              evaluatedBy: [this.spec.labelHolder],
-              loss: metrics.logLoss,
-              metrics,
-              clipped: 0,
-            },
-          ]
-        : this.job.history,
-      local: {
-        trainingRows: this.data.trainingRows.length,
-        validationRows: this.data.validationRows.length,
-        missingValues: this.data.missingValues,
-        otherValues: this.data.otherValues,
-      },
-    });
+    this.job = await recordRound(this.deps, this.job, this.data, this.spec.labelHolder, tree, metrics);
   }
 
   // ---- End of the job ----
@@ -456,19 +421,7 @@ export class TreeRun {
           labelHolder: this.spec.labelHolder,
           partners: part.role === 'label-holder' ? part.partners.map((p) => p.member) : [],
         },
-        lineage: {
-          job: this.job.id,
-          initiator: this.job.initiator,
-          participants: this.job.participants,
-          finalMembers: this.job.participants,
-          dataset: {
-            name: this.data.dataset,
-            fingerprint: this.data.fingerprint,
-            rows: this.data.alignedRows,
-          },
-          fingerprints: { ...fingerprints },
-          spec: this.spec,
-        },
+        lineage: verticalLineage(this.job, this.spec, this.data, fingerprints),
       },
       onnx,
     );

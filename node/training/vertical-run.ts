@@ -29,11 +29,7 @@ import {
 import type { VerticalPart } from '../../models/vertical/part.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
-import type {
-  RoundReport,
-  TrainingJobRecord,
-  TrainingJobStore,
-} from '../../platform/store/training-types.js';
+import type { TrainingJobRecord, TrainingJobStore } from '../../platform/store/training-types.js';
 import { trainingEndedWith } from '../../platform/store/training-types.js';
 import { AccordError, toAccordError } from '../../primitives/errors/index.js';
 import {
@@ -46,7 +42,7 @@ import {
 import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
 import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
 import { asVertical, canonicalJson, type VerticalSpec } from '../../primitives/training/spec.js';
-import { boxKeyMessage, PartyChannel } from '../../primitives/vertical/channel.js';
+import { boxKeyMessage, type PartyChannel } from '../../primitives/vertical/channel.js';
 import {
   type BatchId,
   type Box,
@@ -60,6 +56,7 @@ import {
   type VerticalReply,
 } from '../../primitives/vertical/protocol.js';
 import type { VerticalData } from './vertical-data.js';
+import { partyChannels, recordRound, verticalLineage } from './vertical-party.js';
 
 /** Largest |Σ_P z_P| the label holder accepts for a validation row (a logit of 1 000 is certainty many times over). */
 const MAX_PARTNER_LOGIT = 1_000;
@@ -158,10 +155,6 @@ export class VerticalRun {
     this.model = newPartyModel(data.width, this.isLabelHolder, verticalOptimiser(this.spec, 1));
   }
 
-  private get others(): string[] {
-    return this.job.participants.filter((m) => m !== this.deps.self);
-  }
-
   private get featureHolders(): string[] {
     return this.job.participants.filter((m) => m !== this.spec.labelHolder);
   }
@@ -249,23 +242,8 @@ export class VerticalRun {
       cipher = plain;
     }
     const publicKey = cipher.loadPublicKey(call.publicKey);
-    const keys = new Map(call.keys.map((k) => [k.member, k]));
-    for (const member of this.others) {
-      const key = keys.get(member);
-      if (!key) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'it is missing' });
-      const reason = this.deps.verifier(
-        member,
-        key.certificatePem,
-        boxKeyMessage(this.job.id, member, this.job.specDigest, key.boxKey),
-        key.signature,
-      );
-      if (reason) throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason });
-      try {
-        this.channels.set(member, new PartyChannel(this.deps.self, member, this.boxKey, key.boxKey));
-      } catch {
-        throw new AccordError('ACCORD_VERTICAL_KEY_INVALID', { member, reason: 'not a usable X25519 key' });
-      }
-    }
+    for (const [member, channel] of partyChannels(this.deps, this.job, this.boxKey, call.keys))
+      this.channels.set(member, channel);
     this.cipher = cipher;
     this.publicKey = publicKey;
     this.job = await this.deps.jobs.update(this.job.id, { state: 'running' });
@@ -528,26 +506,7 @@ export class VerticalRun {
   }
 
   private async record(epoch: number, metrics: EpochMetrics | null): Promise<void> {
-    const report: RoundReport | null = metrics
-      ? {
-          round: epoch,
-          members: this.job.participants,
-          evaluatedBy: [this.spec.labelHolder],
-          loss: metrics.logLoss,
-          metrics,
-          clipped: 0,
-        }
-      : null;
-    this.job = await this.deps.jobs.update(this.job.id, {
-      round: epoch,
-      history: report ? [...this.job.history.filter((h) => h.round !== epoch), report] : this.job.history,
-      local: {
-        trainingRows: this.data.trainingRows.length,
-        validationRows: this.data.validationRows.length,
-        missingValues: this.data.missingValues,
-        otherValues: this.data.otherValues,
-      },
-    });
+    this.job = await recordRound(this.deps, this.job, this.data, this.spec.labelHolder, epoch, metrics);
   }
 
   /** The coordinator ended the job: register this party's part if done, else record why it failed. */
@@ -618,19 +577,7 @@ export class VerticalRun {
         parameters,
         history: this.job.history,
         vertical: { role: part.role, labelHolder: this.spec.labelHolder, partners: [...part.partners] },
-        lineage: {
-          job: this.job.id,
-          initiator: this.job.initiator,
-          participants: this.job.participants,
-          finalMembers: this.job.participants,
-          dataset: {
-            name: this.data.dataset,
-            fingerprint: this.data.fingerprint,
-            rows: this.data.alignedRows,
-          },
-          fingerprints: { ...fingerprints },
-          spec: this.spec,
-        },
+        lineage: verticalLineage(this.job, this.spec, this.data, fingerprints),
       },
       onnx,
     );

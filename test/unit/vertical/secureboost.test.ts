@@ -209,7 +209,7 @@ describe('vertical boosted trees under BFV, in one process', () => {
   it('fails at once, for everyone, when a feature holder stops answering (ACCORD_TRAINING_TIMEOUT)', async () => {
     const { failure, stores } = await runTrees({
       spec: treeSpec({ trees: 1, depth: 2 }),
-      stageTimeoutMs: 1500,
+      stageTimeoutMs: 800,
       onReply: (member, reply) => (member === 'bank-c' && reply.stage === 'round' ? null : reply),
     });
     expect(failure!.error.code).toBe('ACCORD_TRAINING_TIMEOUT');

@@ -92,8 +92,18 @@
  * 2 × MAX_PRODUCT_CHUNKS NTT plaintexts of 256 KiB: about 7 MiB) for its lifetime, which is the process's for the
  * memoised suite; everything else this file makes is freed before it returns.
  */
-import * as nodeSeal from 'node-seal';
 import { AccordError } from '../errors/index.js';
+import {
+  type SealCipherText,
+  type SealContext,
+  type SealDecryptor,
+  type SealEncryptor,
+  type SealLibrary,
+  type SealPlainText,
+  type SealPublicKey,
+  type SealSecretKey,
+  sealLibrary,
+} from './seal-library.js';
 import {
   bitLength,
   type CipherSuite,
@@ -136,24 +146,7 @@ import {
   WIRE_HEADER_BYTES,
 } from './wire.js';
 
-/**
- * node-seal is CommonJS whose module.exports is the loader, while its types declare an ES default export: Node puts
- * the loader at the namespace's `default`, TypeScript expects it one `default` further. Accept both.
- */
-type LoadSeal = (typeof nodeSeal.default)['default'];
-const exported = nodeSeal.default as unknown;
-const loadSeal = (
-  typeof exported === 'function' ? exported : (exported as { default: LoadSeal }).default
-) as LoadSeal;
-type SealLibrary = Awaited<ReturnType<LoadSeal>>;
-type SealContext = ReturnType<SealLibrary['Context']>;
 type SealContextData = SealContext['firstContextData'];
-type SealCipherText = ReturnType<SealLibrary['CipherText']>;
-type SealPlainText = ReturnType<SealLibrary['PlainText']>;
-type SealPublicKey = ReturnType<SealLibrary['PublicKey']>;
-type SealSecretKey = ReturnType<SealLibrary['SecretKey']>;
-type SealEncryptor = ReturnType<SealLibrary['Encryptor']>;
-type SealDecryptor = ReturnType<SealLibrary['Decryptor']>;
 type SealParmsId = SealContext['firstParmsId'];
 
 /**
@@ -163,19 +156,6 @@ type SealParmsId = SealContext['firstParmsId'];
  */
 export function circuitNoiseBits(plainModulusBits: number): number {
   return plainModulusBits - 28;
-}
-
-let library: Promise<SealLibrary> | undefined;
-
-/** node-seal, compiled and instantiated once per process. */
-function sealLibrary(): Promise<SealLibrary> {
-  if (library) return library;
-  const loading = loadSeal();
-  loading.catch(() => {
-    library = undefined;
-  });
-  library = loading;
-  return loading;
 }
 
 /** For tests: a suite with another plain modulus, to make ciphertexts under other parameters. */

@@ -1,45 +1,25 @@
 /**
- * The SEAL side of the histogram suite (`histogram.ts`, whose header explains the choices): node-seal's loader, the
- * parameter set, its two modulus levels, and the shapes of the SEAL serializations the suite reads and writes, each
+ * The SEAL side of the histogram suite (`histogram.ts`, whose header explains the choices): the parameter set, its two modulus levels, and the shapes of the SEAL serializations the suite reads and writes, each
  * taken from an object SEAL made when the suite starts and checked field by field (`seal-layout.ts`).
  */
-import * as nodeSeal from 'node-seal';
+import type { SealContext, SealEvaluator, SealLibrary } from './seal-library.js';
 import { bitLength } from './cipher.js';
 import { POLY_MODULUS_DEGREE } from './parameters.js';
 import { type SealPlainShape, type SealShape, sealPlainShapeOf, sealShapeOf } from './seal-layout.js';
 
-/**
- * node-seal is CommonJS whose module.exports is the loader, while its types declare an ES default export: Node puts
- * the loader at the namespace's `default`, TypeScript expects it one `default` further. Accept both (as `bfv.ts`).
- */
-type LoadSeal = (typeof nodeSeal.default)['default'];
-const exported = nodeSeal.default as unknown;
-const loadSeal = (
-  typeof exported === 'function' ? exported : (exported as { default: LoadSeal }).default
-) as LoadSeal;
-export type SealLibrary = Awaited<ReturnType<LoadSeal>>;
-export type SealContext = ReturnType<SealLibrary['Context']>;
-export type SealCipherText = ReturnType<SealLibrary['CipherText']>;
-export type SealPlainText = ReturnType<SealLibrary['PlainText']>;
-export type SealPublicKey = ReturnType<SealLibrary['PublicKey']>;
-export type SealSecretKey = ReturnType<SealLibrary['SecretKey']>;
-export type SealEncryptor = ReturnType<SealLibrary['Encryptor']>;
-export type SealDecryptor = ReturnType<SealLibrary['Decryptor']>;
-export type SealEvaluator = ReturnType<SealLibrary['Evaluator']>;
+export type {
+  SealCipherText,
+  SealContext,
+  SealDecryptor,
+  SealEncryptor,
+  SealEvaluator,
+  SealLibrary,
+  SealPlainText,
+  SealPublicKey,
+  SealSecretKey,
+} from './seal-library.js';
+export { sealLibrary } from './seal-library.js';
 export type SealComprMode = SealLibrary['ComprModeType']['none'];
-
-let library: Promise<SealLibrary> | undefined;
-
-/** node-seal, compiled and instantiated once per process (for this suite; `bfv.ts` keeps its own instance). */
-export function sealLibrary(): Promise<SealLibrary> {
-  if (library) return library;
-  const loading = loadSeal();
-  loading.catch(() => {
-    library = undefined;
-  });
-  library = loading;
-  return loading;
-}
 
 /** One modulus level: its primes and SEAL's parms_id for it. */
 export interface HistogramLevel {

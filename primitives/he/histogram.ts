@@ -94,8 +94,8 @@
  * with the other rows at a spare position: then a tree costs about (118 + 3 × 60) × 10 block-features, 2–3 s here.
  *
  * WebAssembly memory: key handles hold SEAL objects until `delete()`; the suite keeps its scratch objects, and the
- * prepared blocks of the last `histograms` call (about 200 KB each, up to 256: `releaseBlocks()` frees them). This
- * suite loads its own node-seal instance (`histogram-seal.ts`), apart from `bfv.ts`'s.
+ * prepared blocks of the last `histograms` call (about 200 KB each, up to 256: `releaseBlocks()` frees them). It
+ * shares the process's node-seal instance with `bfv.ts` (`seal-library.ts`).
  */
 import { AccordError } from '../errors/index.js';
 import { bitLength, type PublicKeyHandle, type SecretKeyHandle } from './cipher.js';

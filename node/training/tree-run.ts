@@ -14,20 +14,11 @@ import { goesLeft } from '../../models/trees/split.js';
 import type { SplitCandidate, SplitRule, TreePart } from '../../models/trees/types.js';
 import type { Preprocessing } from '../../models/types.js';
 import type { TrainingJobRecord } from '../../platform/store/training-types.js';
-import { trainingEndedWith } from '../../platform/store/training-types.js';
-import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import type { PublicKeyHandle } from '../../primitives/he/cipher.js';
 import { createHistogramSuite, type HistogramSuite, ROWS_PER_BLOCK } from '../../primitives/he/histogram.js';
-import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
-import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
 import { isTreeSpec, type TreeSpec } from '../../primitives/training/spec.js';
-import { boxKeyMessage, type PartyChannel } from '../../primitives/vertical/channel.js';
-import {
-  type BatchId,
-  VERTICAL_STAGE,
-  type VerticalAcceptance,
-  type VerticalCall,
-} from '../../primitives/vertical/protocol.js';
+import { type BatchId, VERTICAL_STAGE, type VerticalCall } from '../../primitives/vertical/protocol.js';
 import {
   blobAt,
   decodeTreeMessage,
@@ -44,7 +35,7 @@ import { defaultHistogramWorkers, HistogramPool } from './histogram-pool.js';
 import { TreeDriver } from './tree-driver.js';
 import { TreeRounds } from './tree-rounds.js';
 import type { VerticalData } from './vertical-data.js';
-import { partyChannels, recordRound, verticalLineage } from './vertical-party.js';
+import { recordRound, VerticalParty, verticalLineage } from './vertical-party.js';
 import type { VerticalRunDeps } from './vertical-run.js';
 
 const refuse = (reason: string) => new AccordError('ACCORD_VERTICAL_PROTOCOL', { reason });
@@ -73,11 +64,9 @@ export interface BinnedData {
   readonly isTraining: Uint8Array;
 }
 
-export class TreeRun {
+export class TreeRun extends VerticalParty {
   readonly spec: TreeSpec;
   readonly isLabelHolder: boolean;
-  private readonly boxKey = X25519KeyPair.generate();
-  private readonly channels = new Map<string, PartyChannel>();
   private rounds: TreeRounds | null = null;
   readonly binned: BinnedData;
   /** Splits this node made, by split id. */
@@ -91,15 +80,9 @@ export class TreeRun {
   private keptSplits: number | null = null;
   /** Feature holder: split ids whose validation decisions were given (each range once, in order). */
   private validated = 0;
-  private settled = false;
-  private queue: Promise<void> = Promise.resolve();
-  private failJob: ((error: AccordError) => void) | null = null;
 
-  constructor(
-    readonly deps: VerticalRunDeps,
-    public job: TrainingJobRecord,
-    readonly data: VerticalData,
-  ) {
+  constructor(deps: VerticalRunDeps, job: TrainingJobRecord, data: VerticalData) {
+    super(deps, job, data);
     if (!isTreeSpec(job.spec)) throw new TypeError('a boosted-tree job was expected');
     this.spec = job.spec;
     this.isLabelHolder = deps.self === this.spec.labelHolder;
@@ -113,51 +96,11 @@ export class TreeRun {
     return this.job.participants.filter((m) => m !== this.spec.labelHolder);
   }
 
-  /** The aligned row count, feature count and signed box key this node accepts (or opens) the job with. */
-  acceptance(): VerticalAcceptance {
-    const boxKey = this.boxKey.publicKey;
-    return {
-      alignedRows: this.data.alignedRows,
-      columns: this.binned.binning.length,
-      key: {
-        member: this.deps.self,
-        boxKey,
-        signature: this.deps.signer.sign(
-          boxKeyMessage(this.job.id, this.deps.self, this.job.specDigest, boxKey),
-        ),
-        certificatePem: this.deps.signer.certificatePem,
-      },
-    };
+  protected columns(): number {
+    return this.binned.binning.length;
   }
 
-  /** A stage from the coordinator, handled in arrival order; a failure fails the job for everyone (by `fail`). */
-  onCall(call: VerticalCall, fail: (error: AccordError) => void): void {
-    this.failJob = fail;
-    const next = this.queue.then(async () => {
-      if (this.settled) return;
-      try {
-        await this.handle(call);
-      } catch (err) {
-        this.failed(err, call.stage);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-  }
-
-  /** Logs a stage's failure here and fails the job. */
-  failed(err: unknown, stage: string): void {
-    const error = toAccordError(err);
-    this.deps.log.warn('a boosted-tree training stage failed here', {
-      job: this.job.id,
-      stage,
-      code: error.code,
-      // Registry messages name no value or identifier: the protocol's reasons are about shapes and order.
-      message: error.code === 'ACCORD_INTERNAL' ? (err as Error).message : error.message,
-    });
-    this.failJob?.(error);
-  }
-
-  private async handle(call: VerticalCall): Promise<void> {
+  protected async handle(call: VerticalCall): Promise<void> {
     switch (call.stage) {
       case VERTICAL_STAGE.START:
         return this.start(call);
@@ -181,8 +124,7 @@ export class TreeRun {
     if (this.rounds) throw refuse('the job started twice');
     if (call.heParameterId !== '' || call.publicKey.length !== 0)
       throw refuse('a boosted-tree job starts without a coordinator key');
-    for (const [member, channel] of partyChannels(this.deps, this.job, this.boxKey, call.keys))
-      this.channels.set(member, channel);
+    this.openChannels(call.keys);
     this.rounds = new TreeRounds(this.deps.self, this.job.id, this.channels, (r) => this.deps.reply(r));
     this.suite = await createHistogramSuite();
     const workers = this.deps.histogramWorkers ?? defaultHistogramWorkers();
@@ -344,23 +286,6 @@ export class TreeRun {
 
   // ---- End of the job ----
 
-  /** The coordinator ended the job: register this party's part if done, else record why it failed. */
-  onEnd(end: TrainingEnd): Promise<void> {
-    const next = this.queue.then(async () => {
-      if (end.outcome !== 'done') {
-        await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
-        return;
-      }
-      try {
-        await this.complete(end.fingerprints);
-      } catch (err) {
-        await this.markFailed('failed', toAccordError(err));
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   /** This party's part: the label holder's from its driver; a feature holder's rules of the kept split ids. */
   part(): TreePart | null {
     if (this.isLabelHolder) return this.driver?.part() ?? null;
@@ -368,7 +293,7 @@ export class TreeRun {
     return { role: 'feature-holder', rules: this.splits.slice(0, this.keptSplits).map((s) => s.rule) };
   }
 
-  private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
+  protected async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
     if (this.settled) return;
     const part = this.part();
     if (!part) {
@@ -425,26 +350,15 @@ export class TreeRun {
       },
       onnx,
     );
-    this.settled = true;
-    this.release();
-    this.deps.onSettled(this.job.id);
+    this.settle();
   }
 
-  private release(): void {
+  protected release(): void {
     this.publicKey?.handle.delete();
     this.publicKey = null;
     void this.pool?.close();
     this.pool = null;
     this.driver?.release();
     this.channels.clear();
-  }
-
-  /** Ends the run without a model part (idempotent). */
-  async markFailed(state: 'failed' | 'cancelled', error: AccordError): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.job = await this.deps.jobs.update(this.job.id, trainingEndedWith(state, error));
-    this.deps.onSettled(this.job.id);
   }
 }

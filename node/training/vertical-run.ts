@@ -30,8 +30,7 @@ import type { VerticalPart } from '../../models/vertical/part.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { MemberSigner, MemberVerifier } from '../../platform/tls/member-signature.js';
 import type { TrainingJobRecord, TrainingJobStore } from '../../platform/store/training-types.js';
-import { trainingEndedWith } from '../../platform/store/training-types.js';
-import { AccordError, toAccordError } from '../../primitives/errors/index.js';
+import { AccordError } from '../../primitives/errors/index.js';
 import {
   type CipherSuite,
   centreLift,
@@ -39,10 +38,7 @@ import {
   type PublicKeyHandle,
   uniformMask,
 } from '../../primitives/he/index.js';
-import { X25519KeyPair } from '../../primitives/secagg/key-agreement.js';
-import type { TrainingEnd } from '../../primitives/training/job-protocol.js';
 import { asVertical, canonicalJson, type VerticalSpec } from '../../primitives/training/spec.js';
-import { boxKeyMessage, type PartyChannel } from '../../primitives/vertical/channel.js';
 import {
   type BatchId,
   type Box,
@@ -51,12 +47,11 @@ import {
   type EpochMetrics,
   reportSchema,
   VERTICAL_STAGE,
-  type VerticalAcceptance,
   type VerticalCall,
   type VerticalReply,
 } from '../../primitives/vertical/protocol.js';
 import type { VerticalData } from './vertical-data.js';
-import { partyChannels, recordRound, verticalLineage } from './vertical-party.js';
+import { recordRound, VerticalParty, verticalLineage } from './vertical-party.js';
 
 /** Largest |Σ_P z_P| the label holder accepts for a validation row (a logit of 1 000 is certainty many times over). */
 const MAX_PARTNER_LOGIT = 1_000;
@@ -129,11 +124,9 @@ interface BatchState {
   zA: Float64Array | null;
 }
 
-export class VerticalRun {
+export class VerticalRun extends VerticalParty {
   readonly spec: VerticalSpec;
   private readonly isLabelHolder: boolean;
-  private readonly boxKey = X25519KeyPair.generate();
-  private readonly channels = new Map<string, PartyChannel>();
   private cipher: CipherSuite | null = null;
   private publicKey: PublicKeyHandle | null = null;
   private model: PartyModel;
@@ -142,14 +135,9 @@ export class VerticalRun {
   private epochRows: { readonly epoch: number; readonly batches: number[][] } | null = null;
   /** Gradient steps taken: the part is registered only after every batch of every epoch. */
   private steps = 0;
-  private settled = false;
-  private queue: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly deps: VerticalRunDeps,
-    public job: TrainingJobRecord,
-    private readonly data: VerticalData,
-  ) {
+  constructor(deps: VerticalRunDeps, job: TrainingJobRecord, data: VerticalData) {
+    super(deps, job, data);
     this.spec = asVertical(job.spec);
     this.isLabelHolder = deps.self === this.spec.labelHolder;
     this.model = newPartyModel(data.width, this.isLabelHolder, verticalOptimiser(this.spec, 1));
@@ -159,44 +147,11 @@ export class VerticalRun {
     return this.job.participants.filter((m) => m !== this.spec.labelHolder);
   }
 
-  /** The aligned row count and signed box key this node accepts (or opens) the job with. */
-  acceptance(): VerticalAcceptance {
-    const boxKey = this.boxKey.publicKey;
-    return {
-      alignedRows: this.data.alignedRows,
-      columns: this.data.width + (this.isLabelHolder ? 1 : 0),
-      key: {
-        member: this.deps.self,
-        boxKey,
-        signature: this.deps.signer.sign(
-          boxKeyMessage(this.job.id, this.deps.self, this.job.specDigest, boxKey),
-        ),
-        certificatePem: this.deps.signer.certificatePem,
-      },
-    };
+  protected columns(): number {
+    return this.data.width + (this.isLabelHolder ? 1 : 0);
   }
 
-  /** A stage from the coordinator, handled in arrival order; a failure fails the job for everyone (by `fail`). */
-  onCall(call: VerticalCall, fail: (error: AccordError) => void): void {
-    const next = this.queue.then(async () => {
-      if (this.settled) return;
-      try {
-        await this.handle(call);
-      } catch (err) {
-        const error = toAccordError(err);
-        this.deps.log.warn('a vertical training stage failed here', {
-          job: this.job.id,
-          stage: call.stage,
-          code: error.code,
-          ...(error.code === 'ACCORD_INTERNAL' ? { cause: (err as Error).message } : {}),
-        });
-        fail(error);
-      }
-    });
-    this.queue = next.catch(() => undefined);
-  }
-
-  private async handle(call: VerticalCall): Promise<void> {
+  protected async handle(call: VerticalCall): Promise<void> {
     switch (call.stage) {
       case VERTICAL_STAGE.START:
         return this.start(call);
@@ -242,8 +197,7 @@ export class VerticalRun {
       cipher = plain;
     }
     const publicKey = cipher.loadPublicKey(call.publicKey);
-    for (const [member, channel] of partyChannels(this.deps, this.job, this.boxKey, call.keys))
-      this.channels.set(member, channel);
+    this.openChannels(call.keys);
     this.cipher = cipher;
     this.publicKey = publicKey;
     this.job = await this.deps.jobs.update(this.job.id, { state: 'running' });
@@ -509,23 +463,6 @@ export class VerticalRun {
     this.job = await recordRound(this.deps, this.job, this.data, this.spec.labelHolder, epoch, metrics);
   }
 
-  /** The coordinator ended the job: register this party's part if done, else record why it failed. */
-  onEnd(end: TrainingEnd): Promise<void> {
-    const next = this.queue.then(async () => {
-      if (end.outcome !== 'done') {
-        await this.markFailed(end.outcome, end.error ?? new AccordError('ACCORD_TRAINING_LOST'));
-        return;
-      }
-      try {
-        await this.complete(end.fingerprints);
-      } catch (err) {
-        await this.markFailed('failed', toAccordError(err));
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   /** This party's logits of `rows` (with the intercept for the label holder). */
   private ownLogits(rows: readonly number[]): Float64Array {
     const { weights, bias } = weightsOf(this.model);
@@ -544,7 +481,7 @@ export class VerticalRun {
     };
   }
 
-  private async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
+  protected async complete(fingerprints: Readonly<Record<string, string>>): Promise<void> {
     if (this.settled) return;
     const batches = batchSizes(this.data.trainingRows.length, this.spec.batchSize).length;
     if (this.job.round !== this.spec.epochs || this.steps !== this.spec.epochs * batches) {
@@ -581,25 +518,14 @@ export class VerticalRun {
       },
       onnx,
     );
-    this.settled = true;
-    this.release();
-    this.deps.onSettled(this.job.id);
+    this.settle();
   }
 
   /** Frees the public key's WebAssembly memory and drops the box channels. */
-  private release(): void {
+  protected release(): void {
     this.publicKey?.delete();
     this.publicKey = null;
     this.channels.clear();
     this.current = null;
-  }
-
-  /** Ends the run without a model part (idempotent). */
-  async markFailed(state: 'failed' | 'cancelled', error: AccordError): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.job = await this.deps.jobs.update(this.job.id, trainingEndedWith(state, error));
-    this.deps.onSettled(this.job.id);
   }
 }

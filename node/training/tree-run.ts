@@ -234,28 +234,24 @@ export class TreeRun extends VerticalParty {
       });
       return { blocks, rowsPerBlock, positions };
     });
-    const workers = this.deps.histogramWorkers ?? defaultHistogramWorkers();
-    let outputs: Uint8Array[][];
-    if (workers === 0) {
-      outputs = level.map(({ blocks, rowsPerBlock, positions }) => {
-        const suite = this.suite!;
-        try {
-          return suite.histograms(
-            this.publicKey!.handle,
-            blocks,
-            rowsPerBlock,
-            (block, f) =>
-              positions[f]!.subarray(block * ROWS_PER_BLOCK, block * ROWS_PER_BLOCK + rowsPerBlock[block]!),
-            features.length,
-          );
-        } finally {
-          suite.releaseBlocks();
-        }
-      });
-    } else {
-      this.pool ??= new HistogramPool(workers);
-      outputs = await this.pool.level(this.publicKey.bytes, level);
-    }
+    // The worker threads started with the job (histogramWorkers > 0), or this thread.
+    const outputs = this.pool
+      ? await this.pool.level(this.publicKey.bytes, level)
+      : level.map(({ blocks, rowsPerBlock, positions }) => {
+          const suite = this.suite!;
+          try {
+            return suite.histograms(
+              this.publicKey!.handle,
+              blocks,
+              rowsPerBlock,
+              (block, f) =>
+                positions[f]!.subarray(block * ROWS_PER_BLOCK, block * ROWS_PER_BLOCK + rowsPerBlock[block]!),
+              features.length,
+            );
+          } finally {
+            suite.releaseBlocks();
+          }
+        });
     return h.nodes.map((n, i) => ({ node: n.node, outputs: outputs[i]!.map(put) }));
   }
 

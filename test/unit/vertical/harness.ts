@@ -118,6 +118,28 @@ export class MemoryJobs implements TrainingJobStore {
   }
 }
 
+/** Party `m`'s job store, holding the job as it waits to start (bank-a initiated it). */
+export async function partyStore(
+  s: VerticalSpec,
+  jobId: string,
+  m: string,
+): Promise<{ store: MemoryJobs; job: TrainingJobRecord }> {
+  const store = new MemoryJobs();
+  const job: TrainingJobRecord = {
+    ...newTrainingJob({
+      id: jobId,
+      role: m === 'bank-a' ? 'initiator' : 'participant',
+      initiator: 'bank-a',
+      participants: [...PARTIES],
+      spec: s,
+    }),
+    dataset: 'clients',
+    state: 'waiting',
+  };
+  await store.create(job);
+  return { store, job };
+}
+
 const hmacKey = (member: string) => `test signing key of ${member}`;
 export const signerOf = (member: string): MemberSigner => ({
   certificatePem: member,
@@ -158,19 +180,7 @@ export async function runVertical(options: HarnessOptions = {}): Promise<Harness
   let engine: VerticalEngine | null = null;
   const later = (f: () => void) => setImmediate(f);
   for (const m of PARTIES) {
-    const store = new MemoryJobs();
-    const job: TrainingJobRecord = {
-      ...newTrainingJob({
-        id: jobId,
-        role: m === 'bank-a' ? 'initiator' : 'participant',
-        initiator: 'bank-a',
-        participants: [...PARTIES],
-        spec: s,
-      }),
-      dataset: 'clients',
-      state: 'waiting',
-    };
-    await store.create(job);
+    const { store, job } = await partyStore(s, jobId, m);
     stores[m] = store;
     runs[m] = new VerticalRun(
       {

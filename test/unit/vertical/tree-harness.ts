@@ -8,13 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { VerticalFailed } from '../../../coordinator/training/vertical.js';
 import { TreeRelay } from '../../../coordinator/training/tree-relay.js';
 import { TreeRun } from '../../../node/training/tree-run.js';
-import type { TrainingJobRecord } from '../../../platform/store/training-types.js';
-import { newTrainingJob } from '../../../platform/store/training-types.js';
 import { type AccordError, toAccordError } from '../../../primitives/errors/index.js';
 import type { VerticalSpec } from '../../../primitives/training/spec.js';
 import type { VerticalCall, VerticalReply } from '../../../primitives/vertical/protocol.js';
 import { silentLog } from '../../helpers/log.js';
-import { dataOf, MemoryJobs, PARTIES, signerOf, spec, verifier } from './harness.js';
+import { dataOf, type MemoryJobs, PARTIES, partyStore, signerOf, spec, verifier } from './harness.js';
 
 /** A small tree job's spec over the fixture (3 trees of depth 3). */
 export function treeSpec(
@@ -64,19 +62,7 @@ export async function runTrees(options: TreeHarnessOptions = {}): Promise<TreeHa
   let relay: TreeRelay | null = null;
   const later = (f: () => void) => setImmediate(f);
   for (const m of PARTIES) {
-    const store = new MemoryJobs();
-    const job: TrainingJobRecord = {
-      ...newTrainingJob({
-        id: jobId,
-        role: m === 'bank-a' ? 'initiator' : 'participant',
-        initiator: 'bank-a',
-        participants: [...PARTIES],
-        spec: s,
-      }),
-      dataset: 'clients',
-      state: 'waiting',
-    };
-    await store.create(job);
+    const { store, job } = await partyStore(s, jobId, m);
     stores[m] = store;
     runs[m] = new TreeRun(
       {
